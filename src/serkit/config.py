@@ -1,0 +1,79 @@
+"""Configuration read once at the edge: YAML files plus ``a.b=c`` overrides.
+
+Configs are plain data (names plus parameters); nothing in a config executes code.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from serkit.errors import ConfigError
+
+
+def load(path: str | os.PathLike, overrides: list[str] | tuple[str, ...] = ()) -> dict:
+    """Read a YAML config and apply ``a.b=c`` overrides.
+
+    Raises:
+        ConfigError: missing file, invalid YAML, a top level that is not a mapping,
+            or a malformed override.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: no such config file")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level, found {type(data).__name__}")
+    return apply_overrides(data, overrides)
+
+
+def parse_value(text: str) -> Any:
+    """Parse an override value as YAML (``1e-3`` -> float, ``[a, b]`` -> list, ``x`` -> str)."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def apply_overrides(data: dict, overrides: list[str] | tuple[str, ...]) -> dict:
+    """Return a copy of ``data`` with each ``a.b.c=value`` override applied."""
+    out = copy.deepcopy(data)
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r}: expected KEY=VALUE, e.g. model.params.C=10")
+        key, value = item.split("=", 1)
+        parts = [p for p in key.strip().split(".") if p]
+        if not parts:
+            raise ConfigError(f"override {item!r}: empty key")
+        node = out
+        for part in parts[:-1]:
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                raise ConfigError(
+                    f"override {item!r}: {part!r} holds {type(child).__name__}, not a mapping"
+                )
+            node = child
+        node[parts[-1]] = parse_value(value)
+    return out
+
+
+def parse_pairs(pairs: list[str] | tuple[str, ...]) -> dict:
+    """Parse ``key=value`` pairs (``--set`` options) into a flat-or-nested dict."""
+    return apply_overrides({}, pairs)
+
+
+def dump(data: dict, path: str | os.PathLike) -> Path:
+    """Write a config as YAML (keys in insertion order)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path

@@ -1,0 +1,71 @@
+"""A tiny explicit name -> object registry used for corpora, extractors, models and protocols."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
+
+from serkit.errors import RegistryError
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """Maps lower-case names to objects; duplicate names are errors.
+
+    Args:
+        kind: what the registry holds, used in error messages ("corpus", "extractor", ...).
+
+    Example:
+        >>> models = Registry("model")
+        >>> @models.register("svm")
+        ... class SVM: ...
+        >>> models.get("svm").__name__
+        'SVM'
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._entries: dict[str, T] = {}
+
+    def register(self, name: str) -> Callable[[T], T]:
+        """Decorator that registers an object under ``name``."""
+
+        def decorator(obj: T) -> T:
+            self.add(name, obj)
+            return obj
+
+        return decorator
+
+    def add(self, name: str, obj: T) -> None:
+        """Register ``obj`` under ``name`` (raises on a duplicate name)."""
+        key = name.lower()
+        if key in self._entries and self._entries[key] is not obj:
+            raise RegistryError(f"{self.kind} {name!r} is registered twice")
+        self._entries[key] = obj
+
+    def get(self, name: str) -> T:
+        """Return the object registered under ``name`` (case-insensitive)."""
+        key = str(name).lower().replace("_", "-")
+        for candidate in (key, str(name).lower()):
+            if candidate in self._entries:
+                return self._entries[candidate]
+        close = difflib.get_close_matches(key, self._entries, n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise RegistryError(
+            f"unknown {self.kind} {name!r}.{hint} Known: {', '.join(sorted(self._entries))}"
+        )
+
+    def names(self) -> list[str]:
+        """All registered names, sorted."""
+        return sorted(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __len__(self) -> int:
+        return len(self._entries)
