@@ -30,7 +30,9 @@ def load(path: str | os.PathLike, overrides: list[str] | tuple[str, ...] = ()) -
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level, found {type(data).__name__}")
+        raise ConfigError(
+            f"{path}: expected a mapping at the top level, found {type(data).__name__}"
+        )
     return apply_overrides(data, overrides)
 
 

@@ -80,7 +80,8 @@ class Summary:
         ]
         if self.per_split:
             lines.append(
-                "splits:   " + ", ".join(f"{name} {count}" for name, count in self.per_split.items())
+                "splits:   "
+                + ", ".join(f"{name} {count}" for name, count in self.per_split.items())
             )
         items = list(self.per_speaker.items())
         shown = ", ".join(f"{spk} {count}" for spk, count in items[:max_speakers])
@@ -333,9 +334,7 @@ def summary(df: pd.DataFrame) -> Summary:
         speakers=int(df["speaker"].nunique()),
         corpora=sorted(map(str, df["corpus"].dropna().unique())),
         per_emotion={str(k): int(v) for k, v in emotions.value_counts().sort_index().items()},
-        per_speaker={
-            str(k): int(v) for k, v in df["speaker"].value_counts().sort_index().items()
-        },
+        per_speaker={str(k): int(v) for k, v in df["speaker"].value_counts().sort_index().items()},
         per_split={str(k): int(v) for k, v in per_split.items()},
     )
 

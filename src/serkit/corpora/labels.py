@@ -83,7 +83,13 @@ _add(
 _add(
     LabelSet(
         "iemocap4",
-        {"neutral": "neutral", "happy": "happy", "excited": "happy", "sad": "sad", "angry": "angry"},
+        {
+            "neutral": "neutral",
+            "happy": "happy",
+            "excited": "happy",
+            "sad": "sad",
+            "angry": "angry",
+        },
         description="IEMOCAP 4-class: excited merged into happy",
         order=("neutral", "happy", "sad", "angry"),
     )

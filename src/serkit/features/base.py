@@ -1,0 +1,144 @@
+"""The extractor contract: a small configured callable ``signal, sample_rate -> array``.
+
+An extractor class declares its registry ``name``, its ``level`` (``"utterance"`` gives
+``(dim,)``, ``"frame"`` gives ``(frames, dim)``) and a frozen ``Config`` dataclass. The
+instance holds only the config; the math lives in pure functions. Multi-channel frame features
+(static / delta / delta-delta) are stored channel-major as ``(frames, channels * bins)`` and the
+extractor says ``channels``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+
+from serkit.errors import ConfigError
+from serkit.registry import Registry
+
+#: Bump when the numbers any extractor produces change; it is part of every store key.
+FEATURE_VERSION = 1
+
+Level = Literal["utterance", "frame"]
+
+
+@dataclasses.dataclass(frozen=True)
+class ExtractorConfig:
+    """Base of every extractor config; subclasses add frozen fields with defaults."""
+
+    sample_rate: int = 16000
+
+
+class Extractor:
+    """Base class of registered extractors.
+
+    Subclasses set ``name``, ``level``, ``Config`` and implement :meth:`compute`.
+    Runtime-only options (threads, devices) must not be config fields.
+    """
+
+    name: ClassVar[str] = ""
+    level: ClassVar[Level] = "utterance"
+    Config: ClassVar[type[ExtractorConfig]] = ExtractorConfig
+    #: named parameter presets, e.g. {"acrnn": {...}}; selected with ``preset=NAME``
+    presets: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    def __init__(self, config: ExtractorConfig | None = None, **params: Any) -> None:
+        if config is not None and params:
+            raise ConfigError("pass either a config object or keyword parameters, not both")
+        self.config = config if config is not None else self.make_config(**params)
+
+    @classmethod
+    def make_config(cls, **params: Any) -> ExtractorConfig:
+        """Build the config from keyword parameters (``preset=NAME`` first applies a preset)."""
+        preset = params.pop("preset", None)
+        values: dict[str, Any] = {}
+        if preset is not None:
+            if preset not in cls.presets:
+                raise ConfigError(
+                    f"extractor {cls.name!r} has no preset {preset!r}; "
+                    f"known presets: {', '.join(sorted(cls.presets)) or 'none'}"
+                )
+            values.update(cls.presets[preset])
+        values.update(params)
+        fields = {f.name: f for f in dataclasses.fields(cls.Config)}
+        unknown = sorted(set(values) - set(fields))
+        if unknown:
+            raise ConfigError(
+                f"extractor {cls.name!r} has no parameter(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(fields))}"
+            )
+        for key, value in list(values.items()):
+            if isinstance(value, list):  # YAML lists -> tuples so configs stay hashable
+                values[key] = tuple(value)
+        return cls.Config(**values)
+
+    @property
+    def sample_rate(self) -> int:
+        """Audio is resampled to this rate before :meth:`__call__`."""
+        return int(self.config.sample_rate)
+
+    @property
+    def channels(self) -> int:
+        """Number of stacked channels in a frame feature (1 unless overridden)."""
+        return 1
+
+    def __call__(self, signal: np.ndarray, sample_rate: int) -> np.ndarray:
+        """Compute features of one mono signal ``(samples,)``; returns float32."""
+        if sample_rate != self.sample_rate:
+            from serkit.audio import resample
+
+            signal = resample(signal, sample_rate, self.sample_rate)
+        out = np.asarray(self.compute(np.asarray(signal, dtype=np.float32)), dtype=np.float32)
+        expected = 1 if self.level == "utterance" else 2
+        if out.ndim != expected:
+            raise ValueError(
+                f"extractor {self.name!r} returned shape {out.shape}; expected {expected} dims "
+                f"for level {self.level!r}"
+            )
+        return out
+
+    def compute(self, signal: np.ndarray) -> np.ndarray:
+        """The extractor's math on a signal already at :attr:`sample_rate`."""
+        raise NotImplementedError
+
+    def feature_names(self) -> list[str] | None:
+        """Names of the feature dimensions, when known."""
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"name": ..., "params": {...}}``: enough to rebuild the extractor."""
+        params = {k: _plain(v) for k, v in dataclasses.asdict(self.config).items()}
+        return {"name": self.name, "params": params}
+
+    def key(self) -> str:
+        """Store key: a hash of name, config and :data:`FEATURE_VERSION` (16 hex chars)."""
+        payload = json.dumps(
+            {"extractor": self.to_dict(), "feature_version": FEATURE_VERSION}, sort_keys=True
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in dataclasses.asdict(self.config).items())
+        return f"{type(self).__name__}({params})"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+EXTRACTORS: Registry[type[Extractor]] = Registry("extractor")
+
+
+def register_extractor(cls: type[Extractor]) -> type[Extractor]:
+    """Class decorator: register an extractor class under its ``name``."""
+    if not cls.name:
+        raise ValueError(f"{cls.__name__} has no name")
+    EXTRACTORS.add(cls.name, cls)
+    return cls
