@@ -14,7 +14,16 @@ import numpy as np
 
 from serkit.errors import AudioError
 
-AUDIO_EXTENSIONS: tuple[str, ...] = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".au")
+AUDIO_EXTENSIONS: tuple[str, ...] = (
+    ".wav",
+    ".flac",
+    ".ogg",
+    ".mp3",
+    ".aiff",
+    ".aif",
+    ".au",
+    ".sph",
+)
 
 
 @dataclass(frozen=True)

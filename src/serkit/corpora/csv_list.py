@@ -38,7 +38,6 @@ import pandas as pd
 
 from serkit import manifest
 from serkit.corpora import _common, _synonyms
-from serkit.corpora._dedupe import drop_duplicates
 from serkit.errors import ConfigError, CorpusError
 
 NAME = "csv"
@@ -183,7 +182,7 @@ def prepare(
             local_id += f"_{round(start * 1000):08d}_{round(end * 1000):08d}"
         row["local_id"] = local_id
         rows.append(row)
-    rows = drop_duplicates(rows, stray)
+    rows = _common.drop_duplicates(rows, stray)
     df = _common.build(rows, corpus=name, root=root, stray=stray, skip_bad=skip_bad)
     df.attrs["skipped"] = skipped + list(df.attrs.get("skipped", []))
     df.attrs["unmapped_labels"] = dict(sorted(unmapped.items()))

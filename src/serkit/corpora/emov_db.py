@@ -31,7 +31,6 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from serkit.corpora import _common
-from serkit.corpora._dedupe import drop_duplicates
 
 NAME = "emov-db"
 ALIASES = ("emov_db",)
@@ -119,5 +118,5 @@ def prepare(root: Path, *, skip_bad: bool = False) -> pd.DataFrame:
             **fields,
         }
 
-    rows = drop_duplicates(_common.parse_each(found.audio, parse, stray), stray)
+    rows = _common.drop_duplicates(_common.parse_each(found.audio, parse, stray), stray)
     return _common.build(rows, corpus=NAME, root=root, stray=stray, skip_bad=skip_bad)

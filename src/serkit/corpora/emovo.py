@@ -26,7 +26,6 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from serkit.corpora import _common
-from serkit.corpora._dedupe import drop_duplicates
 
 NAME = "emovo"
 
@@ -83,5 +82,5 @@ def prepare(root: Path, *, skip_bad: bool = False) -> pd.DataFrame:
     def parse(rel: str) -> dict:
         return {"path": rel, "language": "it", **parse_name(PurePosixPath(rel).stem)}
 
-    rows = drop_duplicates(_common.parse_each(found.audio, parse, stray), stray)
+    rows = _common.drop_duplicates(_common.parse_each(found.audio, parse, stray), stray)
     return _common.build(rows, corpus=NAME, root=root, stray=stray, skip_bad=skip_bad)

@@ -36,7 +36,6 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from serkit.corpora import _common, _synonyms
-from serkit.corpora._dedupe import drop_duplicates
 from serkit.errors import ConfigError
 
 NAME = "folder"
@@ -111,7 +110,7 @@ def prepare(
             row["language"] = language
         return row
 
-    rows = drop_duplicates(_common.parse_each(found.audio, parse, stray), stray)
+    rows = _common.drop_duplicates(_common.parse_each(found.audio, parse, stray), stray)
     df = _common.build(rows, corpus=name, root=root, stray=stray, skip_bad=skip_bad)
     df.attrs["unmapped_labels"] = dict(sorted(unmapped.items()))
     return df

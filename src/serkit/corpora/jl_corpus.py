@@ -32,7 +32,6 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from serkit.corpora import _common
-from serkit.corpora._dedupe import drop_duplicates
 from serkit.errors import ConfigError
 
 NAME = "jl-corpus"
@@ -123,5 +122,5 @@ def prepare(root: Path, *, skip_bad: bool = False, secondary: str = "na") -> pd.
             row["text"] = " ".join(text.split()) or None
         return row
 
-    rows = drop_duplicates(_common.parse_each(found.audio, parse, stray), stray)
+    rows = _common.drop_duplicates(_common.parse_each(found.audio, parse, stray), stray)
     return _common.build(rows, corpus=NAME, root=root, stray=stray, skip_bad=skip_bad)

@@ -146,6 +146,29 @@ _add(
 )
 _add(
     LabelSet(
+        "crema6",
+        _identity("neutral", "happy", "sad", "angry", "fearful", "disgust"),
+        description="CREMA-D 6 emotions",
+    )
+)
+_add(
+    LabelSet(
+        "iemocap_complete",
+        {
+            "neutral": "neutral",
+            "angry": "angry",
+            "happy": "happy",
+            "sad": "sad",
+            **{e: "other" for e in ("excited", "frustrated", "fearful", "surprised")},
+            **{e: "other" for e in ("disgust", "other")},
+        },
+        description="IEMOCAP neu/ang/hap/sad + every other label as 'other' (RH-emo "
+        "'complete'; xxx rows have no emotion and stay out)",
+        order=("neutral", "angry", "happy", "sad", "other"),
+    )
+)
+_add(
+    LabelSet(
         "turev4",
         _identity("angry", "calm", "happy", "sad"),
         description="TurEV-DB 4 emotions",

@@ -27,7 +27,6 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from serkit.corpora import _common
-from serkit.corpora._dedupe import drop_duplicates
 
 NAME = "savee"
 
@@ -90,5 +89,5 @@ def prepare(root: Path, *, skip_bad: bool = False) -> pd.DataFrame:
         path = PurePosixPath(rel)
         return {"path": rel, "language": "en", **parse_name(path.stem, path.parent.name)}
 
-    rows = drop_duplicates(_common.parse_each(found.audio, parse, stray), stray)
+    rows = _common.drop_duplicates(_common.parse_each(found.audio, parse, stray), stray)
     return _common.build(rows, corpus=NAME, root=root, stray=stray, skip_bad=skip_bad)
