@@ -7,12 +7,28 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from serkit.errors import ConfigError
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that also reads ``1e-3`` as a float (YAML 1.1 wants ``1.0e-3``)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def _safe_load(text: str) -> Any:
+    return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: executes no code
 
 
 def load(path: str | os.PathLike, overrides: list[str] | tuple[str, ...] = ()) -> dict:
@@ -26,7 +42,7 @@ def load(path: str | os.PathLike, overrides: list[str] | tuple[str, ...] = ()) -
     if not path.exists():
         raise ConfigError(f"{path}: no such config file")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = _safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
     if not isinstance(data, dict):
@@ -39,7 +55,7 @@ def load(path: str | os.PathLike, overrides: list[str] | tuple[str, ...] = ()) -
 def parse_value(text: str) -> Any:
     """Parse an override value as YAML (``1e-3`` -> float, ``[a, b]`` -> list, ``x`` -> str)."""
     try:
-        return yaml.safe_load(text)
+        return _safe_load(text)
     except yaml.YAMLError:
         return text
 

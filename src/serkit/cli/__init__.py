@@ -22,7 +22,17 @@ app = typer.Typer(
     add_completion=False,
 )
 
-_VERB_MODULES = ("corpus", "listing", "audio", "demo", "features", "experiment", "predict")
+_VERB_MODULES = (
+    "corpus",
+    "listing",
+    "audio",
+    "demo",
+    "features",
+    "experiment",
+    "predict",
+    "export",
+    "quickstart",
+)
 
 
 def _version(value: bool) -> None:
