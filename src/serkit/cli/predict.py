@@ -1,0 +1,57 @@
+"""Verb: ``predict`` (audio files or folders -> labels and probabilities)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+from serkit.cli._common import SKIP_BAD_HELP, report_problems
+
+FORMATS = ("table", "json", "csv")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``predict`` verb to the app."""
+
+    @app.command("predict")
+    def predict_cmd(
+        model: Path = typer.Argument(..., help="A run folder (with model/) or a model package."),
+        inputs: list[Path] = typer.Argument(
+            ..., help="Audio files and/or folders (searched recursively)."
+        ),
+        fmt: str = typer.Option("table", "--format", help=f"One of: {', '.join(FORMATS)}."),
+        output: Path | None = typer.Option(
+            None, "-o", "--output", help="Write here instead of standard output."
+        ),
+        skip_bad: bool = typer.Option(False, "--skip-bad", help=SKIP_BAD_HELP),
+        batch_size: int = typer.Option(16, "--batch-size", min=1, help="Files per batch."),
+        progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar."),
+    ) -> None:
+        """Predict the emotion of audio files with a trained model."""
+        from serkit.inference import predict
+
+        if fmt not in FORMATS:
+            raise typer.BadParameter(f"expected one of {', '.join(FORMATS)}, got {fmt!r}")
+        df = predict(
+            model,
+            inputs,
+            batch_size=batch_size,
+            skip_bad=skip_bad,
+            progress=progress and sys.stderr.isatty(),
+        )
+        if fmt == "json":
+            text = json.dumps(df.to_dict(orient="records"), indent=2) + "\n"
+        elif fmt == "csv":
+            text = df.to_csv(index=False)
+        else:
+            text = df.to_string(index=False, float_format=lambda v: f"{v:.3f}") + "\n"
+        if output is not None:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(text)
+            typer.echo(f"wrote {len(df)} prediction(s) to {output}", err=True)
+        else:
+            typer.echo(text, nl=False)
+        report_problems(df.attrs.get("skipped", []))

@@ -1,0 +1,278 @@
+"""Classic utterance-level models: ``svm``, ``logreg``, ``rf``, ``mlp``.
+
+Each is an sklearn ``Pipeline(StandardScaler, classifier)`` wrapped in a small estimator that
+follows the scikit-learn contract, so the scaler is fitted inside every training fold. Class
+weighting is ``"balanced"`` by default where sklearn supports it (SVC, LogisticRegression,
+RandomForest); MLPClassifier has no class weights. ``predict`` is the arg-max of
+``predict_proba`` so that labels and probabilities always agree (SVC's Platt-scaled
+probabilities can otherwise disagree with its decision function).
+
+Packages store the fitted pipeline with joblib (a pickle: load only packages you trust).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from serkit.errors import ConfigError
+from serkit.models import register_model
+
+
+def check_matrix(X: Any, *, who: str) -> np.ndarray:
+    """Validate utterance-level input ``(n, dim)`` float (names the problem)."""
+    if isinstance(X, list) and X and np.asarray(X[0]).ndim == 2:
+        raise ConfigError(
+            f"{who} expects utterance-level features (n, dim), found a list of frame "
+            "matrices; use an utterance-level extractor (e.g. statistics) or a neural model"
+        )
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[0] == 0:
+        raise ConfigError(f"{who} expects a non-empty (n, dim) matrix, found shape {X.shape}")
+    bad = np.flatnonzero(~np.all(np.isfinite(X), axis=1))
+    if len(bad):
+        raise ConfigError(
+            f"{who}: rows {bad[:5].tolist()} contain NaN or inf features; "
+            "fix or drop those utterances"
+        )
+    return X
+
+
+class _PipelineClassifier(ClassifierMixin, BaseEstimator):
+    """Base: subclasses implement :meth:`_classifier` returning the unfitted sklearn model."""
+
+    input_level: ClassVar[str] = "utterance"
+
+    def _classifier(self, y: np.ndarray) -> Any:
+        """The unfitted sklearn classifier for labels ``y`` ``(n,)``."""
+        raise NotImplementedError
+
+    def fit(self, X: Any, y: Any, groups: Any = None) -> _PipelineClassifier:
+        """Fit scaler + classifier on ``X`` ``(n, dim)`` and labels ``y`` ``(n,)``.
+
+        ``groups`` is accepted for the common contract and unused.
+        """
+        from sklearn.pipeline import Pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        X = check_matrix(X, who=type(self).__name__)
+        y = np.asarray(y)
+        if len(y) != len(X):
+            raise ConfigError(f"{len(X)} feature rows but {len(y)} labels")
+        if len(np.unique(y)) < 2:
+            raise ConfigError(f"need at least 2 classes to train, found {np.unique(y).tolist()}")
+        self.pipeline_ = Pipeline([("scale", StandardScaler()), ("clf", self._classifier(y))])
+        self.pipeline_.fit(X, y)
+        self.classes_ = self.pipeline_.classes_
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Posteriors ``(n, classes)`` in ``classes_`` order."""
+        X = check_matrix(X, who=type(self).__name__)
+        return self.pipeline_.predict_proba(X)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Labels ``(n,)``: arg-max of :meth:`predict_proba`."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def _save_weights(self, folder: Path) -> list[str]:
+        import joblib
+
+        joblib.dump(self.pipeline_, folder / "pipeline.joblib")
+        return ["pipeline.joblib"]
+
+    def _load_weights(self, folder: Path, meta: dict[str, Any]) -> None:
+        import joblib
+
+        self.pipeline_ = joblib.load(folder / "pipeline.joblib")
+        self.classes_ = self.pipeline_.classes_
+        self.n_features_in_ = self.pipeline_.n_features_in_
+
+
+@register_model("svm")
+class SVMClassifier(_PipelineClassifier):
+    """SVM with Platt-scaled probabilities (``CalibratedClassifierCV(SVC, ensemble=False)``,
+    internal stratified CV with up to 5 folds).
+
+    Args:
+        C: regularisation strength (inverse).
+        kernel: ``"rbf"``, ``"linear"``, ``"poly"`` or ``"sigmoid"``.
+        gamma: kernel coefficient (``"scale"``, ``"auto"`` or a float).
+        class_weight: ``"balanced"`` or ``None``.
+        seed: random state of the probability calibration.
+    """
+
+    def __init__(
+        self,
+        C: float = 1.0,
+        kernel: str = "rbf",
+        gamma: str | float = "scale",
+        class_weight: str | None = "balanced",
+        seed: int = 0,
+    ) -> None:
+        self.C = C
+        self.kernel = kernel
+        self.gamma = gamma
+        self.class_weight = class_weight
+        self.seed = seed
+
+    def _classifier(self, y: np.ndarray) -> Any:
+        from sklearn.calibration import CalibratedClassifierCV
+        from sklearn.svm import SVC
+
+        svc = SVC(
+            C=self.C,
+            kernel=self.kernel,
+            gamma=self.gamma,
+            class_weight=self.class_weight,
+            random_state=self.seed,
+        )
+        smallest = int(np.unique(y, return_counts=True)[1].min())
+        if smallest < 2:
+            raise ConfigError(
+                f"svm: a class has only {smallest} training example; Platt calibration needs "
+                "at least 2 per class (use logreg or more data)"
+            )
+        return CalibratedClassifierCV(svc, method="sigmoid", cv=min(5, smallest), ensemble=False)
+
+
+@register_model("logreg")
+class LogRegClassifier(_PipelineClassifier):
+    """Multinomial logistic regression.
+
+    Args:
+        C: inverse L2 regularisation strength.
+        class_weight: ``"balanced"`` or ``None``.
+        max_iter: solver iterations.
+        seed: random state.
+    """
+
+    def __init__(
+        self,
+        C: float = 1.0,
+        class_weight: str | None = "balanced",
+        max_iter: int = 2000,
+        seed: int = 0,
+    ) -> None:
+        self.C = C
+        self.class_weight = class_weight
+        self.max_iter = max_iter
+        self.seed = seed
+
+    def _classifier(self, y: np.ndarray) -> Any:
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(
+            C=self.C,
+            class_weight=self.class_weight,
+            max_iter=self.max_iter,
+            random_state=self.seed,
+        )
+
+
+@register_model("rf")
+class RandomForestModel(_PipelineClassifier):
+    """Random forest (scaling is harmless and keeps the pipeline uniform).
+
+    Args:
+        n_estimators: trees.
+        max_depth: maximum tree depth (``None``: unlimited).
+        min_samples_leaf: minimum samples per leaf.
+        class_weight: ``"balanced"``, ``"balanced_subsample"`` or ``None``.
+        n_jobs: parallel jobs (1 by default; runtime only).
+        seed: random state.
+    """
+
+    def __init__(
+        self,
+        n_estimators: int = 300,
+        max_depth: int | None = None,
+        min_samples_leaf: int = 1,
+        class_weight: str | None = "balanced",
+        n_jobs: int = 1,
+        seed: int = 0,
+    ) -> None:
+        self.n_estimators = n_estimators
+        self.max_depth = max_depth
+        self.min_samples_leaf = min_samples_leaf
+        self.class_weight = class_weight
+        self.n_jobs = n_jobs
+        self.seed = seed
+
+    @classmethod
+    def test_params(cls) -> dict[str, Any]:
+        """Few trees for tests."""
+        return {"n_estimators": 20}
+
+    def _classifier(self, y: np.ndarray) -> Any:
+        from sklearn.ensemble import RandomForestClassifier
+
+        return RandomForestClassifier(
+            n_estimators=self.n_estimators,
+            max_depth=self.max_depth,
+            min_samples_leaf=self.min_samples_leaf,
+            class_weight=self.class_weight,
+            n_jobs=self.n_jobs,
+            random_state=self.seed,
+        )
+
+
+@register_model("mlp")
+class MLPModel(_PipelineClassifier):
+    """sklearn multi-layer perceptron (no class weighting: sklearn has none for it).
+
+    Args:
+        hidden_layer_sizes: units per hidden layer.
+        alpha: L2 penalty.
+        learning_rate_init: Adam learning rate.
+        max_iter: epochs.
+        early_stopping: hold out 10 % (stratified, not speaker-disjoint) to stop early.
+        seed: random state.
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes: tuple[int, ...] | list[int] = (256, 128),
+        alpha: float = 1e-3,
+        learning_rate_init: float = 1e-3,
+        max_iter: int = 300,
+        early_stopping: bool = False,
+        seed: int = 0,
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.alpha = alpha
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.seed = seed
+
+    @classmethod
+    def test_params(cls) -> dict[str, Any]:
+        """A small, short MLP for tests."""
+        return {"hidden_layer_sizes": [16], "max_iter": 200}
+
+    def fit(self, X: Any, y: Any, groups: Any = None) -> MLPModel:
+        """As the base ``fit``; sklearn's "did not converge" warning is silenced."""
+        import warnings
+
+        from sklearn.exceptions import ConvergenceWarning
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return super().fit(X, y, groups)
+
+    def _classifier(self, y: np.ndarray) -> Any:
+        from sklearn.neural_network import MLPClassifier
+
+        return MLPClassifier(
+            hidden_layer_sizes=tuple(self.hidden_layer_sizes),
+            alpha=self.alpha,
+            learning_rate_init=self.learning_rate_init,
+            max_iter=self.max_iter,
+            early_stopping=self.early_stopping,
+            random_state=self.seed,
+        )

@@ -1,0 +1,86 @@
+"""Registry of neural nets (``nn.Module`` classes) trained by :class:`NeuralClassifier`.
+
+Every net follows one contract:
+
+* ``__init__(self, input_dim: int, num_classes: int, **params)``: sizes and options only.
+* ``forward(self, x, lengths) -> logits`` with ``x`` of shape ``(batch, frames, dim)`` (float32,
+  zero-padded after each sequence's end), ``lengths`` of shape ``(batch,)`` (int64, real frames
+  per row) and ``logits`` of shape ``(batch, num_classes)``. Padded frames must not change the
+  output (mask them), so a sequence gets the same logits alone or in a padded batch.
+* optional ``@classmethod test_params(cls) -> dict``: small sizes used by the contract suite
+  (``tests/models/test_model_contract.py``: shape, padding invariance and a tiny-overfit test on
+  8 random sequences); default ``{}``.
+* optional class attribute ``min_frames`` (int, default 1): shortest input the net accepts;
+  the contract suite feeds sequences at least that long.
+
+Register a net with the decorator::
+
+    from serkit.models.nets import register_net
+
+    @register_net("my-net")
+    class MyNet(nn.Module):
+        ...
+
+Any module placed in this package (not starting with ``_``) is imported automatically the first
+time the registry is queried, so a new file is all a new family needs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from typing import Any
+
+from serkit.registry import Registry
+
+NETS: Registry[type] = Registry("net")
+_discovered = False
+
+
+def register_net(name: str) -> Callable[[type], type]:
+    """Class decorator: register an ``nn.Module`` class under ``name`` (sets ``cls.net_name``)."""
+
+    def decorator(cls: type) -> type:
+        NETS.add(name, cls)
+        cls.net_name = name
+        return cls
+
+    return decorator
+
+
+def _discover() -> None:
+    global _discovered
+    if _discovered:
+        return
+    _discovered = True
+    for info in pkgutil.iter_modules(__path__):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{info.name}")
+
+
+def list_nets() -> list[str]:
+    """Names of all registered nets, sorted."""
+    _discover()
+    return NETS.names()
+
+
+def get_net(name: str) -> type:
+    """The net class registered under ``name`` (raises :class:`RegistryError` if unknown)."""
+    _discover()
+    return NETS.get(name)
+
+
+def build_net(name: str, input_dim: int, num_classes: int, **params: Any) -> Any:
+    """Instantiate net ``name`` for ``input_dim`` features and ``num_classes`` classes."""
+    return get_net(name)(int(input_dim), int(num_classes), **params)
+
+
+def net_test_params(name: str) -> dict[str, Any]:
+    """The small parameters a net declares for tests (``test_params()``), or ``{}``."""
+    cls = get_net(name)
+    method = getattr(cls, "test_params", None)
+    return dict(method()) if callable(method) else {}
+
+
+__all__ = ["NETS", "build_net", "get_net", "list_nets", "net_test_params", "register_net"]
