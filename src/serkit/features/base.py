@@ -12,17 +12,22 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from serkit.errors import ConfigError
+from serkit.errors import ConfigError, SerkitError
 from serkit.registry import Registry
 
 #: Bump when the numbers any extractor produces change; it is part of every store key.
 FEATURE_VERSION = 1
 
 Level = Literal["utterance", "frame"]
+
+
+class FeatureError(SerkitError, ValueError):
+    """Features cannot be computed, stored or loaded (names the file / id and what to do)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,8 +76,7 @@ class Extractor:
                 f"known: {', '.join(sorted(fields))}"
             )
         for key, value in list(values.items()):
-            if isinstance(value, list):  # YAML lists -> tuples so configs stay hashable
-                values[key] = tuple(value)
+            values[key] = _coerce(value, fields[key].type, cls.name, key)
         return cls.Config(**values)
 
     @property
@@ -98,6 +102,12 @@ class Extractor:
                 f"extractor {self.name!r} returned shape {out.shape}; expected {expected} dims "
                 f"for level {self.level!r}"
             )
+        if out.shape[0] == 0 or out.size == 0:
+            raise FeatureError(
+                f"extractor {self.name!r} returned an empty array {out.shape} for a signal of "
+                f"{len(signal)} samples ({len(signal) / self.sample_rate:.3f} s); the audio is "
+                "too short for it: drop the row, pad the audio or pass --skip-bad"
+            )
         return out
 
     def compute(self, signal: np.ndarray) -> np.ndarray:
@@ -120,9 +130,49 @@ class Extractor:
         )
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
+    @classmethod
+    def example_params(cls, workdir: Path) -> dict[str, Any]:
+        """Parameters the contract suite (tests/features/test_contract.py) builds this with.
+
+        The default is none (the defaults work). Extractors that need a resource, such as a
+        local model folder, override it to create a tiny one under ``workdir``. Tests only.
+        """
+        return {}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Extractor:
+        """Rebuild an extractor from :meth:`to_dict` output (the name must match)."""
+        name = data.get("name")
+        if name is not None and EXTRACTORS.get(str(name)) is not cls:
+            raise ConfigError(f"config names extractor {name!r}, not {cls.name!r}")
+        return cls(**dict(data.get("params") or {}))
+
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in dataclasses.asdict(self.config).items())
         return f"{type(self).__name__}({params})"
+
+
+def _coerce(value: Any, annotation: Any, name: str, key: str) -> Any:
+    """Coerce a parameter to its field type so that ``8000`` and ``8000.0`` give one key."""
+    if isinstance(value, list):  # YAML lists -> tuples so configs stay hashable
+        value = tuple(value)
+    kind = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+    if isinstance(value, np.generic):
+        value = value.item()
+    if kind == "float" and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind == "int" and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if kind == "bool" and isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    if kind in ("int", "float", "bool", "str") and value is not None:
+        expected = {"int": int, "float": float, "bool": bool, "str": str}[kind]
+        if not isinstance(value, expected) or (kind == "int" and isinstance(value, bool)):
+            raise ConfigError(
+                f"extractor {name!r}: parameter {key}={value!r} has type "
+                f"{type(value).__name__}; expected {kind}"
+            )
+    return value
 
 
 def _plain(value: Any) -> Any:

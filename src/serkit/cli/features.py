@@ -1,0 +1,63 @@
+"""Verb: ``features`` (extract into the feature store, or merge shard outputs)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+
+from serkit.cli._common import SKIP_BAD_HELP, report_problems
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``features`` verb to the app."""
+
+    @app.command("features")
+    def features_cmd(
+        manifest_path: Path = typer.Argument(..., help="A manifest (.parquet or .csv)."),
+        extractor: str = typer.Option(
+            ..., "-e", "--extractor", help="Extractor name (see `serkit list extractors`)."
+        ),
+        option: list[str] = typer.Option(
+            [], "--set", help="Extractor parameter KEY=VALUE (e.g. n_mels=40); repeatable."
+        ),
+        preset: str = typer.Option(None, "--preset", help="Named preset (e.g. acrnn, dcnn)."),
+        store: Path = typer.Option(Path("features"), "--store", help="Feature store folder."),
+        workers: int = typer.Option(1, "-j", "--workers", help="Worker processes."),
+        shard: str = typer.Option(
+            None, "--shard", help="Compute only shard I/N (0-based, e.g. 0/4); join with --merge."
+        ),
+        merge: bool = typer.Option(
+            False, "--merge", help="Join the outputs of finished --shard jobs instead."
+        ),
+        skip_bad: bool = typer.Option(False, "--skip-bad", help=SKIP_BAD_HELP),
+        chunk_size: int = typer.Option(64, "--chunk-size", help="Rows per committed chunk."),
+        progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar."),
+    ) -> None:
+        """Extract features of every manifest row into the store (cached rows are skipped)."""
+        from serkit import config, features
+        from serkit import manifest as mf
+
+        started = time.perf_counter()
+        df = mf.read(manifest_path)
+        params = config.parse_pairs(option)
+        if preset:
+            params["preset"] = preset
+        ex = features.get_extractor(extractor, **params)
+        if merge:
+            summary = features.merge(df, ex, store)
+        else:
+            summary = features.extract(
+                df,
+                ex,
+                store,
+                workers=workers,
+                shard=shard,
+                skip_bad=skip_bad,
+                progress=progress,
+                chunk_size=chunk_size,
+            )
+        summary.seconds = time.perf_counter() - started
+        typer.echo(summary.format())
+        report_problems(summary.skipped)

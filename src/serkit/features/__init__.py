@@ -1,0 +1,91 @@
+"""Feature extraction: registered extractors, the feature store, extract and load.
+
+Every module of this package (except the machinery in :data:`_NOT_EXTRACTORS` and names starting
+with ``_``) is imported on first use of the package so that its ``@register_extractor`` classes
+register. Heavy optional packages (opensmile, transformers, ...) are imported inside the
+extractors' methods, so discovery stays cheap.
+
+Example:
+    >>> from serkit import features
+    >>> ex = features.get_extractor("logmel", preset="acrnn")
+    >>> summary = features.extract(df, ex, "features/")   # doctest: +SKIP
+    >>> fs = features.load(df, ex, "features/")            # doctest: +SKIP
+    >>> fs.padded()[0].shape                               # doctest: +SKIP
+    (1440, 412, 120)
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from typing import Any
+
+from serkit.features.base import (
+    EXTRACTORS,
+    FEATURE_VERSION,
+    Extractor,
+    ExtractorConfig,
+    FeatureError,
+    register_extractor,
+)
+
+_NOT_EXTRACTORS = {"base", "functional", "store", "extract", "data"}
+#: modules that could not be imported because an optional third-party package is missing
+DISCOVERY_ERRORS: dict[str, str] = {}
+
+
+def _discover() -> None:
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("_") or info.name in _NOT_EXTRACTORS:
+            continue
+        try:
+            importlib.import_module(f"{__name__}.{info.name}")
+        except ModuleNotFoundError as exc:  # an optional dependency, never our own code
+            if exc.name is None or exc.name.split(".")[0] == "serkit":
+                raise
+            DISCOVERY_ERRORS[info.name] = f"needs the package {exc.name!r}"
+
+
+_discover()
+
+from serkit.features.extract import ExtractSummary, extract, load, merge  # noqa: E402
+from serkit.features.store import FeatureSet, FeatureStore  # noqa: E402
+
+
+def list_extractors() -> list[str]:
+    """Registered extractor names, sorted."""
+    return EXTRACTORS.names()
+
+
+def get_extractor(name: str, **params: Any) -> Extractor:
+    """Build a registered extractor: ``get_extractor("logmel", preset="dcnn", n_mels=40)``."""
+    return EXTRACTORS.get(name)(**params)
+
+
+def extractor_from_dict(data: dict[str, Any]) -> Extractor:
+    """Rebuild an extractor from ``Extractor.to_dict()`` output (``{"name", "params"}``)."""
+    from serkit.errors import ConfigError
+
+    if not isinstance(data, dict) or "name" not in data:
+        raise ConfigError(f"expected {{'name': ..., 'params': {{...}}}}, got {data!r}")
+    return EXTRACTORS.get(str(data["name"])).from_dict(data)
+
+
+__all__ = [
+    "DISCOVERY_ERRORS",
+    "EXTRACTORS",
+    "FEATURE_VERSION",
+    "ExtractSummary",
+    "Extractor",
+    "ExtractorConfig",
+    "FeatureError",
+    "FeatureSet",
+    "FeatureStore",
+    "extract",
+    "extractor_from_dict",
+    "get_extractor",
+    "list_extractors",
+    "load",
+    "merge",
+    "register_extractor",
+]

@@ -1,0 +1,471 @@
+"""Run an extractor over a manifest into the feature store, and load the features back.
+
+``extract`` computes only the rows the store lacks (by id and audio fingerprint), optionally in
+worker processes and on one shard of the manifest, and commits results in chunks so an
+interrupted run resumes where it stopped. ``load`` returns a :class:`FeatureSet` aligned to the
+manifest order. ``merge`` joins the outputs of ``--shard`` jobs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from serkit.errors import AudioError, ConfigError
+from serkit.features.base import EXTRACTORS, Extractor, FeatureError
+from serkit.features.store import INDEX, FeatureSet, FeatureStore, StoreFolder
+
+Vad = Callable[[np.ndarray, int], np.ndarray]
+
+
+class Job(NamedTuple):
+    """One manifest row to compute."""
+
+    id: str
+    path: str
+    start: float | None
+    end: float | None
+    fingerprint: str
+
+
+@dataclass
+class ExtractSummary:
+    """What an :func:`extract` or :func:`merge` call did."""
+
+    folder: Path
+    extractor: dict[str, Any]
+    level: str
+    dim: int | None
+    rows: int
+    computed: int = 0
+    cached: int = 0
+    skipped: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    audio_seconds: float = 0.0
+    frames: int = 0
+    shard: tuple[int, int] | None = None
+    missing: int = 0
+
+    def format(self) -> str:
+        """Human-readable lines for the CLI."""
+        stored = self.computed + self.cached
+        if self.level == "frame":
+            shape = f"{stored} utterances x (frames, {self.dim}); {self.frames} frames stored"
+        else:
+            shape = f"({stored}, {self.dim})"
+        shard = f" (shard {self.shard[0]}/{self.shard[1]})" if self.shard else ""
+        rate = (
+            f", {self.audio_seconds / self.seconds:.1f} s of audio per s"
+            if self.computed and self.seconds > 0
+            else ""
+        )
+        lines = [
+            f"store:    {self.folder}",
+            f"features: {self.extractor['name']} ({self.level}) {shape}{shard}",
+            f"rows:     {self.computed} computed, {self.cached} cached, "
+            f"{len(self.skipped)} skipped" + (f", {self.missing} missing" if self.missing else ""),
+            f"time:     {self.seconds:.1f} s{rate}",
+        ]
+        return "\n".join(lines)
+
+
+def resolve_extractor(extractor: Extractor | str | dict[str, Any]) -> Extractor:
+    """Accept an extractor, a registered name (defaults) or a ``to_dict()`` mapping."""
+    if isinstance(extractor, Extractor):
+        return extractor
+    if isinstance(extractor, str):
+        return EXTRACTORS.get(extractor)()
+    if isinstance(extractor, dict):
+        return EXTRACTORS.get(str(extractor["name"])).from_dict(extractor)
+    raise ConfigError(f"expected an Extractor, a name or a dict, got {type(extractor).__name__}")
+
+
+def parse_shard(shard: str | tuple[int, int] | Sequence[int] | None) -> tuple[int, int] | None:
+    """``"i/n"`` or ``(i, n)`` (0-based ``i < n``) -> ``(i, n)``; ``None`` stays ``None``."""
+    if shard is None:
+        return None
+    try:
+        if isinstance(shard, str):
+            left, right = shard.split("/")
+            index, count = int(left), int(right)
+        else:
+            index, count = (int(v) for v in shard)
+    except (ValueError, TypeError):
+        raise ConfigError(f"shard {shard!r}: expected I/N such as 0/4 (0-based)") from None
+    if count < 1 or not 0 <= index < count:
+        raise ConfigError(f"shard {shard!r}: expected 0 <= I < N, e.g. 0/4 .. 3/4 (0-based)")
+    return index, count
+
+
+def in_shard(row_id: str, shard: tuple[int, int]) -> bool:
+    """Deterministic, order-independent shard membership (a hash of the id)."""
+    digest = hashlib.sha1(row_id.encode()).digest()
+    return int.from_bytes(digest[:8], "big") % shard[1] == shard[0]
+
+
+def _vad_tag(vad: Vad | None) -> str:
+    if vad is None:
+        return ""
+    key = getattr(vad, "key", None)
+    if callable(key):
+        return f"|vad={key()}"
+    qualname = getattr(vad, "__qualname__", type(vad).__qualname__)
+    return f"|vad={getattr(vad, '__module__', '')}.{qualname}"
+
+
+def _optional(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def jobs_of(manifest: pd.DataFrame, vad: Vad | None = None) -> list[Job]:
+    """One :class:`Job` per manifest row, with its audio fingerprint.
+
+    The fingerprint is ``size:mtime_ns:absolute path`` plus the segment bounds (and a VAD tag),
+    so editing, replacing or moving a file, or changing a segment, invalidates the row.
+    """
+    from serkit import manifest as mf
+
+    paths = mf.audio_paths(manifest)
+    starts = manifest["start"] if "start" in manifest.columns else [None] * len(manifest)
+    ends = manifest["end"] if "end" in manifest.columns else [None] * len(manifest)
+    tag = _vad_tag(vad)
+    jobs = []
+    for row_id, path, start, end in zip(manifest["id"], paths, starts, ends, strict=True):
+        start, end = _optional(start), _optional(end)
+        try:
+            stat = os.stat(path)
+            stamp = f"{stat.st_size}:{stat.st_mtime_ns}"
+        except OSError:
+            stamp = "missing"
+        segment = f"|{start}-{end}" if start is not None or end is not None else ""
+        jobs.append(Job(str(row_id), str(path), start, end, f"{stamp}:{path}{segment}{tag}"))
+    return jobs
+
+
+def compute_batch(
+    extractor: Extractor, jobs: Sequence[Job], vad: Vad | None = None
+) -> list[tuple[Job, np.ndarray | None, str | None, float]]:
+    """Compute features of a few jobs: ``(job, array or None, error or None, audio seconds)``.
+
+    Runs in worker processes; audio and extractor errors are returned (not raised) so that the
+    parent can name the file and decide whether to skip it.
+    """
+    from serkit import audio
+
+    out = []
+    for job in jobs:
+        try:
+            signal, rate = audio.read(
+                job.path, sample_rate=extractor.sample_rate, start=job.start, end=job.end
+            )
+        except AudioError as exc:
+            out.append((job, None, f"unreadable audio: {exc}", 0.0))
+            continue
+        seconds = len(signal) / rate
+        try:
+            if vad is not None:
+                signal = np.asarray(vad(signal, rate), dtype=np.float32)
+            array = extractor(signal, rate)
+        except Exception as exc:  # any extractor failure is reported with the file name
+            out.append(
+                (
+                    job,
+                    None,
+                    f"extractor {extractor.name!r} failed: {type(exc).__name__}: {exc}",
+                    seconds,
+                )
+            )
+            continue
+        if not np.all(np.isfinite(array)):
+            bad = int(np.size(array) - np.isfinite(array).sum())
+            out.append(
+                (
+                    job,
+                    None,
+                    f"extractor {extractor.name!r} returned {bad} NaN/inf value(s)",
+                    seconds,
+                )
+            )
+            continue
+        out.append((job, array, None, seconds))
+    return out
+
+
+def _serial(extractor: Extractor, todo: list[Job], vad: Vad | None, batch: int) -> Iterator:
+    for start in range(0, len(todo), batch):
+        yield from compute_batch(extractor, todo[start : start + batch], vad)
+
+
+def _parallel(extractor: Extractor, todo: list[Job], vad: Vad | None, workers: int, batch: int):
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    batches = [todo[i : i + batch] for i in range(0, len(todo), batch)]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending: set = set()
+        position = 0
+        try:
+            while position < len(batches) or pending:
+                while position < len(batches) and len(pending) < 2 * workers:
+                    pending.add(pool.submit(compute_batch, extractor, batches[position], vad))
+                    position += 1
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield from future.result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def extract(
+    manifest: pd.DataFrame,
+    extractor: Extractor | str | dict[str, Any],
+    store: FeatureStore | str | os.PathLike = "features",
+    *,
+    workers: int = 1,
+    shard: str | tuple[int, int] | None = None,
+    skip_bad: bool = False,
+    progress: bool = True,
+    vad: Vad | None = None,
+    chunk_size: int = 64,
+) -> ExtractSummary:
+    """Compute the features of every manifest row the store lacks.
+
+    Args:
+        manifest: the manifest (its root in ``attrs``); ``start``/``end`` cut segments.
+        extractor: an extractor, a registered name or a ``to_dict()`` mapping.
+        store: a :class:`FeatureStore` or its folder.
+        workers: processes (spawned; 1 computes in this process).
+        shard: ``"i/n"`` or ``(i, n)``, 0-based: compute only this deterministic part of the
+            manifest into a shard index; join shards with :func:`merge`.
+        skip_bad: skip unreadable audio and failing or non-finite outputs (listed in the
+            summary) instead of raising.
+        progress: show a progress bar (rate and ETA) on stderr.
+        vad: optional picklable callable ``(signal, rate) -> signal`` trimming silence first.
+        chunk_size: rows per commit; an interrupted run loses at most one chunk.
+
+    Returns:
+        An :class:`ExtractSummary` (computed, cached, skipped ids with reasons, seconds).
+
+    Raises:
+        FeatureError: a row failed (names the id, the file and the reason), unless ``skip_bad``.
+    """
+    started = time.perf_counter()
+    extractor = resolve_extractor(extractor)
+    store = store if isinstance(store, FeatureStore) else FeatureStore(store)
+    shard_t = parse_shard(shard)
+    if workers < 1 or chunk_size < 1:
+        raise ConfigError(f"workers ({workers}) and chunk_size ({chunk_size}) must be >= 1")
+    folder = store.open(extractor)
+    jobs = jobs_of(manifest, vad)
+    if shard_t is not None:
+        jobs = [job for job in jobs if in_shard(job.id, shard_t)]
+    index = folder.index()
+    known = dict(zip(index["id"].astype(str), index["fingerprint"].astype(str), strict=True))
+    todo = [job for job in jobs if known.get(job.id) != job.fingerprint]
+    summary = ExtractSummary(
+        folder.path,
+        extractor.to_dict(),
+        extractor.level,
+        folder.dim,
+        len(jobs),
+        cached=len(jobs) - len(todo),
+        shard=shard_t,
+    )
+    index_name = INDEX if shard_t is None else f"index.shard-{shard_t[0]}-of-{shard_t[1]}.parquet"
+    if todo:
+        _run(
+            extractor,
+            todo,
+            folder,
+            index_name,
+            summary,
+            workers,
+            skip_bad,
+            progress,
+            vad,
+            chunk_size,
+        )
+    if shard_t is None:
+        folder.consolidate(include_shards=False)
+    summary.dim = folder.dim
+    summary.frames = _stored_frames(folder, {job.id for job in jobs})
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _run(
+    extractor: Extractor,
+    todo: list[Job],
+    folder: StoreFolder,
+    index_name: str,
+    summary: ExtractSummary,
+    workers: int,
+    skip_bad: bool,
+    progress: bool,
+    vad: Vad | None,
+    chunk_size: int,
+) -> None:
+    from tqdm import tqdm
+
+    batch = max(1, min(16, math.ceil(len(todo) / (4 * workers)), chunk_size))
+    results = (
+        _serial(extractor, todo, vad, batch)
+        if workers == 1
+        else _parallel(extractor, todo, vad, workers, batch)
+    )
+    pending: list[tuple[str, str, np.ndarray]] = []
+    bar = tqdm(
+        total=len(todo),
+        unit="file",
+        disable=not progress,
+        file=sys.stderr,
+        desc=extractor.name,
+        dynamic_ncols=True,
+    )
+    started = time.perf_counter()
+    try:
+        for job, array, error, seconds in results:
+            summary.audio_seconds += seconds
+            if error is not None:
+                message = f"{job.id} ({job.path}): {error}"
+                if not skip_bad:
+                    folder.commit(pending, index_name)
+                    pending = []
+                    raise FeatureError(
+                        f"{message}. Fix or remove the file, or pass --skip-bad to skip it; "
+                        "rows computed so far are kept in the store"
+                    )
+                summary.skipped.append(message)
+            else:
+                pending.append((job.id, job.fingerprint, array))
+                summary.computed += 1
+            if len(pending) >= chunk_size:
+                folder.commit(pending, index_name)
+                pending = []
+            bar.update(1)
+            elapsed = time.perf_counter() - started
+            if elapsed > 0:
+                bar.set_postfix_str(
+                    f"{summary.audio_seconds / elapsed:.1f} s audio/s", refresh=False
+                )
+        folder.commit(pending, index_name)
+    finally:
+        bar.close()
+        close = getattr(results, "close", None)
+        if close is not None:
+            close()
+
+
+def _stored_frames(folder: StoreFolder, ids: set[str]) -> int:
+    index = folder.index()
+    return int(index.loc[index["id"].astype(str).isin(ids), "frames"].sum())
+
+
+def merge(
+    manifest: pd.DataFrame,
+    extractor: Extractor | str | dict[str, Any],
+    store: FeatureStore | str | os.PathLike = "features",
+) -> ExtractSummary:
+    """Join the shard indexes (and utterance chunks) of ``extractor`` into one index.
+
+    Run it after every ``--shard`` job has finished. The summary counts the manifest rows that
+    are stored (``cached``) and still ``missing``.
+    """
+    started = time.perf_counter()
+    extractor = resolve_extractor(extractor)
+    store = store if isinstance(store, FeatureStore) else FeatureStore(store)
+    folder = store.open(extractor)
+    index = folder.consolidate(include_shards=True)
+    jobs = jobs_of(manifest)
+    known = dict(zip(index["id"].astype(str), index["fingerprint"].astype(str), strict=True))
+    present = sum(known.get(job.id) == job.fingerprint for job in jobs)
+    return ExtractSummary(
+        folder.path,
+        extractor.to_dict(),
+        extractor.level,
+        folder.dim,
+        len(jobs),
+        cached=present,
+        missing=len(jobs) - present,
+        seconds=time.perf_counter() - started,
+        frames=_stored_frames(folder, {job.id for job in jobs}),
+    )
+
+
+def load(
+    manifest: pd.DataFrame,
+    extractor: Extractor | str | dict[str, Any],
+    store: FeatureStore | str | os.PathLike = "features",
+    *,
+    allow_missing: bool = False,
+    vad: Vad | None = None,
+) -> FeatureSet:
+    """Load stored features aligned to the manifest order.
+
+    A row counts as present when its id is stored with the current audio fingerprint (rows whose
+    audio file is no longer on disk are matched by id alone).
+
+    Args:
+        manifest: the manifest.
+        extractor: the extractor (or its name / ``to_dict()``) the features were computed with.
+        store: the store.
+        allow_missing: leave out absent or stale rows (listed in ``FeatureSet.missing``)
+            instead of raising.
+        vad: the VAD callable the features were extracted with (part of the fingerprint).
+
+    Raises:
+        FeatureError: rows are missing or stale (names them and the command that fixes it).
+    """
+    extractor = resolve_extractor(extractor)
+    store = store if isinstance(store, FeatureStore) else FeatureStore(store)
+    path = store.folder_path(extractor)
+    if not (path / "config.json").exists():
+        raise FeatureError(
+            f"{path}: no features for {extractor!r} in store {store.root}; run "
+            f"`serkit features MANIFEST --extractor {extractor.name} --store {store.root}` "
+            "with the same parameters first"
+        )
+    folder = store.open(extractor)
+    index = folder.index().set_index("id")
+    keep, missing = [], []
+    for job in jobs_of(manifest, vad):
+        ok = job.id in index.index and (
+            index.at[job.id, "fingerprint"] == job.fingerprint
+            or job.fingerprint.startswith("missing:")
+        )
+        (keep if ok else missing).append(job.id)
+    if missing and not allow_missing:
+        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+        raise FeatureError(
+            f"{path}: {len(missing)} of {len(manifest)} manifest row(s) have no current "
+            f"features (absent, skipped as bad, or their audio changed): {shown}. Run "
+            f"`serkit features MANIFEST --extractor {extractor.name}` again (it computes only "
+            "those), or load with allow_missing=True"
+        )
+    entries = index.loc[keep].reset_index()
+    X, frames = folder.read(entries)
+    lengths = entries["frames"].to_numpy(dtype=np.int64)
+    return FeatureSet(
+        ids=keep,
+        level=extractor.level,
+        dim=int(folder.dim or 0),
+        X=X,
+        frames=frames,
+        lengths=lengths,
+        feature_names=folder.config.get("feature_names"),
+        extractor=extractor.to_dict(),
+        channels=int(folder.config.get("channels") or 1),
+        missing=missing,
+    )
