@@ -23,6 +23,11 @@ class ConfigError(SerkitError, ValueError):
     """A configuration value is missing, unknown or of the wrong type."""
 
 
+class ProtocolError(SerkitError, ValueError):
+    """An evaluation protocol is violated: a speaker or sentence on both sides of a fold, or a
+    test row predicted more than once (names the fold and the offending ids)."""
+
+
 class RegistryError(SerkitError, KeyError):
     """An unknown or duplicate registry name."""
 

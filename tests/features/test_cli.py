@@ -168,3 +168,27 @@ def test_tiny_config_matches_the_script():
     # the kill test relies on the child's extractor having the same key as TinyStats
     fields = [(f.name, f.default) for f in TinyConfig.__dataclass_fields__.values()]
     assert fields == [("sample_rate", 16000), ("scale", 1.0), ("bad_below", 0)]
+
+
+def test_cli_vad_options(tmp_path):
+    from serkit.features.vad import VadTrim
+
+    df = make_corpus(tmp_path / "corpus", n=3, seconds=0.3)
+    manifest_path = mf.write(df, tmp_path / "m.parquet")
+    base = [manifest_path, "--extractor", "energy", "--store", tmp_path / "s", "--no-progress"]
+    result = _cli(
+        [*base, "--vad", "energy", "--vad-set", "pad_ms=10", "--vad-set", "min_speech_ms=0"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "3 computed" in result.output and "vad:      vad-trim energy" in result.output
+    trim = VadTrim(method="energy", pad_ms=10.0, min_speech_ms=0.0)  # ints from --vad-set match
+    assert len(features.load(df, "energy", tmp_path / "s", vad=trim)) == 3
+    with pytest.raises(features.FeatureError, match="--vad energy --vad-set min_speech_ms=0.0"):
+        features.load(df, "energy", tmp_path / "s")  # the hint names the stored VAD options
+    plain = _cli(base)
+    assert plain.exit_code == 0 and "3 computed" in plain.output  # its own folder
+    assert len(features.load(df, "energy", tmp_path / "s")) == 3
+    bad = _cli([*base, "--vad-set", "pad_ms=10"])
+    assert bad.exit_code != 0 and "needs --vad" in bad.output
+    wrong = _cli([*base, "--vad", "webrtc"])
+    assert wrong.exit_code != 0 and "silero" in str(wrong.exception)

@@ -168,15 +168,27 @@ def test_segments_and_vad(tmp_path):
     fs = features.load(corpus, ex, tmp_path / "s")
     assert list(fs.lengths) == [50, 80] and fs_sum.frames == 130  # file 1 is 1.05 s
     trimmed = features.extract(corpus, ex, tmp_path / "s", progress=False, vad=_half)
-    assert trimmed.computed == 2  # a VAD changes the fingerprint
-    assert list(features.load(corpus, ex, tmp_path / "s", vad=_half).lengths) == [25, 40]
+    assert trimmed.computed == 2  # a VAD selects its own folder: nothing is cached there yet
+    assert trimmed.folder != fs_sum.folder and trimmed.vad["name"].endswith("_half")
+    assert FeatureStore(tmp_path / "s").folder_path(ex, _half) == trimmed.folder
+    half = features.load(corpus, ex, tmp_path / "s", vad=_half)
+    assert list(half.lengths) == [25, 40] and half.vad == trimmed.vad
     assert trimmed.frames == 25 + 40
-    with pytest.raises(FeatureError, match="audio changed"):
-        features.load(corpus, ex, tmp_path / "s")  # rows are now the trimmed ones
+    # plain and trimmed features coexist: neither run overwrote the other
+    assert list(features.load(corpus, ex, tmp_path / "s").lengths) == [50, 80]
+    for vad in (None, _half):
+        again = features.extract(corpus, ex, tmp_path / "s", progress=False, vad=vad)
+        assert (again.computed, again.cached) == (0, 2)
+    with pytest.raises(FeatureError, match=r"_third.*no VAD.*_half"):
+        features.load(corpus, ex, tmp_path / "s", vad=_third)  # names what the store holds
 
 
 def _half(signal, rate):
     return signal[: len(signal) // 2]
+
+
+def _third(signal, rate):
+    return signal[: len(signal) // 3]
 
 
 def test_two_workers_give_the_same_features(corpus, tmp_path):

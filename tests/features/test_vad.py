@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -145,7 +148,53 @@ def test_vadtrim_in_front_of_extract(tmp_path):
     full = features.load(df, ex, tmp_path / "store")
     trimmed = features.extract(df, ex, tmp_path / "store", progress=False, vad=trim)
     assert (plain.computed, trimmed.computed) == (2, 2)  # not a cache hit: the vad is in the key
+    assert trimmed.folder != plain.folder and trimmed.vad == trim.to_dict()
+    config = json.loads((trimmed.folder / "config.json").read_text())
+    assert config["vad"] == trim.to_dict() and config["extractor"]["name"] == "energy"
     short = features.load(df, ex, tmp_path / "store", vad=trim)
     assert all(len(s) < len(f) for s, f in zip(short.frames, full.frames, strict=True))
-    again = features.extract(df, ex, tmp_path / "store", progress=False, vad=trim)
-    assert (again.computed, again.cached) == (0, 2)
+    # the plain features survive the trimmed run, and both are cache hits now
+    unchanged = features.load(df, ex, tmp_path / "store")
+    for a, b in zip(unchanged.frames, full.frames, strict=True):
+        np.testing.assert_array_equal(a, b)
+    for vad in (None, trim, VadTrim.from_dict(trim.to_dict())):
+        again = features.extract(df, ex, tmp_path / "store", progress=False, vad=vad)
+        assert (again.computed, again.cached) == (0, 2)
+    # a changed VAD parameter is another folder (computed again, not loaded by mistake)
+    other = dataclasses.replace(trim, pad_ms=10.0)
+    with pytest.raises(features.FeatureError, match="no features.*pad_ms=10.0"):
+        features.load(df, ex, tmp_path / "store", vad=other)
+    changed = features.extract(df, ex, tmp_path / "store", progress=False, vad=other)
+    assert changed.computed == 2 and changed.folder not in (plain.folder, trimmed.folder)
+
+
+def test_experiment_config_asks_for_a_vad(tmp_path):
+    from serkit import features
+    from serkit.experiment.config import fingerprint, validate_config
+    from serkit.experiment.data import load_features
+
+    from ._synth import make_corpus
+
+    raw = {
+        "name": "vad-run",
+        "data": {"manifests": ["m.parquet"]},
+        "features": {"name": "energy", "store": str(tmp_path / "store")},
+        "model": {"name": "svm"},
+    }
+    plain = validate_config(raw)
+    assert "vad" not in plain["features"]  # runs without a VAD keep their fingerprint
+    with_vad = validate_config({**raw, "features": {**raw["features"], "vad": {"pad_ms": 10}}})
+    assert with_vad["features"]["vad"] == VadTrim(pad_ms=10.0).to_dict()["params"]
+    assert validate_config(with_vad) == with_vad and fingerprint(with_vad) != fingerprint(plain)
+    short = validate_config({**raw, "features": {**raw["features"], "vad": "energy"}})
+    assert short["features"]["vad"]["method"] == "energy"
+    with pytest.raises(ConfigError, match="features.vad.*webrtc"):
+        validate_config({**raw, "features": {**raw["features"], "vad": {"method": "webrtc"}}})
+
+    df = make_corpus(tmp_path / "corpus", n=2, seconds=0.5)
+    _, _, fs = load_features(df, short["features"])
+    trim = VadTrim.from_dict(short["features"]["vad"])
+    assert fs.vad == trim.to_dict()
+    assert len(features.load(df, "energy", tmp_path / "store", vad=trim)) == 2
+    with pytest.raises(features.FeatureError, match="without VAD"):
+        features.load(df, "energy", tmp_path / "store")

@@ -34,10 +34,27 @@ def register(app: typer.Typer) -> None:
         skip_bad: bool = typer.Option(False, "--skip-bad", help=SKIP_BAD_HELP),
         chunk_size: int = typer.Option(64, "--chunk-size", help="Rows per committed chunk."),
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar."),
+        vad: str = typer.Option(
+            None,
+            "--vad",
+            help="Trim silence before extracting: silero or energy (features go to their own "
+            "store folder; pass the same --vad to load or --merge them).",
+        ),
+        vad_option: list[str] = typer.Option(
+            [],
+            "--vad-set",
+            help="VAD parameter KEY=VALUE (threshold, energy_threshold_db, min_speech_ms, "
+            "min_silence_ms, pad_ms); repeatable; needs --vad.",
+        ),
     ) -> None:
         """Extract features of every manifest row into the store (cached rows are skipped)."""
         from serkit import config, features
         from serkit import manifest as mf
+        from serkit.features.vad import VadTrim
+
+        if vad_option and not vad:
+            raise typer.BadParameter("--vad-set needs --vad silero|energy", param_hint="--vad-set")
+        trim = VadTrim.from_dict({**config.parse_pairs(vad_option), "method": vad}) if vad else None
 
         started = time.perf_counter()
         df = mf.read(manifest_path)
@@ -46,7 +63,7 @@ def register(app: typer.Typer) -> None:
             params["preset"] = preset
         ex = features.get_extractor(extractor, **params)
         if merge:
-            summary = features.merge(df, ex, store)
+            summary = features.merge(df, ex, store, vad=trim)
         else:
             summary = features.extract(
                 df,
@@ -57,6 +74,7 @@ def register(app: typer.Typer) -> None:
                 skip_bad=skip_bad,
                 progress=progress,
                 chunk_size=chunk_size,
+                vad=trim,
             )
         summary.seconds = time.perf_counter() - started
         typer.echo(summary.format())

@@ -3,17 +3,20 @@
 ``extract`` computes only the rows the store lacks (by id and audio fingerprint), optionally in
 worker processes and on one shard of the manifest, and commits results in chunks so an
 interrupted run resumes where it stopped. ``load`` returns a :class:`FeatureSet` aligned to the
-manifest order. ``merge`` joins the outputs of ``--shard`` jobs.
+manifest order. ``merge`` joins the outputs of ``--shard`` jobs. A ``vad`` (e.g.
+:class:`serkit.features.vad.VadTrim`) trims each signal before the extractor; it selects its own
+store folder, so pass the same ``vad`` to ``extract``, ``merge`` and ``load``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -23,9 +26,7 @@ import pandas as pd
 
 from serkit.errors import AudioError, ConfigError
 from serkit.features.base import EXTRACTORS, Extractor, FeatureError
-from serkit.features.store import INDEX, FeatureSet, FeatureStore, StoreFolder
-
-Vad = Callable[[np.ndarray, int], np.ndarray]
+from serkit.features.store import INDEX, FeatureSet, FeatureStore, StoreFolder, Vad, vad_spec
 
 
 class Job(NamedTuple):
@@ -55,6 +56,7 @@ class ExtractSummary:
     frames: int = 0
     shard: tuple[int, int] | None = None
     missing: int = 0
+    vad: dict[str, Any] | None = None
 
     def format(self) -> str:
         """Human-readable lines for the CLI."""
@@ -72,6 +74,7 @@ class ExtractSummary:
         lines = [
             f"store:    {self.folder}",
             f"features: {self.extractor['name']} ({self.level}) {shape}{shard}",
+            *([f"vad:      {_describe_vad(self.vad)}"] if self.vad else []),
             f"rows:     {self.computed} computed, {self.cached} cached, "
             f"{len(self.skipped)} skipped" + (f", {self.missing} missing" if self.missing else ""),
             f"time:     {self.seconds:.1f} s{rate}",
@@ -113,32 +116,28 @@ def in_shard(row_id: str, shard: tuple[int, int]) -> bool:
     return int.from_bytes(digest[:8], "big") % shard[1] == shard[0]
 
 
-def _vad_tag(vad: Vad | None) -> str:
-    if vad is None:
-        return ""
-    key = getattr(vad, "key", None)
-    if callable(key):
-        return f"|vad={key()}"
-    qualname = getattr(vad, "__qualname__", type(vad).__qualname__)
-    return f"|vad={getattr(vad, '__module__', '')}.{qualname}"
+def _describe_vad(spec: dict[str, Any]) -> str:
+    params = spec.get("params") or {}
+    text = ", ".join(f"{k}={v}" for k, v in params.items() if k != "method")
+    return f"{spec.get('name')} {params.get('method', '')} ({text})" if params else spec["name"]
 
 
 def _optional(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
-def jobs_of(manifest: pd.DataFrame, vad: Vad | None = None) -> list[Job]:
+def jobs_of(manifest: pd.DataFrame) -> list[Job]:
     """One :class:`Job` per manifest row, with its audio fingerprint.
 
-    The fingerprint is ``size:mtime_ns:absolute path`` plus the segment bounds (and a VAD tag),
-    so editing, replacing or moving a file, or changing a segment, invalidates the row.
+    The fingerprint is ``size:mtime_ns:absolute path`` plus the segment bounds, so editing,
+    replacing or moving a file, or changing a segment, invalidates the row (a VAD selects the
+    store folder instead, see :func:`serkit.features.store.store_key`).
     """
     from serkit import manifest as mf
 
     paths = mf.audio_paths(manifest)
     starts = manifest["start"] if "start" in manifest.columns else [None] * len(manifest)
     ends = manifest["end"] if "end" in manifest.columns else [None] * len(manifest)
-    tag = _vad_tag(vad)
     jobs = []
     for row_id, path, start, end in zip(manifest["id"], paths, starts, ends, strict=True):
         start, end = _optional(start), _optional(end)
@@ -148,7 +147,7 @@ def jobs_of(manifest: pd.DataFrame, vad: Vad | None = None) -> list[Job]:
         except OSError:
             stamp = "missing"
         segment = f"|{start}-{end}" if start is not None or end is not None else ""
-        jobs.append(Job(str(row_id), str(path), start, end, f"{stamp}:{path}{segment}{tag}"))
+        jobs.append(Job(str(row_id), str(path), start, end, f"{stamp}:{path}{segment}"))
     return jobs
 
 
@@ -252,7 +251,8 @@ def extract(
         skip_bad: skip unreadable audio and failing or non-finite outputs (listed in the
             summary) instead of raising.
         progress: show a progress bar (rate and ETA) on stderr.
-        vad: optional picklable callable ``(signal, rate) -> signal`` trimming silence first.
+        vad: optional picklable callable ``(signal, rate) -> signal`` trimming silence first
+            (e.g. :class:`serkit.features.vad.VadTrim`); it selects its own store folder.
         chunk_size: rows per commit; an interrupted run loses at most one chunk.
 
     Returns:
@@ -267,8 +267,8 @@ def extract(
     shard_t = parse_shard(shard)
     if workers < 1 or chunk_size < 1:
         raise ConfigError(f"workers ({workers}) and chunk_size ({chunk_size}) must be >= 1")
-    folder = store.open(extractor)
-    jobs = jobs_of(manifest, vad)
+    folder = store.open(extractor, vad)
+    jobs = jobs_of(manifest)
     if shard_t is not None:
         jobs = [job for job in jobs if in_shard(job.id, shard_t)]
     index = folder.index()
@@ -282,6 +282,7 @@ def extract(
         len(jobs),
         cached=len(jobs) - len(todo),
         shard=shard_t,
+        vad=folder.vad,
     )
     index_name = INDEX if shard_t is None else f"index.shard-{shard_t[0]}-of-{shard_t[1]}.parquet"
     if todo:
@@ -297,8 +298,8 @@ def extract(
             vad,
             chunk_size,
         )
-    if shard_t is None:
-        folder.consolidate(include_shards=False)
+    if shard_t is None and (todo or folder.has_chunks()):
+        folder.consolidate(include_shards=False)  # a warm run with nothing to join skips it
     summary.dim = folder.dim
     summary.frames = _stored_frames(folder, {job.id for job in jobs})
     summary.seconds = time.perf_counter() - started
@@ -377,16 +378,18 @@ def merge(
     manifest: pd.DataFrame,
     extractor: Extractor | str | dict[str, Any],
     store: FeatureStore | str | os.PathLike = "features",
+    *,
+    vad: Vad | None = None,
 ) -> ExtractSummary:
     """Join the shard indexes (and utterance chunks) of ``extractor`` into one index.
 
-    Run it after every ``--shard`` job has finished. The summary counts the manifest rows that
-    are stored (``cached``) and still ``missing``.
+    Run it after every ``--shard`` job has finished (with the ``vad`` the jobs used). The
+    summary counts the manifest rows that are stored (``cached``) and still ``missing``.
     """
     started = time.perf_counter()
     extractor = resolve_extractor(extractor)
     store = store if isinstance(store, FeatureStore) else FeatureStore(store)
-    folder = store.open(extractor)
+    folder = store.open(extractor, vad)
     index = folder.consolidate(include_shards=True)
     jobs = jobs_of(manifest)
     known = dict(zip(index["id"].astype(str), index["fingerprint"].astype(str), strict=True))
@@ -401,6 +404,7 @@ def merge(
         missing=len(jobs) - present,
         seconds=time.perf_counter() - started,
         frames=_stored_frames(folder, {job.id for job in jobs}),
+        vad=folder.vad,
     )
 
 
@@ -423,24 +427,27 @@ def load(
         store: the store.
         allow_missing: leave out absent or stale rows (listed in ``FeatureSet.missing``)
             instead of raising.
-        vad: the VAD callable the features were extracted with (part of the fingerprint).
+        vad: the VAD the features were extracted with (it selects the store folder).
 
     Raises:
         FeatureError: rows are missing or stale (names them and the command that fixes it).
     """
     extractor = resolve_extractor(extractor)
     store = store if isinstance(store, FeatureStore) else FeatureStore(store)
-    path = store.folder_path(extractor)
+    path = store.folder_path(extractor, vad)
+    spec = vad_spec(vad)
     if not (path / "config.json").exists():
         raise FeatureError(
-            f"{path}: no features for {extractor!r} in store {store.root}; run "
-            f"`serkit features MANIFEST --extractor {extractor.name} --store {store.root}` "
-            "with the same parameters first"
+            f"{path}: no features for {extractor!r}"
+            + (f" behind VAD {_describe_vad(spec)}" if spec else " (without VAD)")
+            + f" in store {store.root}; run `serkit features MANIFEST --extractor "
+            f"{extractor.name} --store {store.root}{_vad_options(spec)}` with the same "
+            "parameters first" + _other_vads(store, extractor, vad)
         )
-    folder = store.open(extractor)
+    folder = store.open(extractor, vad)
     index = folder.index().set_index("id")
     keep, missing = [], []
-    for job in jobs_of(manifest, vad):
+    for job in jobs_of(manifest):
         ok = job.id in index.index and (
             index.at[job.id, "fingerprint"] == job.fingerprint
             or job.fingerprint.startswith("missing:")
@@ -468,4 +475,38 @@ def load(
         extractor=extractor.to_dict(),
         channels=int(folder.config.get("channels") or 1),
         missing=missing,
+        vad=folder.vad,
     )
+
+
+def _vad_options(spec: dict[str, Any] | None) -> str:
+    """The ``--vad``/``--vad-set`` options of ``serkit features`` for a VadTrim spec."""
+    if not spec or spec.get("name") != "vad-trim":
+        return ""
+    from serkit.features.vad import VadTrim
+
+    defaults = VadTrim().to_dict()["params"]
+    params = spec.get("params") or {}
+    sets = [f" --vad-set {k}={v}" for k, v in params.items() if k != "method" and v != defaults[k]]
+    return f" --vad {params.get('method', defaults['method'])}" + "".join(sets)
+
+
+def _other_vads(store: FeatureStore, extractor: Extractor, vad: Vad | None) -> str:
+    """A hint naming the VADs this extractor config *is* stored with, if any."""
+    if not store.root.is_dir():
+        return ""
+    # compare as JSON (config.json holds lists where to_dict() may hold tuples)
+    wanted = json.loads(json.dumps(extractor.to_dict(), default=str))
+    mine = json.loads(json.dumps(vad_spec(vad), default=str))
+    others = [
+        c.get("vad")
+        for c in store.folders()
+        if c.get("extractor") == wanted and c.get("vad") != mine
+    ]
+    if not others:
+        return ""
+    shown = "; ".join(
+        "no VAD" if o is None else _describe_vad(o) + f" [{_vad_options(o).strip()}]"
+        for o in others
+    )
+    return f". The store holds this extractor with: {shown} (pass the same vad / --vad)"

@@ -2,8 +2,9 @@
 
 Layout of a store root (default ``features/``)::
 
-    <name>-<key>/                 one folder per extractor config (key = Extractor.key())
-        config.json               extractor to_dict, feature version, level, dim, channels, names
+    <name>-<key>/                 one folder per extractor config and VAD (key = store_key())
+        config.json               extractor to_dict, vad, feature version, level, dim, channels,
+                                  names
         index.parquet             id -> fingerprint, file, row, frames, committed (time)
         index.shard-I-of-N.parquet  the same, written by a ``--shard I/N`` job until merged
         vectors-<token>.npy       utterance level: all vectors (n, dim) after consolidation
@@ -15,6 +16,11 @@ is rewritten only after the arrays it points to are in place, so a killed proces
 the chunk it was computing and never leaves an index entry pointing at a missing or partial file.
 The fingerprint of a row (audio size, mtime and path, plus segment bounds) is stored with it; a
 row whose audio changed is recomputed, and a changed extractor parameter gives another folder.
+
+A VAD put in front of the extractor (``extract(..., vad=VadTrim(...))``) is part of the folder
+identity: ``key`` hashes the extractor config, :data:`FEATURE_VERSION` and the VAD's
+``to_dict()``, so plain and trimmed features of one extractor live side by side and a changed VAD
+parameter gives another folder. Without a VAD the key is ``Extractor.key()``.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +43,40 @@ from serkit.features.base import FEATURE_VERSION, Extractor, FeatureError
 
 INDEX = "index.parquet"
 _INDEX_COLUMNS = ("id", "fingerprint", "file", "row", "frames", "committed")
+#: a silence trimmer put in front of an extractor: ``(signal (samples,), rate) -> (samples',)``
+Vad = Callable[[np.ndarray, int], np.ndarray]
+
+
+def vad_spec(vad: Vad | None) -> dict[str, Any] | None:
+    """What identifies a VAD in the store: its ``to_dict()``, else its qualified name.
+
+    A plain function has no parameters to record, so only its ``module.qualname`` keys it; give
+    callables with parameters a ``to_dict()`` (as :class:`serkit.features.vad.VadTrim` has).
+    """
+    if vad is None:
+        return None
+    to_dict = getattr(vad, "to_dict", None)
+    if callable(to_dict):
+        return dict(to_dict())
+    qualname = getattr(vad, "__qualname__", type(vad).__qualname__)
+    return {"name": f"{getattr(vad, '__module__', '')}.{qualname}"}
+
+
+def store_key(extractor: Extractor, vad: Vad | None = None) -> str:
+    """Folder key (16 hex chars): ``extractor.key()``, or with a VAD a hash of the extractor
+    config, :data:`FEATURE_VERSION` and :func:`vad_spec`."""
+    if vad is None:
+        return extractor.key()
+    payload = json.dumps(
+        {
+            "extractor": extractor.to_dict(),
+            "feature_version": FEATURE_VERSION,
+            "vad": vad_spec(vad),
+        },
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -54,6 +94,7 @@ class FeatureSet:
         extractor: the extractor's ``to_dict()``.
         channels: stacked channels of a frame feature (channel-major columns).
         missing: ids of the manifest left out (only with ``allow_missing``).
+        vad: the VAD's :func:`vad_spec` when the features were computed on trimmed audio.
     """
 
     ids: list[str]
@@ -66,6 +107,7 @@ class FeatureSet:
     extractor: dict[str, Any]
     channels: int = 1
     missing: list[str] = field(default_factory=list)
+    vad: dict[str, Any] | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -148,16 +190,19 @@ def frame_file_name(row_id: str, fingerprint: str) -> str:
 
 
 class StoreFolder:
-    """The entries of one extractor config: ``<store>/<name>-<key>/``.
+    """The entries of one extractor config (and VAD): ``<store>/<name>-<key>/``.
 
     Args:
         path: the folder.
         extractor: the extractor (its ``to_dict()`` and names go to ``config.json``).
+        vad: the VAD in front of it, if any (its :func:`vad_spec` goes to ``config.json``).
     """
 
-    def __init__(self, path: Path, extractor: Extractor) -> None:
+    def __init__(self, path: Path, extractor: Extractor, vad: Vad | None = None) -> None:
         self.path = Path(path)
         self.extractor = extractor
+        self.vad = vad_spec(vad)
+        self.key = store_key(extractor, vad)
         self.level = extractor.level
         self._indexes: dict[str, pd.DataFrame] = {}
         self.path.mkdir(parents=True, exist_ok=True)
@@ -171,15 +216,17 @@ class StoreFolder:
     def _read_config(self) -> dict[str, Any]:
         if self.config_path.exists():
             config = json.loads(self.config_path.read_text())
-            if config.get("key") != self.extractor.key():
+            if config.get("key") != self.key:
                 raise FeatureError(
-                    f"{self.config_path}: key {config.get('key')} does not match the extractor "
-                    f"key {self.extractor.key()}; the folder was renamed or copied by hand"
+                    f"{self.config_path}: key {config.get('key')} does not match the key "
+                    f"{self.key} of the extractor (and VAD {self.vad}); the folder was renamed "
+                    "or copied by hand: delete it and extract again"
                 )
             return config
         config = {
             "extractor": self.extractor.to_dict(),
-            "key": self.extractor.key(),
+            "vad": self.vad,
+            "key": self.key,
             "feature_version": FEATURE_VERSION,
             "level": self.level,
             "channels": int(self.extractor.channels),
@@ -265,6 +312,10 @@ class StoreFolder:
         _atomic_parquet(self.path / index_name, merged)
         self._indexes[index_name] = merged
 
+    def has_chunks(self) -> bool:
+        """Whether utterance chunks wait to be joined by :meth:`consolidate`."""
+        return any((self.path / "chunks").glob("*.npy"))
+
     def consolidate(self, *, include_shards: bool = True) -> pd.DataFrame:
         """Join index files into ``index.parquet`` and utterance chunks into one array.
 
@@ -349,13 +400,13 @@ class FeatureStore:
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)
 
-    def folder_path(self, extractor: Extractor) -> Path:
-        """``<root>/<name>-<key>``."""
-        return self.root / f"{extractor.name}-{extractor.key()}"
+    def folder_path(self, extractor: Extractor, vad: Vad | None = None) -> Path:
+        """``<root>/<name>-<key>`` with ``key = store_key(extractor, vad)``."""
+        return self.root / f"{extractor.name}-{store_key(extractor, vad)}"
 
-    def open(self, extractor: Extractor) -> StoreFolder:
-        """The folder of ``extractor`` (created with its ``config.json`` when new)."""
-        return StoreFolder(self.folder_path(extractor), extractor)
+    def open(self, extractor: Extractor, vad: Vad | None = None) -> StoreFolder:
+        """The folder of ``extractor`` behind ``vad`` (created with its ``config.json``)."""
+        return StoreFolder(self.folder_path(extractor, vad), extractor, vad)
 
     def folders(self) -> list[dict[str, Any]]:
         """``config.json`` of every extractor folder in the store (plus its ``path``)."""

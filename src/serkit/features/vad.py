@@ -5,8 +5,9 @@
   returned when no speech is found, so that nothing downstream receives an empty signal).
 * :class:`VadTrim`: a frozen, hashable callable ``(signal, sample_rate) -> signal`` to put in
   front of any extractor, e.g. ``extract(df, ex, store, vad=VadTrim(method="energy"))``; its
-  :meth:`VadTrim.to_dict` describes it for run configs and :meth:`VadTrim.key` keys the
-  store rows, so trimmed and untrimmed features never mix.
+  :meth:`VadTrim.to_dict` describes it for run configs and is hashed into the store folder
+  key (``serkit.features.store.store_key``), so trimmed and untrimmed features live side by
+  side and never mix. ``serkit features ... --vad silero --vad-set pad_ms=50`` builds one.
 * Registered extractor ``"vad"`` (frame): ``(samples // hop + 1, 1)`` speech flag (0/1) per
   frame centred at ``i * hop``.
 
@@ -260,6 +261,7 @@ class VadTrim:
     pad_ms: float = 30.0
 
     def __post_init__(self) -> None:
+        _coerce_floats(self)
         _validate(self.method, self.threshold, self.min_speech_ms, self.min_silence_ms, self.pad_ms)
 
     def __call__(self, signal: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -270,7 +272,7 @@ class VadTrim:
         return {"name": "vad-trim", "params": dataclasses.asdict(self)}
 
     def key(self) -> str:
-        """16 hex characters identifying this configuration (the feature store keys rows by it)."""
+        """16 hex characters identifying this configuration (a hash of :meth:`to_dict`)."""
         payload = json.dumps(self.to_dict(), sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
@@ -285,6 +287,18 @@ class VadTrim:
         if unknown:
             raise ConfigError(f"vad-trim has no parameter(s) {unknown}; known: {sorted(fields)}")
         return cls(**{k: v for k, v in params.items() if k in fields})
+
+
+def _coerce_floats(config: Any) -> None:
+    """Store numeric fields as floats, so ``pad_ms=10`` (e.g. from ``--vad-set``) and
+    ``pad_ms=10.0`` give one ``to_dict()`` and one store key."""
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if f.name == "method":
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"VAD parameter {f.name} must be a number; found {value!r}")
+        object.__setattr__(config, f.name, float(value))
 
 
 def _validate(method: str, threshold: float, *durations: float) -> None:

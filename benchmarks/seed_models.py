@@ -1,0 +1,158 @@
+"""Speed of the two seed classifiers (3-D ACRNN, DCNN-BLSTMwA): torch vs ONNX Runtime.
+
+For each model (CPU presets by default, ``--preset paper`` for the papers' sizes) it prints
+
+* training throughput in utterances/s: one optimiser step (forward + backward + Adam) on a
+  batch of 3-s utterances (300 frames at a 10-ms hop): ACRNN trains on one 3-s segment per
+  utterance; DCNN-BLSTMwA stage 1 on the 64-frame windows of each utterance (8 per 3-s clip),
+  stage 2 on whole utterances (AlexNet trainable and frozen);
+* inference latency per 3-s clip (batch 1) and per clip in a batch of 16, torch eager vs ONNX
+  Runtime on the same exported graph, with the ratio torch / ORT (> 1: ORT faster), and the
+  largest logit difference between the two.
+
+Usage (from the repository root; about a minute)::
+
+    OMP_NUM_THREADS=1 nice -n 10 python benchmarks/seed_models.py --threads 1
+
+All figures are medians over ``--repeats`` timed runs after one warm-up run, measured in this
+process; nothing is assumed.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from serkit.export import OnnxClassifier, export_net  # noqa: E402
+from serkit.models.nets import build_net  # noqa: E402
+from serkit.models.nets.alexnet import AlexNetClassifier  # noqa: E402
+
+FRAMES = 300  # 3 s at a 10-ms hop
+CLASSES = 8
+
+
+def median_seconds(fn: Callable[[], object], repeats: int) -> float:
+    """Median wall time of ``fn`` over ``repeats`` runs after one warm-up."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def train_rate(net: torch.nn.Module, x: torch.Tensor, lengths: torch.Tensor, repeats: int):
+    """Utterances (rows of ``x``) per second of one Adam step."""
+    params = [p for p in net.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=1e-4)
+    y = torch.arange(len(x)) % CLASSES
+    net.train()
+
+    def step() -> None:
+        loss = torch.nn.functional.cross_entropy(net(x, lengths), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    return len(x) / median_seconds(step, repeats)
+
+
+def latency(net: torch.nn.Module, dim: int, batch: int, repeats: int, threads: int):
+    """``(torch s/clip, ORT s/clip, max |diff|)`` for ``batch`` 3-s clips."""
+    net.eval()
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(batch, FRAMES, dim)).astype(np.float32)
+    lengths = np.full(batch, FRAMES, dtype=np.int64)
+    xt, lt = torch.from_numpy(x), torch.from_numpy(lengths)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = export_net(net, Path(tmp) / "net.onnx", dim, example_frames=FRAMES)
+        ort = OnnxClassifier(path, threads=threads)
+
+        def run_torch() -> np.ndarray:
+            with torch.no_grad():
+                return net(xt, lt).numpy()
+
+        t_torch = median_seconds(run_torch, repeats) / batch
+        t_ort = median_seconds(lambda: ort.logits(x, lengths), repeats) / batch
+        diff = float(np.abs(run_torch() - ort.logits(x, lengths)).max())
+    return t_torch, t_ort, diff
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the throughput and latency table; returns the exit status."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--preset", default="cpu", choices=["cpu", "paper"])
+    parser.add_argument("--threads", type=int, default=1, help="torch and ORT threads")
+    parser.add_argument("--batch", type=int, default=16, help="training batch (utterances)")
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    print(
+        f"preset {args.preset}, {args.threads} thread(s), 3-s clips ({FRAMES} frames), "
+        f"training batch {args.batch}, median of {args.repeats} runs\n"
+    )
+
+    acrnn = build_net("acrnn", 120, CLASSES, preset=args.preset)
+    dcnn = build_net("dcnn-blstmwa", 192, CLASSES, preset=args.preset)
+    frozen = build_net("dcnn-blstmwa", 192, CLASSES, preset=args.preset, freeze_dcnn=True)
+    stage1 = AlexNetClassifier(192, CLASSES, normalize=False, **dcnn.alexnet_hp)
+    n_win = int(dcnn.segment_images(torch.zeros(1, FRAMES, 192), torch.tensor([FRAMES]))[1])
+
+    b = args.batch
+    full = torch.full((b,), FRAMES)
+    rows = [
+        (
+            "acrnn (3-s segments)",
+            train_rate(acrnn, torch.randn(b, FRAMES, 120), full, args.repeats),
+        ),
+        (
+            f"dcnn stage 1 (AlexNet, {n_win} windows/clip)",
+            train_rate(
+                stage1, torch.randn(b * n_win, 64, 192), torch.full((b * n_win,), 64), args.repeats
+            )
+            / n_win,
+        ),
+        (
+            "dcnn stage 2 (AlexNet trainable)",
+            train_rate(dcnn, torch.randn(b, FRAMES, 192), full, args.repeats),
+        ),
+        (
+            "dcnn stage 2 (AlexNet frozen)",
+            train_rate(frozen, torch.randn(b, FRAMES, 192), full, args.repeats),
+        ),
+    ]
+    print("training throughput (one Adam step)")
+    print(f"  {'model':44s} {'utterances/s':>12s}")
+    for name, rate in rows:
+        print(f"  {name:44s} {rate:12.1f}")
+
+    print("\ninference latency per 3-s clip (ms): torch eager vs ONNX Runtime")
+    print(
+        f"  {'model':14s} {'batch':>5s} {'torch':>9s} {'ORT':>9s} {'torch/ORT':>9s} "
+        f"{'max|diff|':>10s}"
+    )
+    for name, net, dim in (("acrnn", acrnn, 120), ("dcnn-blstmwa", dcnn, 192)):
+        for batch in (1, 16):
+            t_torch, t_ort, diff = latency(net, dim, batch, args.repeats, args.threads)
+            print(
+                f"  {name:14s} {batch:5d} {t_torch * 1e3:9.2f} {t_ort * 1e3:9.2f} "
+                f"{t_torch / t_ort:9.2f} {diff:10.1e}"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,114 @@
+"""Verbs: ``train`` (run an experiment), ``evaluate`` (recompute metrics), ``compare`` (runs)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+
+def _headline(metrics: dict) -> str:
+    pooled = metrics["pooled"]
+    parts = []
+    for name, title in (("uar", "UAR"), ("wa", "WA"), ("macro_f1", "macro-F1")):
+        lo, hi = pooled["ci95"][name]
+        parts.append(f"{title} {100 * pooled[name]:.1f} % [{100 * lo:.1f}, {100 * hi:.1f}]")
+    mean = metrics["mean_over_folds"]["uar"]
+    return (
+        "pooled over folds: "
+        + ", ".join(parts)
+        + f" (95 % bootstrap CI); UAR mean over {metrics['n_folds']} folds "
+        f"{100 * mean['mean']:.1f} ± {100 * mean['std']:.1f} %"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add the experiment verbs to the app."""
+
+    @app.command("train")
+    def train_cmd(
+        config: Path = typer.Argument(..., help="Experiment YAML (see configs/)."),
+        overrides: list[str] = typer.Argument(
+            None, help="Overrides KEY=VALUE, e.g. model.params.C=10 seeds=[0,1,2]."
+        ),
+        output: Path = typer.Option(
+            None, "-o", "--output", help="Parent folder of the run (default: config `output`)."
+        ),
+        overwrite: bool = typer.Option(
+            False, "--overwrite", help="Discard an existing run folder of the same name."
+        ),
+        dry_run: bool = typer.Option(
+            False, "--dry-run", help="Validate, split and certify the folds; train nothing."
+        ),
+        print_config: bool = typer.Option(
+            False, "--print-config", help="Print the resolved config and exit."
+        ),
+    ) -> None:
+        """Run an experiment: features, certified folds, predictions, metrics, report, model.
+
+        Relative paths in the config resolve against the current directory. A run that was
+        interrupted resumes at the first unfinished fold when started again.
+        """
+        import json
+
+        import yaml
+
+        from serkit import experiment
+
+        cfg = experiment.load_config(config, tuple(overrides or ()))
+        if print_config:
+            typer.echo(yaml.safe_dump(cfg, sort_keys=False).rstrip())
+            return
+        if dry_run:
+            info = experiment.plan(cfg)
+            typer.echo(f"config ok: {cfg['name']} (fingerprint {info['fingerprint']})")
+            typer.echo(f"rows: {info['rows']}, speakers: {info['speakers']}")
+            typer.echo("classes: " + json.dumps(info["per_class"]))
+            for seed, folds in info["folds"].items():
+                sizes = ", ".join(f"{f['fold']} {f['train']}/{f['test']}" for f in folds[:8])
+                more = f", ... ({len(folds)} folds)" if len(folds) > 8 else ""
+                typer.echo(f"seed {seed}: train/test {sizes}{more}")
+            typer.echo(info["certification"]["statement"])
+            return
+        run_dir = experiment.run(
+            cfg,
+            output,
+            overwrite=overwrite,
+            log=typer.echo,
+            command=" ".join(["serkit", *sys.argv[1:]]),
+            progress=True,
+        )
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+        typer.echo(_headline(metrics))
+        typer.echo(f"run folder: {run_dir}")
+        typer.echo(f"report: {run_dir / 'report.html'}")
+
+    @app.command("evaluate")
+    def evaluate_cmd(
+        run: Path = typer.Argument(..., help="A run folder (runs/<name>)."),
+        no_write: bool = typer.Option(False, "--no-write", help="Do not rewrite metrics.json."),
+    ) -> None:
+        """Recompute metrics.json of a run from its predictions.parquet and print them."""
+        from serkit import experiment
+
+        metrics = experiment.evaluate(run, write=not no_write)
+        typer.echo(f"{run}: {metrics['n_predictions']} predictions, {metrics['n_folds']} folds")
+        typer.echo(_headline(metrics))
+        recall = metrics["pooled"]["per_class_recall"]
+        typer.echo(
+            "per-class recall %: "
+            + ", ".join(f"{c} {'-' if r is None else f'{100 * r:.1f}'}" for c, r in recall.items())
+        )
+        if not no_write:
+            typer.echo(f"wrote {run / 'metrics.json'}")
+
+    @app.command("compare")
+    def compare_cmd(
+        runs: list[Path] = typer.Argument(..., help="Run folders to put side by side."),
+        markdown: bool = typer.Option(False, "--markdown", help="Print a Markdown table."),
+    ) -> None:
+        """Side-by-side table of runs: features, model, protocol, folds, UAR/WA/macro-F1."""
+        from serkit import experiment
+
+        typer.echo(experiment.format_compare(experiment.compare(runs), markdown=markdown))

@@ -1,0 +1,150 @@
+"""The data side of an experiment: manifests -> labelled rows -> features aligned to rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from serkit.errors import ConfigError
+
+
+@dataclass
+class Dataset:
+    """Rows and their features, aligned.
+
+    Attributes:
+        df: the labelled manifest rows (``label`` column), index reset to ``0..n-1``.
+        classes: the class labels in their fixed order.
+        features: the feature set (``X`` ``(n, dim)`` or ``frames``), aligned with ``df``;
+            ``None`` before extraction.
+    """
+
+    df: pd.DataFrame
+    classes: list[str]
+    features: Any = None
+
+    def inputs(self, idx: np.ndarray, level: str) -> Any:
+        """Model inputs of rows ``idx``: ``(len(idx), dim)`` or a list of frame arrays."""
+        if level == "frame":
+            return [self.features.frames[i] for i in idx]
+        return self.features.X[idx]
+
+    @property
+    def y(self) -> np.ndarray:
+        """Labels ``(n,)`` as strings."""
+        return self.df["label"].astype(str).to_numpy()
+
+    @property
+    def groups(self) -> np.ndarray:
+        """Speaker ids ``(n,)``."""
+        return self.df["speaker"].astype(str).to_numpy()
+
+
+def load_rows(data_cfg: dict[str, Any]) -> pd.DataFrame:
+    """Read and concatenate the manifests, apply ``filter`` and the label set.
+
+    Args:
+        data_cfg: the config's ``data`` section (paths relative to the working directory).
+
+    Returns:
+        The labelled rows (column ``label``; ``attrs["classes"]``), index ``0..n-1``.
+    """
+    from serkit import manifest
+    from serkit.corpora.labels import apply_label_set
+
+    frames = [manifest.read(Path(p)) for p in data_cfg["manifests"]]
+    df = frames[0] if len(frames) == 1 else manifest.concat(frames)
+    if len(frames) > 1:
+        duplicated = df["id"][df["id"].duplicated()]
+        if len(duplicated):
+            raise ConfigError(
+                f"data.manifests: id {duplicated.iloc[0]} occurs in more than one manifest"
+            )
+    for column, wanted in (data_cfg.get("filter") or {}).items():
+        if column not in df.columns:
+            raise ConfigError(
+                f"data.filter.{column}: the manifest has no column {column!r}; "
+                f"found {', '.join(map(str, df.columns))}"
+            )
+        values = wanted if isinstance(wanted, list) else [wanted]
+        keep = df[column].astype("string").isin([str(v) for v in values]).fillna(False)
+        attrs = dict(df.attrs)
+        df = df[keep.to_numpy(dtype=bool)]
+        df.attrs = attrs
+    out = apply_label_set(df, data_cfg.get("label_set"))
+    attrs = dict(out.attrs)
+    out = out.reset_index(drop=True)
+    out.attrs = attrs
+    if len(out) == 0:
+        raise ConfigError(
+            f"no rows left after data.filter {data_cfg.get('filter')} and data.label_set "
+            f"{data_cfg.get('label_set')!r}; check them against `serkit info MANIFEST`"
+        )
+    classes = list(out.attrs["classes"])
+    if len(classes) < 2:
+        raise ConfigError(f"need at least 2 classes to train, found {classes}")
+    return out
+
+
+def load_features(
+    df: pd.DataFrame,
+    features_cfg: dict[str, Any],
+    *,
+    workers: int = 1,
+    progress: bool = False,
+) -> tuple[pd.DataFrame, Any, Any]:
+    """Extract (cached in the store) and load the features of ``df``.
+
+    Rows whose audio was skipped as bad (``features.skip_bad``) are dropped from ``df``.
+
+    Returns:
+        ``(df, extractor, feature_set)`` with ``df`` aligned to ``feature_set.ids``.
+    """
+    from serkit import features as feats
+    from serkit.features.vad import VadTrim
+
+    extractor = feats.get_extractor(features_cfg["name"], **features_cfg["params"])
+    store = Path(features_cfg["store"])
+    vad_cfg = features_cfg.get("vad")  # optional {method: silero, pad_ms: 30, ...}
+    vad = VadTrim.from_dict(vad_cfg) if vad_cfg else None
+    feats.extract(
+        df,
+        extractor,
+        store,
+        workers=workers,
+        skip_bad=features_cfg["skip_bad"],
+        progress=progress,
+        vad=vad,
+    )
+    fs = feats.load(df, extractor, store, allow_missing=features_cfg["skip_bad"], vad=vad)
+    ids = [str(i) for i in fs.ids]
+    if ids != df["id"].astype(str).tolist():
+        attrs = dict(df.attrs)
+        position = {rid: i for i, rid in enumerate(df["id"].astype(str))}
+        missing = [rid for rid in ids if rid not in position]
+        if missing:
+            raise ConfigError(f"feature store returned unknown id(s) {missing[:5]}")
+        df = df.iloc[[position[rid] for rid in ids]].reset_index(drop=True)
+        df.attrs = attrs
+    return df, extractor, fs
+
+
+def model_level(model: Any, feature_level: str, cfg: dict[str, Any]) -> str:
+    """Check that the model accepts the feature level and return it.
+
+    Raises:
+        ConfigError: a frame-level feature set for an utterance-level model, or the reverse.
+    """
+    wanted = getattr(model, "input_level", "utterance")
+    if wanted != feature_level:
+        raise ConfigError(
+            f"model {cfg['model']['name']!r} takes {wanted}-level input but extractor "
+            f"{cfg['features']['name']!r} gives {feature_level}-level features; choose an "
+            f"{wanted}-level extractor (`serkit list extractors`) or a "
+            f"{'neural' if feature_level == 'frame' else 'classic'} model"
+        )
+    return wanted

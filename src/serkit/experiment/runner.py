@@ -1,0 +1,382 @@
+"""The experiment runner: rows -> features -> certified folds -> predictions -> run folder.
+
+Every fold's predictions are written atomically to ``<run>/partial/`` as soon as the fold is
+done, so a killed experiment started again with the same config resumes at the first fold
+that has no partial file (earlier folds are read back, not recomputed).
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from serkit.errors import ConfigError
+from serkit.experiment.atomic import atomic_write_parquet, atomic_write_text
+from serkit.experiment.config import fingerprint, validate_config
+from serkit.experiment.data import Dataset, load_features, load_rows, model_level
+from serkit.experiment.search import fit_model, grid_search
+
+Log = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def build_protocol(cfg: dict[str, Any], seed: int) -> Any:
+    """The configured protocol; seeded protocols get the run seed unless params set one."""
+    from serkit.protocols import PROTOCOLS, get_protocol
+
+    params = dict(cfg["protocol"]["params"])
+    if PROTOCOLS.get(cfg["protocol"]["name"]).seeded:
+        params.setdefault("seed", seed)
+    return get_protocol(
+        cfg["protocol"]["name"],
+        allow_speaker_dependent=cfg["allow_speaker_dependent"],
+        **params,
+    )
+
+
+def make_folds(cfg: dict[str, Any], df: pd.DataFrame, seed: int) -> tuple[list, Any]:
+    """Split, add validation rows if configured, and certify. Returns ``(folds, certificate)``."""
+    from serkit.protocols import certify, speaker_disjoint_validation
+
+    protocol = build_protocol(cfg, seed)
+    folds = protocol.split(df)
+    if cfg["validation"] is not None:
+        for fold in folds:
+            tr, va = speaker_disjoint_validation(
+                df.iloc[fold.train], cfg["validation"]["fraction"], seed
+            )
+            fold.train, fold.val = fold.train[tr], fold.train[va]
+    certificate = certify(
+        df,
+        folds,
+        tuple(cfg["protocol"]["disjoint"]),
+        complete=protocol.exhaustive,
+        protocol=protocol.name,
+    )
+    return folds, certificate
+
+
+def make_model(cfg: dict[str, Any], seed: int, params: dict[str, Any] | None = None) -> Any:
+    """A new estimator; a ``seed`` parameter not set in the config gets the run seed."""
+    from serkit.models import get_model
+
+    model = get_model(cfg["model"]["name"], **cfg["model"]["params"])
+    if "seed" in model.get_params() and "seed" not in cfg["model"]["params"]:
+        model.set_params(seed=seed)
+    if params:
+        model.set_params(**params)
+    return model
+
+
+def _fit(model: Any, dataset: Dataset, fold: Any, level: str, *, asked: bool) -> Any:
+    """Fit on the fold's training rows; validation rows go in as ``val_index`` if supported.
+
+    A model whose ``fit`` has no ``val_index`` parameter trains on the training rows only
+    (validation rows of an ``official`` split stay unused), unless the config asked for a
+    validation split (``asked``), which is then an error.
+    """
+    takes_val = "val_index" in inspect.signature(model.fit).parameters
+    if fold.val is None or len(fold.val) == 0 or not takes_val:
+        if asked and not takes_val:
+            raise ConfigError(
+                f"config key validation: model {type(model).__name__} takes no validation "
+                "index (fit(..., val_index=...)); remove `validation` (neural models make "
+                "their own speaker-disjoint split from the speaker groups)"
+            )
+        return fit_model(model, dataset, fold.train, level)
+    idx = np.concatenate([fold.train, fold.val])
+    val_index = np.arange(len(fold.train), len(idx))
+    return model.fit(
+        dataset.inputs(idx, level), dataset.y[idx], groups=dataset.groups[idx], val_index=val_index
+    )
+
+
+def predictions_frame(
+    model: Any, dataset: Dataset, idx: np.ndarray, level: str, fold: str, seed: int
+) -> pd.DataFrame:
+    """One fold's predictions: id, fold, seed, speaker, corpus, true, pred, prob_<class>."""
+    X = dataset.inputs(idx, level)
+    proba = np.asarray(model.predict_proba(X), dtype=np.float64)
+    pred = np.asarray(model.predict(X)).astype(str)
+    rows = dataset.df.iloc[idx]
+    out = pd.DataFrame(
+        {
+            "id": rows["id"].astype(str).to_numpy(),
+            "fold": fold,
+            "seed": seed,
+            "speaker": rows["speaker"].astype(str).to_numpy(),
+            "corpus": rows["corpus"].astype(str).to_numpy(),
+            "true": rows["label"].astype(str).to_numpy(),
+            "pred": pred,
+        }
+    )
+    known = [str(c) for c in model.classes_]
+    for c in dataset.classes:
+        out[f"prob_{c}"] = proba[:, known.index(c)] if c in known else 0.0
+    return out
+
+
+def _prepare_folder(run_dir: Path, fp: str, overwrite: bool, log: Log) -> Path:
+    partial = run_dir / "partial"
+    stamp = partial / "fingerprint.txt"
+    if run_dir.exists() and overwrite:
+        log(f"removing the old run folder {run_dir} (--overwrite)")
+        shutil.rmtree(run_dir)
+    elif stamp.exists() and stamp.read_text().strip() != fp:
+        raise ConfigError(
+            f"{run_dir} holds results of a different config (fingerprint "
+            f"{stamp.read_text().strip()} != {fp}); choose another `name`, or pass "
+            "--overwrite to discard them"
+        )
+    partial.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(stamp, fp + "\n")
+    return partial
+
+
+def _run_fold(
+    cfg: dict[str, Any],
+    dataset: Dataset,
+    fold: Any,
+    level: str,
+    seed: int,
+    partial: Path,
+    key: str,
+) -> tuple[pd.DataFrame, dict[str, Any], bool]:
+    """Run one fold or read it back from ``partial``; returns (predictions, info, cached)."""
+    pfile, mfile = partial / f"{key}.parquet", partial / f"{key}.json"
+    if pfile.exists() and mfile.exists():
+        return pd.read_parquet(pfile), json.loads(mfile.read_text()), True
+    started = time.time()
+    best, search = None, None
+    if cfg["search"] is not None:
+        best, search = grid_search(
+            make_model(cfg, seed), dataset, fold.train, cfg["search"], level, seed
+        )
+    asked = cfg["validation"] is not None
+    model = _fit(make_model(cfg, seed, best), dataset, fold, level, asked=asked)
+    preds = predictions_frame(model, dataset, fold.test, level, fold.name, seed)
+    history = getattr(model, "history_", None)
+    info = {
+        "fold": fold.name,
+        "seed": seed,
+        "n_train": int(len(fold.train)),
+        "n_val": 0 if fold.val is None else int(len(fold.val)),
+        "n_test": int(len(fold.test)),
+        "started": started,
+        "finished": time.time(),
+        "seconds": round(time.time() - started, 3),
+        "best_params": best,
+        "search": search,
+        "history": _jsonable(history) if history else None,
+    }
+    atomic_write_text(mfile, json.dumps(info, indent=1, default=str))
+    atomic_write_parquet(preds, pfile)  # the parquet marks the fold as done
+    return preds, info, False
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=lambda v: getattr(v, "item", lambda: str(v))()))
+
+
+def folds_table(folds_by_seed: dict[int, list], df: pd.DataFrame) -> pd.DataFrame:
+    """``folds.csv``: one line per (seed, fold, row) with role train / val / test."""
+    ids = df["id"].astype(str).to_numpy()
+    parts = []
+    for seed, folds in folds_by_seed.items():
+        for fold in folds:
+            for role, idx in (("train", fold.train), ("val", fold.val), ("test", fold.test)):
+                if idx is None or len(idx) == 0:
+                    continue
+                parts.append(
+                    pd.DataFrame({"id": ids[idx], "fold": fold.name, "role": role, "seed": seed})
+                )
+    return pd.concat(parts, ignore_index=True)
+
+
+def run(
+    config: dict[str, Any],
+    output: str | os.PathLike | None = None,
+    *,
+    overwrite: bool = False,
+    log: Log | None = None,
+    command: str | None = None,
+    progress: bool = False,
+    stop_after: int | None = None,
+) -> Path:
+    """Run an experiment and write its run folder ``<output>/<name>/``.
+
+    Args:
+        config: the experiment config (raw or resolved; validated here).
+        output: parent folder of the run folder (default: the config's ``output``).
+        overwrite: discard an existing run folder of the same name first.
+        log: called with one line per step (default: silent).
+        command: the command line to record (default: ``sys.argv``).
+        progress: show feature-extraction progress bars.
+        stop_after: stop after computing this many new folds (for tests and smoke runs);
+            the run folder is then partial and a later call resumes it.
+
+    Returns:
+        The run folder, holding ``config.yaml``, ``folds.csv``, ``predictions.parquet``,
+        ``metrics.json``, ``dataset.json``, ``report.md``, ``report.html``, ``history.json``
+        (neural models) and ``model/``.
+    """
+    from serkit import metrics
+    from serkit.experiment.provenance import provenance
+    from serkit.manifest import summary
+
+    log = log or _quiet
+    cfg = validate_config(config)
+    run_dir = Path(output if output is not None else cfg["output"]) / cfg["name"]
+    fp = fingerprint(cfg)
+    rows = load_rows(cfg["data"])
+    template = make_model(cfg, cfg["seeds"][0])
+    partial = _prepare_folder(run_dir, fp, overwrite, log)
+    log(
+        f"data: {len(rows)} rows, {rows['speaker'].nunique()} speakers, classes "
+        f"{', '.join(rows.attrs['classes'])}"
+    )
+    log(f"features: {cfg['features']['name']} (store {cfg['features']['store']})")
+    df, extractor, fs = load_features(
+        rows, cfg["features"], workers=cfg["workers"], progress=progress
+    )
+    level = model_level(template, fs.level, cfg)
+    classes = [c for c in rows.attrs["classes"] if c in set(df["label"].astype(str))]
+    dataset = Dataset(df, classes, fs)
+
+    folds_by_seed, certificate = {}, None
+    for seed in cfg["seeds"]:
+        folds_by_seed[seed], certificate = make_folds(cfg, df, seed)
+    log(certificate.statement())
+    atomic_write_text(run_dir / "folds.csv", folds_table(folds_by_seed, df).to_csv(index=False))
+
+    frames, infos, computed = [], [], 0
+    total = sum(len(f) for f in folds_by_seed.values())
+    done = 0
+    for seed, folds in folds_by_seed.items():
+        for i, fold in enumerate(folds):
+            done += 1
+            preds, info, cached = _run_fold(
+                cfg, dataset, fold, level, seed, partial, f"seed{seed}__{i:04d}"
+            )
+            frames.append(preds)
+            infos.append(info)
+            score = metrics.uar(preds["true"], preds["pred"], classes)
+            how = "cached" if cached else f"{info['seconds']:.1f} s"
+            log(
+                f"[{done}/{total}] seed {seed} fold {fold.name}: n={len(preds)} "
+                f"UAR {score:.3f} ({how})"
+            )
+            if not cached:
+                computed += 1
+                if stop_after is not None and computed >= stop_after and done < total:
+                    log(f"stopping after {computed} new fold(s) as asked; re-run to resume")
+                    return run_dir
+
+    predictions = pd.concat(frames, ignore_index=True)
+    atomic_write_parquet(predictions, run_dir / "predictions.parquet")
+    result = metrics.summarize(
+        predictions, classes, reps=cfg["bootstrap"]["reps"], seed=cfg["bootstrap"]["seed"]
+    )
+    atomic_write_text(run_dir / "metrics.json", json.dumps(result, indent=1))
+    histories = [
+        {"seed": info["seed"], "fold": info["fold"], "history": info["history"]}
+        for info in infos
+        if info.get("history")
+    ]
+    if histories:
+        atomic_write_text(run_dir / "history.json", json.dumps(histories, indent=1))
+    search = [
+        {"seed": i["seed"], "fold": i["fold"], "best_params": i["best_params"]}
+        for i in infos
+        if i.get("best_params") is not None
+    ]
+    info = summary(df)
+    dataset_info = {
+        "rows": info.rows,
+        "hours": info.hours,
+        "speakers": info.speakers,
+        "corpora": info.corpora,
+        "classes": classes,
+        "per_class": {c: int((df["label"] == c).sum()) for c in classes},
+        "features": {
+            "extractor": extractor.to_dict(),
+            "level": fs.level,
+            "dim": int(fs.dim),
+        },
+        "certification": certificate.to_dict(),
+        "folds": [
+            {k: i[k] for k in ("seed", "fold", "n_train", "n_val", "n_test", "seconds")}
+            for i in infos
+        ],
+        "search": search,
+    }
+    atomic_write_text(run_dir / "dataset.json", json.dumps(dataset_info, indent=1, default=str))
+    resolved = {**cfg, "provenance": provenance(command, fp)}
+    from serkit import config as config_io
+
+    config_io.dump(resolved, run_dir / "config.yaml")
+
+    if cfg["final_model"]:
+        _final_model(cfg, dataset, level, extractor, classes, run_dir, log)
+    from serkit.report import write_report
+
+    md, _ = write_report(run_dir)
+    log(f"report: {md}")
+    return run_dir
+
+
+def _final_model(
+    cfg: dict[str, Any],
+    dataset: Dataset,
+    level: str,
+    extractor: Any,
+    classes: list[str],
+    run_dir: Path,
+    log: Log,
+) -> Path:
+    """Refit on every row (after the same search, if any) and save the model package."""
+    from serkit.models.package import save_model
+
+    target = run_dir / "model"
+    marker = run_dir / "partial" / "final_model.done"
+    if marker.exists() and target.exists():
+        log(f"final model: {target} (cached)")
+        return target
+    seed = cfg["seeds"][0]
+    every = np.arange(len(dataset.df))
+    best = None
+    if cfg["search"] is not None:
+        best, _ = grid_search(make_model(cfg, seed), dataset, every, cfg["search"], level, seed)
+    started = time.time()
+    model = fit_model(make_model(cfg, seed, best), dataset, every, level)
+    if target.exists():
+        shutil.rmtree(target)
+    save_model(
+        model,
+        target,
+        extra={
+            "extractor": extractor.to_dict(),
+            "label_set": cfg["data"]["label_set"],
+            "classes": classes,
+            "experiment": cfg["name"],
+            "best_params": best,
+        },
+    )
+    atomic_write_text(marker, "ok\n")
+    log(
+        f"final model: refitted on all {len(every)} rows in {time.time() - started:.1f} s "
+        f"-> {target}"
+    )
+    return target

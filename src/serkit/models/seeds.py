@@ -1,0 +1,590 @@
+"""Estimators of the two seed classifiers: 3-D ACRNN (``"acrnn"``) and DCNN-BLSTMwA
+(``"dcnn-blstmwa"``).
+
+Both subclass :class:`~serkit.models.neural.NeuralClassifier` (same sklearn contract, same
+training loop, checkpoints, resume and DDP) and add segment handling:
+
+* ``acrnn`` trains the ``acrnn`` net on fixed-length segments (default 300 frames = 3 s, hop
+  100; each segment inherits its utterance's label; short utterances are zero-padded and
+  masked) after a per-dimension (= per channel, per mel bin) z-score fitted on the training
+  part; an utterance's decision pools its segments' logits or posteriors (``max`` as in the
+  paper, or ``mean``). Validation UAR (early stopping) is computed on pooled utterances.
+* ``dcnn-blstmwa`` runs two stages inside one ``fit`` so every fold stays clean: stage 1
+  fine-tunes the AlexNet on 64-frame segments (per-utterance min-max + ImageNet
+  normalisation, segment label = utterance label, validation UAR on mean-pooled segment
+  logits); stage 2 copies it into the ``dcnn-blstmwa`` net and trains the whole utterance model
+  (AlexNet still trainable unless ``net_params.freeze_dcnn``).
+
+SpecAugment time/frequency masks (:mod:`serkit.models.augment`) are on by default for training
+(the seeds had them off: ``augment=False``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from serkit.errors import ConfigError
+from serkit.models import register_model
+from serkit.models.neural import NeuralClassifier, balanced_weights, validation_split
+from serkit.models.segments import segment
+
+DEFAULT_AUGMENT = {"time_masks": 2, "time_width": 20, "freq_masks": 2, "freq_width": 5}
+
+
+def make_augment(enabled: bool, params: dict[str, Any] | None, channels: int = 3, **extra: Any):
+    """The :class:`~serkit.models.augment.SpecAugment` settings, or ``None`` when disabled."""
+    from serkit.models.augment import SpecAugment
+
+    if not enabled:
+        return None
+    values = {**DEFAULT_AUGMENT, "channels": channels, **extra, **(params or {})}
+    try:
+        config = SpecAugment(**values)
+    except TypeError as exc:
+        raise ConfigError(
+            f"augment_params {params}: {exc}; known: time_masks, time_width, freq_masks, "
+            "freq_width, value, fill"
+        ) from exc
+    return config if config.active else None
+
+
+class SegmentCollate:
+    """Collate utterances ``(frames (T, dim), label)`` into segment batches.
+
+    Training: every utterance gives all its windows (``mode="all"``) or ``crops`` random
+    ``length``-frame crops (``mode="random"``); labels are repeated per window; optional
+    SpecAugment per window. Evaluation: all windows plus ``owner`` ``(n_windows,)`` (index of
+    the utterance in the batch) and one label per utterance.
+
+    Args:
+        length: window length in frames.
+        hop: hop between windows.
+        train: training or evaluation batches.
+        mode: ``"all"`` or ``"random"`` (training only).
+        tail: add a window ending at the last frame (see :func:`segment_starts`).
+        augment: SpecAugment settings or ``None``.
+        seed: base seed (reseeded per epoch by :meth:`set_epoch`).
+        full_lengths: report ``length`` as every window's length (the net sees the zero padding
+            of short utterances, as DCNN-BLSTMwA does) instead of the real frames.
+    """
+
+    def __init__(
+        self,
+        length: int,
+        hop: int,
+        *,
+        train: bool,
+        mode: str = "all",
+        tail: bool = True,
+        augment: Any = None,
+        seed: int = 0,
+        full_lengths: bool = False,
+        crops: int = 1,
+    ) -> None:
+        if mode not in ("all", "random"):
+            raise ConfigError(f"train_segments must be 'all' or 'random', found {mode!r}")
+        self.length, self.hop, self.train, self.mode = int(length), int(hop), train, mode
+        self.tail, self.augment, self.seed = tail, augment, seed
+        self.full_lengths = full_lengths
+        self.crops = max(1, int(crops))
+        self.rng = np.random.default_rng(seed)
+
+    def set_epoch(self, epoch: int, rank: int = 0) -> None:
+        """Reseed crops and masks so an epoch is reproducible (and resumable)."""
+        self.rng = np.random.default_rng([self.seed, epoch, rank])
+
+    def _windows(self, x: np.ndarray) -> tuple[np.ndarray, int]:
+        real = min(len(x), self.length)
+        if self.train and self.mode == "random":
+            starts = self.rng.integers(0, max(len(x) - self.length, 0) + 1, size=self.crops)
+            crops = [segment(x[a : a + self.length], self.length, self.hop) for a in starts]
+            return np.concatenate(crops), real
+        return segment(x, self.length, self.hop, tail=self.tail), real
+
+    def __call__(self, items: list[tuple[np.ndarray, int]]) -> dict[str, Any]:
+        import torch
+
+        segs, lengths, labels, owner = [], [], [], []
+        for i, (x, label) in enumerate(items):
+            windows, real = self._windows(np.asarray(x, dtype=np.float32))
+            if self.train and self.augment is not None:
+                from serkit.models.augment import spec_augment
+
+                windows = np.stack(
+                    [spec_augment(w, self.augment, self.rng, length=real) for w in windows]
+                )
+            segs.append(windows)
+            n = len(windows)
+            lengths += [self.length if self.full_lengths else real] * n
+            owner += [i] * n
+            labels += [int(label)] * (n if self.train else 0)
+        batch = {
+            "x": torch.from_numpy(np.concatenate(segs).astype(np.float32)),
+            "lengths": torch.tensor(lengths, dtype=torch.int64),
+        }
+        if self.train:
+            batch["y"] = torch.tensor(labels, dtype=torch.int64)
+        else:
+            batch["owner"] = torch.tensor(owner, dtype=torch.int64)
+            batch["y"] = torch.tensor([int(item[1]) for item in items], dtype=torch.int64)
+        return batch
+
+
+class PooledForward:
+    """``forward_fn`` of the training loop: segment logits, pooled per utterance when the batch
+    has ``owner`` (evaluation); returns logits whose softmax is the pooled posterior.
+
+    Args:
+        pooling: ``"max"`` or ``"mean"``.
+        on: ``"logits"`` or ``"posteriors"``.
+    """
+
+    def __init__(self, pooling: str = "max", on: str = "logits") -> None:
+        if pooling not in ("max", "mean") or on not in ("logits", "posteriors"):
+            raise ConfigError(
+                f"pooling must be 'max'/'mean' and pool_on 'logits'/'posteriors'; found "
+                f"{pooling!r}, {on!r}"
+            )
+        self.pooling, self.on = pooling, on
+
+    def __call__(self, module: Any, batch: dict[str, Any]) -> Any:
+        import torch
+
+        logits = module(batch["x"], batch["lengths"])
+        owner = batch.get("owner")
+        if owner is None:
+            return logits
+        values = logits if self.on == "logits" else torch.softmax(logits, dim=1)
+        index = owner[:, None].expand_as(values)
+        out = torch.zeros(
+            len(batch["y"]), values.shape[1], dtype=values.dtype, device=values.device
+        )
+        reduce = "amax" if self.pooling == "max" else "mean"
+        out = out.scatter_reduce(0, index, values, reduce=reduce, include_self=False)
+        return out if self.on == "logits" else torch.log(out.clamp_min(1e-12))
+
+
+_NEURAL_DEFAULTS = dict(
+    epochs=30,
+    batch_size=32,
+    lr=1e-3,
+    weight_decay=1e-4,
+    optimizer="adamw",
+    scheduler="plateau",
+    patience=8,
+    val_fraction=0.15,
+    class_weight="balanced",
+    grad_clip=5.0,
+    max_frames=None,
+    normalize="global",
+    seed=0,
+    device="auto",
+    num_threads=None,
+    checkpoint_dir=None,
+    resume=True,
+)
+
+
+@register_model("acrnn")
+class ACRNNClassifier(NeuralClassifier):
+    """3-D ACRNN on fixed-length segments with utterance-level segment pooling.
+
+    Args (besides those of :class:`NeuralClassifier`; ``net`` defaults to ``"acrnn"``):
+        segment_frames: segment length (300 frames = 3 s at a 10-ms hop).
+        segment_hop: hop between segments (100 = 1 s).
+        train_segments: ``"all"`` (every segment each epoch, the paper) or ``"random"`` (one
+            random crop per utterance per epoch).
+        pooling: ``"max"`` (paper) or ``"mean"`` over an utterance's segments.
+        pool_on: pool ``"logits"`` or ``"posteriors"``.
+        augment: SpecAugment masks on training segments.
+        augment_params: overrides of ``time_masks``, ``time_width``, ``freq_masks``,
+            ``freq_width`` (default 2 x 20 frames, 2 x 5 bins).
+    """
+
+    def __init__(
+        self,
+        net: str = "acrnn",
+        net_params: dict[str, Any] | None = None,
+        epochs: int = 30,
+        batch_size: int = 32,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-4,
+        optimizer: str = "adamw",
+        scheduler: str = "plateau",
+        patience: int | None = 8,
+        val_fraction: float = 0.15,
+        class_weight: str | None = "balanced",
+        grad_clip: float | None = 5.0,
+        max_frames: int | None = None,
+        normalize: str = "global",
+        seed: int = 0,
+        device: str = "auto",
+        num_threads: int | None = None,
+        checkpoint_dir: str | None = None,
+        resume: bool = True,
+        segment_frames: int = 300,
+        segment_hop: int = 100,
+        train_segments: str = "all",
+        pooling: str = "max",
+        pool_on: str = "logits",
+        augment: bool = True,
+        augment_params: dict | None = None,
+    ) -> None:
+        super().__init__(
+            net=net,
+            net_params=net_params,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            weight_decay=weight_decay,
+            optimizer=optimizer,
+            scheduler=scheduler,
+            patience=patience,
+            val_fraction=val_fraction,
+            class_weight=class_weight,
+            grad_clip=grad_clip,
+            max_frames=max_frames,
+            normalize=normalize,
+            seed=seed,
+            device=device,
+            num_threads=num_threads,
+            checkpoint_dir=checkpoint_dir,
+            resume=resume,
+        )
+        self.segment_frames = segment_frames
+        self.segment_hop = segment_hop
+        self.train_segments = train_segments
+        self.pooling = pooling
+        self.pool_on = pool_on
+        self.augment = augment
+        self.augment_params = augment_params
+
+    @classmethod
+    def test_params(cls) -> dict[str, Any]:
+        """Tiny settings for the contract suite."""
+        from serkit.models.nets import net_test_params
+
+        return {
+            "epochs": 3,
+            "batch_size": 8,
+            "net_params": net_test_params("acrnn"),
+            "segment_frames": 16,
+            "segment_hop": 8,
+            "augment": False,
+        }
+
+    def make_collate(self, train: bool) -> SegmentCollate:
+        """Segment batches (see :class:`SegmentCollate`)."""
+        channels = int((self.net_params or {}).get("channels", 3))
+        return SegmentCollate(
+            self.segment_frames,
+            self.segment_hop,
+            train=train,
+            mode=self.train_segments,
+            augment=make_augment(self.augment, self.augment_params, channels) if train else None,
+            seed=self.seed,
+        )
+
+    def forward_fn(self) -> PooledForward:
+        """Segment logits in training, pooled per utterance in evaluation."""
+        return PooledForward(self.pooling, self.pool_on)
+
+
+@register_model("dcnn-blstmwa")
+class DCNNBLSTMwAClassifier(NeuralClassifier):
+    """Two-stage DCNN-BLSTMwA: AlexNet fine-tuned on segments, then BLSTM + attention + DNN.
+
+    The :class:`NeuralClassifier` parameters drive stage 2 (``net`` defaults to
+    ``"dcnn-blstmwa"``, ``normalize`` to ``"none"`` since the net min-max normalises each
+    utterance). Windows (``segment_frames``/``segment_hop``, default 64/32) and AlexNet sizes
+    come from ``net_params``.
+
+    Args (besides those of :class:`NeuralClassifier`):
+        stage1_epochs: AlexNet fine-tuning epochs (0 skips stage 1).
+        stage1_lr: stage-1 learning rate.
+        stage1_batch_size: stage-1 batch size in utterances (each gives all its windows).
+        stage1_patience: stage-1 early-stopping patience (validation UAR of mean-pooled
+            segment logits).
+        stage1_crops: ``None`` trains stage 1 on every window of every utterance each epoch
+            (the seed); an integer draws that many random windows per utterance per epoch
+            (faster on a CPU).
+        augment: SpecAugment on training inputs (stage 1 windows and stage 2 utterances).
+        augment_params: overrides of the mask settings (default 2 x 20 frames, 2 x 5 bins).
+
+    Attributes:
+        stage1_history_: per-epoch history of stage 1.
+    """
+
+    def __init__(
+        self,
+        net: str = "dcnn-blstmwa",
+        net_params: dict[str, Any] | None = None,
+        epochs: int = 20,
+        batch_size: int = 16,
+        lr: float = 3e-4,
+        weight_decay: float = 1e-4,
+        optimizer: str = "adamw",
+        scheduler: str = "plateau",
+        patience: int | None = 6,
+        val_fraction: float = 0.15,
+        class_weight: str | None = "balanced",
+        grad_clip: float | None = 5.0,
+        max_frames: int | None = None,
+        normalize: str = "none",
+        seed: int = 0,
+        device: str = "auto",
+        num_threads: int | None = None,
+        checkpoint_dir: str | None = None,
+        resume: bool = True,
+        stage1_epochs: int = 15,
+        stage1_lr: float = 1e-3,
+        stage1_batch_size: int = 16,
+        stage1_patience: int | None = 5,
+        stage1_crops: int | None = None,
+        augment: bool = True,
+        augment_params: dict | None = None,
+    ) -> None:
+        super().__init__(
+            net=net,
+            net_params=net_params,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            weight_decay=weight_decay,
+            optimizer=optimizer,
+            scheduler=scheduler,
+            patience=patience,
+            val_fraction=val_fraction,
+            class_weight=class_weight,
+            grad_clip=grad_clip,
+            max_frames=max_frames,
+            normalize=normalize,
+            seed=seed,
+            device=device,
+            num_threads=num_threads,
+            checkpoint_dir=checkpoint_dir,
+            resume=resume,
+        )
+        self.stage1_epochs = stage1_epochs
+        self.stage1_lr = stage1_lr
+        self.stage1_batch_size = stage1_batch_size
+        self.stage1_patience = stage1_patience
+        self.stage1_crops = stage1_crops
+        self.augment = augment
+        self.augment_params = augment_params
+
+    @classmethod
+    def test_params(cls) -> dict[str, Any]:
+        """Tiny settings for the contract suite."""
+        from serkit.models.nets import net_test_params
+
+        return {
+            "epochs": 3,
+            "batch_size": 8,
+            "net_params": net_test_params("dcnn-blstmwa"),
+            "stage1_epochs": 2,
+            "stage1_batch_size": 8,
+            "augment": False,
+            "lr": 1e-3,
+        }
+
+    # ------------------------------------------------------------------ stage 2 hooks
+
+    def build_module(self, input_dim: int, n_classes: int) -> Any:
+        """The utterance net; after stage 1 its AlexNet starts from the fine-tuned weights."""
+        from serkit.models.nets import build_net
+
+        params = dict(self.net_params or {})
+        if getattr(self, "_loading", False):  # the package holds the weights already
+            params.pop("pretrained_path", None)
+        module = build_net(self.net, input_dim, n_classes, **params)
+        state = getattr(self, "_stage1_state", None)
+        if state is not None:
+            module.dcnn.load_state_dict(state)
+        self._feature_module = module  # frozen AlexNet: features are computed once
+        return module
+
+    def _frozen(self) -> bool:
+        return bool((self.net_params or {}).get("freeze_dcnn", False))
+
+    def make_dataset(self, frames: list[np.ndarray], labels: np.ndarray | None) -> Any:
+        """Utterances; with a frozen AlexNet, their cached FC7 window features instead."""
+        from serkit.models.data import SequenceDataset
+
+        if not self._frozen():
+            return super().make_dataset(frames, labels)
+        module = getattr(self, "_feature_module", None) or self.module_
+        return SequenceDataset(window_features(module, frames, self.batch_size), labels)
+
+    def forward_fn(self) -> Any:
+        """Default forward, or the head on cached window features (frozen AlexNet)."""
+        return FeatureForward() if self._frozen() else None
+
+    def make_collate(self, train: bool) -> Any:
+        """Full utterances (as :class:`NeuralClassifier`), with SpecAugment in training
+        (none on cached features: a frozen AlexNet sees each utterance once)."""
+        from serkit.models.data import PadCollate
+
+        if self._frozen():
+            return PadCollate(None, train=train, seed=self.seed)
+        collate = PadCollate(self.max_frames if train else None, train=train, seed=self.seed)
+        augment = make_augment(self.augment, self.augment_params, fill="mean") if train else None
+        return _AugmentedCollate(collate, augment, self.seed) if augment else collate
+
+    def _load_weights(self, folder: Path, meta: dict[str, Any]) -> None:
+        self._loading = True
+        try:
+            super()._load_weights(folder, meta)
+        finally:
+            del self._loading
+            self._feature_module = None
+
+    # ------------------------------------------------------------------ fitting
+
+    def fit(self, X: Any, y: Any, groups: Any = None) -> DCNNBLSTMwAClassifier:
+        """Stage 1 (AlexNet on segments) then stage 2 (utterance model), same validation split."""
+        from serkit.models.data import check_frames
+
+        frames = check_frames(X, who=type(self).__name__)
+        self.stage1_history_: list[dict[str, Any]] = []
+        self._stage1_state = None
+        if self.stage1_epochs and self.stage1_epochs > 0:
+            self._stage1_state = self._fit_stage1(frames, np.asarray(y), groups)
+        try:
+            super().fit(frames, y, groups)
+        finally:
+            self._stage1_state = None
+            self._feature_module = None
+        return self
+
+    def _fit_stage1(self, frames: list[np.ndarray], y: np.ndarray, groups: Any) -> dict:
+        import torch
+
+        from serkit.models.data import Normalizer, SequenceDataset
+        from serkit.models.nets.alexnet import AlexNetClassifier, minmax_imagenet
+        from serkit.models.training import train_module
+
+        if self.num_threads:
+            torch.set_num_threads(int(self.num_threads))
+        classes, y_idx = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ConfigError(f"need at least 2 classes to train, found {classes.tolist()}")
+        train_idx, val_idx, _ = validation_split(y_idx, groups, self.val_fraction, self.seed)
+        norm = Normalizer()
+        if self.normalize == "global":
+            norm.fit([frames[i] for i in train_idx])
+        data = norm.transform(frames)
+        images = []
+        for x in data:  # per-utterance min-max + ImageNet, back to (frames, 3 * bins)
+            img = minmax_imagenet(torch.from_numpy(x)[None])[0]  # (3, bins, T)
+            images.append(img.permute(2, 0, 1).reshape(len(x), -1).numpy())
+        template = super().build_module(int(frames[0].shape[1]), len(classes))
+        stage1 = AlexNetClassifier(
+            int(frames[0].shape[1]), len(classes), normalize=False, **template.alexnet_hp
+        )
+        stage1.alexnet.load_state_dict(template.dcnn.state_dict())  # keeps pretrained_path
+        length, hop = template.segment_frames, template.segment_hop
+        augment = make_augment(self.augment, self.augment_params)
+
+        def collate(train: bool) -> SegmentCollate:
+            return SegmentCollate(
+                length,
+                hop,
+                train=train,
+                mode="random" if self.stage1_crops else "all",
+                crops=int(self.stage1_crops or 1),
+                tail=False,
+                augment=augment if train else None,
+                seed=self.seed,
+                full_lengths=True,
+            )
+
+        weights = None
+        if self.class_weight == "balanced":
+            weights = balanced_weights(y_idx[train_idx], len(classes))
+        val = None
+        if len(val_idx):
+            val = SequenceDataset([images[i] for i in val_idx], y_idx[val_idx])
+        ckpt = None if self.checkpoint_dir is None else str(Path(self.checkpoint_dir) / "stage1")
+        result = train_module(
+            stage1,
+            SequenceDataset([images[i] for i in train_idx], y_idx[train_idx]),
+            val,
+            epochs=int(self.stage1_epochs),
+            lr=self.stage1_lr,
+            weight_decay=self.weight_decay,
+            optimizer=self.optimizer,
+            scheduler=self.scheduler,
+            patience=self.stage1_patience,
+            grad_clip=self.grad_clip,
+            batch_size=self.stage1_batch_size,
+            class_weights=weights,
+            seed=self.seed,
+            device=self.device,
+            collate_fn=collate(True),
+            eval_collate_fn=collate(False),
+            forward_fn=PooledForward("mean", "logits"),
+            checkpoint_dir=ckpt,
+            resume=self.resume,
+        )
+        self.stage1_history_ = list(result.history)
+        return {k: v.detach().cpu() for k, v in stage1.alexnet.state_dict().items()}
+
+
+def window_features(module: Any, frames: list[np.ndarray], batch_size: int) -> list[np.ndarray]:
+    """FC7 features ``(n_windows_i, fc)`` of each utterance's real windows (eval mode)."""
+    import torch
+
+    from serkit.models.data import length_batches, pad_sequences
+
+    device = next(module.parameters()).device
+    was_training = module.training
+    module.eval()
+    out: list[np.ndarray | None] = [None] * len(frames)
+    with torch.no_grad():
+        for index in length_batches([len(f) for f in frames], max(1, batch_size)):
+            x, lengths = pad_sequences([frames[i] for i in index], rng=None)
+            feats, counts = module.segment_features(x.to(device), lengths.to(device))
+            feats, counts = feats.cpu().numpy(), counts.cpu().numpy()
+            for row, i in enumerate(index):
+                out[i] = feats[row, : counts[row]].astype(np.float32)
+    module.train(was_training)
+    return out  # type: ignore[return-value]
+
+
+class FeatureForward:
+    """``forward_fn`` on cached window features: ``module(x, lengths, features=True)``."""
+
+    def __call__(self, module: Any, batch: dict[str, Any]) -> Any:
+        return module(batch["x"], batch["lengths"], features=True)
+
+
+class _AugmentedCollate:
+    """Wraps a padding collate: SpecAugment on each item before padding (training only)."""
+
+    def __init__(self, inner: Any, augment: Any, seed: int) -> None:
+        self.inner, self.augment, self.seed = inner, augment, seed
+        self.rng = np.random.default_rng(seed)
+
+    def set_epoch(self, epoch: int, rank: int = 0) -> None:
+        """Reseed the inner collate and the masks."""
+        if hasattr(self.inner, "set_epoch"):
+            self.inner.set_epoch(epoch, rank)
+        self.rng = np.random.default_rng([self.seed, epoch, rank, 1])
+
+    def __call__(self, items: list[tuple[np.ndarray, int]]) -> dict[str, Any]:
+        from serkit.models.augment import spec_augment
+
+        items = [(spec_augment(np.asarray(x), self.augment, self.rng), lab) for x, lab in items]
+        return self.inner(items)
+
+
+__all__ = [
+    "ACRNNClassifier",
+    "DCNNBLSTMwAClassifier",
+    "PooledForward",
+    "SegmentCollate",
+]

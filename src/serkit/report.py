@@ -1,0 +1,334 @@
+"""Run reports: ``report.md`` and a self-contained ``report.html`` (inline CSS, base64 PNGs).
+
+Both are built from the files of a run folder only (``config.yaml``, ``metrics.json``,
+``dataset.json``, ``history.json``): dataset summary, protocol and its certification, the
+per-fold table, pooled and mean +- std figures with 95 % intervals, the row-normalised
+confusion matrix, per-class recall bars and, for neural models, learning curves.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:980px;
+margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
+h1{font-size:1.6em;border-bottom:2px solid #ddd;padding-bottom:.2em}
+h2{font-size:1.25em;margin-top:1.6em;border-bottom:1px solid #eee}
+table{border-collapse:collapse;margin:.6em 0;font-size:.92em}
+th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}
+th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}
+.ok{color:#176b2c;font-weight:600}.warn{color:#a33;font-weight:600}
+img{max-width:100%;height:auto}code{background:#f4f4f4;padding:0 .25em}
+"""
+
+
+def _pct(value: float | None) -> str:
+    return (
+        "-"
+        if value is None or (isinstance(value, float) and np.isnan(value))
+        else (f"{100 * value:.1f}")
+    )
+
+
+def _ci(pooled: dict[str, Any], name: str) -> str:
+    ci = (pooled.get("ci95") or {}).get(name)
+    return f"[{_pct(ci[0])}, {_pct(ci[1])}]" if ci else "-"
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _png(fig: Any) -> str:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def confusion_figure(cm: list[list[float]], classes: list[str]) -> str:
+    """Row-normalised confusion matrix (rows = true) as a base64 PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    counts = np.asarray(cm, dtype=np.float64)
+    norm = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1e-12)
+    k = len(classes)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.62 * k, 0.8 + 0.55 * k))
+    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(k), classes, rotation=45, ha="right")
+    ax.set_yticks(range(k), classes)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for i in range(k):
+        for j in range(k):
+            ax.text(
+                j,
+                i,
+                f"{norm[i, j]:.2f}",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if norm[i, j] > 0.5 else "black",
+            )
+    ax.set_title("confusion (normalised by row)")
+    return _png(fig)
+
+
+def recall_figure(recall: dict[str, float | None]) -> str:
+    """Per-class recall bars as a base64 PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(recall)
+    values = [np.nan if recall[n] is None else recall[n] for n in names]
+    fig, ax = plt.subplots(figsize=(1.2 + 0.6 * len(names), 3))
+    ax.bar(range(len(names)), values, color="#4a7ab5")
+    ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("recall")
+    ax.set_title("per-class recall (pooled)")
+    return _png(fig)
+
+
+def learning_curve_figure(histories: list[dict[str, Any]]) -> str:
+    """Training / validation loss and validation UAR per epoch (one line per fold)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
+    for entry in histories:
+        epochs = [h.get("epoch", i) for i, h in enumerate(entry["history"])]
+        for key, ax, style in (("train_loss", left, "-"), ("val_loss", left, "--")):
+            values = [h.get(key) for h in entry["history"]]
+            if any(v is not None for v in values):
+                ax.plot(epochs, [np.nan if v is None else v for v in values], style, alpha=0.6)
+        values = [h.get("val_uar") for h in entry["history"]]
+        if any(v is not None for v in values):
+            right.plot(epochs, [np.nan if v is None else v for v in values], alpha=0.6)
+    left.set_title("loss (solid: train, dashed: validation)")
+    left.set_xlabel("epoch")
+    right.set_title("validation UAR")
+    right.set_xlabel("epoch")
+    return _png(fig)
+
+
+def _sections(run_dir: Path) -> dict[str, Any]:
+    import yaml
+
+    cfg_path = run_dir / "config.yaml"
+    cfg = yaml.safe_load(cfg_path.read_text()) if cfg_path.exists() else {}
+    return {
+        "cfg": cfg or {},
+        "metrics": _read_json(run_dir / "metrics.json") or {},
+        "dataset": _read_json(run_dir / "dataset.json") or {},
+        "history": _read_json(run_dir / "history.json") or [],
+    }
+
+
+def _tables(s: dict[str, Any]) -> dict[str, list[list[str]]]:
+    m, ds = s["metrics"], s["dataset"]
+    pooled, mean = m.get("pooled", {}), m.get("mean_over_folds", {})
+    headline = [["metric", "pooled %", "95 % CI (bootstrap)", "mean ± std over folds %"]]
+    for name, title in (("uar", "UAR"), ("wa", "WA"), ("macro_f1", "macro-F1")):
+        ms = mean.get(name, {})
+        headline.append(
+            [
+                title,
+                _pct(pooled.get(name)),
+                _ci(pooled, name),
+                f"{_pct(ms.get('mean'))} ± {_pct(ms.get('std'))}",
+            ]
+        )
+    folds = [["seed", "fold", "n", "UAR %", "WA %", "macro-F1 %"]]
+    for f in m.get("per_fold", []):
+        folds.append(
+            [
+                str(f["seed"]),
+                str(f["fold"]),
+                str(f["n"]),
+                _pct(f["uar"]),
+                _pct(f["wa"]),
+                _pct(f["macro_f1"]),
+            ]
+        )
+    data = [
+        ["dataset", "value"],
+        ["rows", str(ds.get("rows", "-"))],
+        ["hours", f"{ds.get('hours', 0):.2f}"],
+        ["speakers", str(ds.get("speakers", "-"))],
+        ["corpora", ", ".join(ds.get("corpora", []))],
+    ]
+    classes = [["class", "rows", "recall (pooled) %"]]
+    recall = pooled.get("per_class_recall", {})
+    for c, n in (ds.get("per_class") or {}).items():
+        classes.append([c, str(n), _pct(recall.get(c))])
+    seeds = m.get("seeds", {})
+    seed_rows = [["seed", "UAR %", "WA %", "macro-F1 %"]]
+    for p in seeds.get("per_seed", []):
+        seed_rows.append([str(p["seed"]), _pct(p["uar"]), _pct(p["wa"]), _pct(p["macro_f1"])])
+    return {
+        "headline": headline,
+        "folds": folds,
+        "data": data,
+        "classes": classes,
+        "seeds": seed_rows,
+    }
+
+
+def _md_table(rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
+    lines += ["| " + " | ".join(r) + " |" for r in rows[1:]]
+    return "\n".join(lines)
+
+
+def _html_table(rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in rows[0])
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows[1:]
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _facts(s: dict[str, Any]) -> list[tuple[str, str]]:
+    cfg, ds = s["cfg"], s["dataset"]
+    features = cfg.get("features", {})
+    feat = ds.get("features") or {}
+    protocol = cfg.get("protocol", {})
+    prov = cfg.get("provenance") or {}
+    return [
+        ("experiment", str(cfg.get("name", "?"))),
+        (
+            "data",
+            ", ".join(cfg.get("data", {}).get("manifests", []))
+            + f" (label set {cfg.get('data', {}).get('label_set')})",
+        ),
+        (
+            "features",
+            f"{features.get('name')} {features.get('params') or ''} "
+            f"({feat.get('level', '?')} level, dim {feat.get('dim', '?')})",
+        ),
+        ("model", f"{cfg.get('model', {}).get('name')} {cfg.get('model', {}).get('params') or ''}"),
+        ("protocol", f"{protocol.get('name')} {protocol.get('params') or ''}"),
+        ("seeds", ", ".join(map(str, cfg.get("seeds", [])))),
+        ("git revision", str(prov.get("git_revision"))),
+        ("command", str(prov.get("command"))),
+    ]
+
+
+def render_markdown(run_dir: str | os.PathLike) -> str:
+    """The Markdown report of a run folder (no images; see the HTML report for plots)."""
+    s = _sections(Path(run_dir))
+    t = _tables(s)
+    cert = s["dataset"].get("certification") or {}
+    parts = [f"# Run report: {s['cfg'].get('name', Path(run_dir).name)}", ""]
+    parts += [f"- **{k}**: {v}" for k, v in _facts(s)]
+    parts += ["", "## Dataset", "", _md_table(t["data"]), "", _md_table(t["classes"])]
+    parts += ["", "## Protocol", "", cert.get("statement", "(not certified)")]
+    if cert and not cert.get("speaker_independent"):
+        parts += ["", "**Warning: this protocol is NOT speaker-independent.**"]
+    parts += [
+        "",
+        "## Results",
+        "",
+        _md_table(t["headline"]),
+        "",
+        "Pooled: every fold's test predictions pooled, then the metric. 95 % CI: "
+        "percentile bootstrap over test rows. Mean ± std: over folds (sample std).",
+    ]
+    if len(t["seeds"]) > 2:
+        parts += ["", "### Repeated runs (seeds)", "", _md_table(t["seeds"])]
+    parts += ["", "## Per fold", "", _md_table(t["folds"]), ""]
+    search = s["dataset"].get("search") or []
+    if search:
+        rows = [["seed", "fold", "best parameters (inner CV on the training fold)"]]
+        rows += [[str(e["seed"]), str(e["fold"]), json.dumps(e["best_params"])] for e in search]
+        parts += ["## Nested hyper-parameter search", "", _md_table(rows), ""]
+    classes = s["metrics"].get("classes", [])
+    cm = s["metrics"].get("pooled", {}).get("confusion")
+    if cm:
+        parts += [
+            "## Confusion matrix (rows = true, counts)",
+            "",
+            _md_table(
+                [["true \\ pred", *classes]]
+                + [[c, *[f"{v:g}" for v in row]] for c, row in zip(classes, cm, strict=True)]
+            ),
+            "",
+        ]
+    return "\n".join(parts)
+
+
+def render_html(run_dir: str | os.PathLike) -> str:
+    """The self-contained HTML report (inline CSS, plots embedded as base64 PNG)."""
+    s = _sections(Path(run_dir))
+    t = _tables(s)
+    m = s["metrics"]
+    cert = s["dataset"].get("certification") or {}
+    name = html.escape(str(s["cfg"].get("name", Path(run_dir).name)))
+    out = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{name}</title>"
+        f"<style>{CSS}</style></head><body><h1>Run report: {name}</h1><ul>"
+    ]
+    out += [f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>" for k, v in _facts(s)]
+    out += ["</ul><h2>Dataset</h2>", _html_table(t["data"]), _html_table(t["classes"])]
+    ok = cert.get("speaker_independent")
+    out += [
+        "<h2>Protocol</h2>",
+        f"<p class='{'ok' if ok else 'warn'}'>"
+        f"{html.escape(cert.get('statement', '(not certified)'))}</p>",
+    ]
+    out += [
+        "<h2>Results</h2>",
+        _html_table(t["headline"]),
+        "<p>Pooled: all folds' test predictions pooled, then the metric. 95 % CI: "
+        "percentile bootstrap over test rows. Mean ± std: over folds.</p>",
+    ]
+    if len(t["seeds"]) > 2:
+        out += ["<h3>Repeated runs (seeds)</h3>", _html_table(t["seeds"])]
+    pooled = m.get("pooled", {})
+    if pooled.get("confusion"):
+        out.append(
+            f"<img alt='confusion matrix' src='data:image/png;base64,"
+            f"{confusion_figure(pooled['confusion'], m['classes'])}'>"
+        )
+    if pooled.get("per_class_recall"):
+        out.append(
+            f"<img alt='per-class recall' src='data:image/png;base64,"
+            f"{recall_figure(pooled['per_class_recall'])}'>"
+        )
+    if s["history"]:
+        out += [
+            "<h2>Learning curves</h2>",
+            f"<img alt='learning curves' src='data:image/png;base64,"
+            f"{learning_curve_figure(s['history'])}'>",
+        ]
+    out += ["<h2>Per fold</h2>", _html_table(t["folds"]), "</body></html>"]
+    return "\n".join(out)
+
+
+def write_report(run_dir: str | os.PathLike) -> tuple[Path, Path]:
+    """Write ``report.md`` and ``report.html`` into a run folder; returns both paths."""
+    from serkit.experiment.atomic import atomic_write_text
+
+    run_dir = Path(run_dir)
+    md = atomic_write_text(run_dir / "report.md", render_markdown(run_dir) + "\n")
+    page = atomic_write_text(run_dir / "report.html", render_html(run_dir) + "\n")
+    return md, page

@@ -1,0 +1,200 @@
+"""DCNN-BLSTMwA: our AlexNet, the log-mel image preprocessing, the utterance net and the
+two-stage estimator."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from serkit.errors import ConfigError
+from serkit.models import get_model, list_models
+from serkit.models.nets import get_net, list_nets
+from serkit.models.nets.alexnet import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    AlexNet,
+    minmax_imagenet,
+    resize_images,
+)
+from serkit.models.nets.dcnn_blstm import segment_windows, valid_segments
+from serkit.models.package import load_model, save_model
+
+
+def frames(n=24, seed=0, min_frames=20, max_frames=60):
+    """3-channel x 8-bin sequences; class c raises bin 2c (survives per-channel min-max)."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 3
+    X = []
+    for c in labels:
+        x = rng.normal(size=(int(rng.integers(min_frames, max_frames + 1)), 3, 8))
+        x[:, :, 2 * c] += 3.0
+        X.append(x.reshape(len(x), 24).astype(np.float32))
+    return X, np.array([f"c{c}" for c in labels]), np.array([f"s{i % 6}" for i in range(n)])
+
+
+def test_registered():
+    assert {"alexnet", "dcnn-blstmwa"} <= set(list_nets())
+    assert "dcnn-blstmwa" in list_models()
+
+
+@pytest.mark.parametrize("shape,size", [((64, 64), 227), ((64, 64), 64), ((40, 300), 96)])
+def test_resize_matches_torch_antialiased_bilinear(shape, size):
+    img = torch.randn(2, 3, *shape)
+    ref = F.interpolate(img, size=(size, size), mode="bilinear", antialias=True)
+    torch.testing.assert_close(resize_images(img, size), ref, atol=1e-5, rtol=1e-5)
+    # with lengths: only the real frames are resized
+    lengths = torch.tensor([shape[1], shape[1] // 2])
+    out = resize_images(img, size, lengths)
+    half = F.interpolate(
+        img[1:, :, :, : shape[1] // 2], size=(size, size), mode="bilinear", antialias=True
+    )
+    torch.testing.assert_close(out[1:], half, atol=1e-5, rtol=1e-5)
+
+
+def test_minmax_imagenet_per_channel_over_real_frames():
+    x = torch.randn(2, 10, 3 * 4) * 5
+    lengths = torch.tensor([10, 6])
+    img = minmax_imagenet(x, lengths)
+    assert img.shape == (2, 3, 4, 10)
+    mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
+    unit = img[1, :, :, :6] * std + mean  # back to [0, 1]
+    torch.testing.assert_close(unit.amin(dim=(1, 2)), torch.zeros(3), atol=1e-6, rtol=0)
+    torch.testing.assert_close(unit.amax(dim=(1, 2)), torch.ones(3), atol=1e-6, rtol=0)
+    assert (img[1, :, :, 6:] == 0).all()
+    with pytest.raises(ConfigError):
+        minmax_imagenet(torch.randn(1, 5, 8))
+
+
+def test_alexnet_layout_presets_and_pretrained(tmp_path):
+    paper = AlexNet(1000, input_size=227)  # torchvision's shapes
+    shapes = {k: tuple(v.shape) for k, v in paper.state_dict().items()}
+    assert shapes["features.0.weight"] == (64, 3, 11, 11)
+    assert shapes["classifier.1.weight"] == (4096, 9216)
+    assert shapes["classifier.4.weight"] == (4096, 4096)
+    assert shapes["classifier.6.weight"] == (1000, 4096)
+    assert paper.embed(torch.randn(1, 3, 227, 227)).shape == (1, 4096)
+    # a torchvision-format state dict (ImageNet head of 1000 classes) loads, head skipped
+    torch.save(paper.state_dict(), tmp_path / "alexnet.pth")
+    net = get_net("dcnn-blstmwa")(
+        192, 8, preset="paper", pretrained_path=str(tmp_path / "alexnet.pth")
+    )
+    torch.testing.assert_close(net.dcnn.features[0].weight, paper.features[0].weight)
+    torch.testing.assert_close(net.dcnn.classifier[4].weight, paper.classifier[4].weight)
+    assert net.dcnn.classifier[6].weight.shape == (8, 4096)
+    with pytest.raises(ConfigError, match="preset='paper'"):
+        get_net("alexnet")(192, 8, pretrained_path=str(tmp_path / "alexnet.pth"))
+    with pytest.raises(ConfigError, match="does not exist"):
+        get_net("alexnet")(192, 8, pretrained_path=str(tmp_path / "missing.pth"))
+
+
+def test_windows_and_valid_counts():
+    idx = segment_windows(300, 64, 32)
+    assert idx.shape == (8, 64) and idx[-1, -1].item() == 287  # only full windows (seed: 8)
+    assert segment_windows(401, 64, 32).shape[0] == 11
+    assert segment_windows(20, 64, 32).shape[0] == 1
+    assert valid_segments(torch.tensor([300, 64, 63, 1]), 64, 32).tolist() == [8, 1, 1, 1]
+
+
+def test_utterance_net_padding_invariance_and_freeze():
+    torch.manual_seed(0)
+    params = get_net("dcnn-blstmwa").test_params()
+    net = get_net("dcnn-blstmwa")(24, 3, **params).eval()
+    x = torch.randn(3, 50, 24)
+    lengths = torch.tensor([50, 29, 7])
+    for i, n in enumerate(lengths.tolist()):
+        x[i, n:] = 0
+    out = net(x, lengths)
+    assert out.shape == (3, 3)
+    for i, n in enumerate(lengths.tolist()):
+        torch.testing.assert_close(
+            net(x[i : i + 1, :n], lengths[i : i + 1])[0], out[i], atol=1e-5, rtol=1e-5
+        )
+    frozen = get_net("dcnn-blstmwa")(24, 3, freeze_dcnn=True, **params).train()
+    assert not any(p.requires_grad for p in frozen.dcnn.parameters())
+    assert not frozen.dcnn.training and frozen.blstm.training
+    paper = get_net("dcnn-blstmwa")(192, 4, preset="paper")
+    assert paper.input_size == 227 and paper.dcnn.feature_dim == 4096
+    assert paper.blstm.output_size == 256
+    assert [m.out_features for m in paper.dnn if isinstance(m, torch.nn.Linear)] == [512, 256, 4]
+
+
+def test_two_stage_fit_learns_and_round_trips(tmp_path):
+    X, y, groups = frames()
+    base = get_model("dcnn-blstmwa").test_params()
+    model = get_model(
+        "dcnn-blstmwa",
+        **{
+            **base,
+            "epochs": 10,
+            "stage1_epochs": 6,
+            "lr": 3e-3,
+            "stage1_lr": 3e-3,
+            "device": "cpu",
+            "patience": None,
+            "stage1_patience": None,
+        },
+    )
+    model.fit(X, y, groups)
+    assert len(model.stage1_history_) == 6 and len(model.history_) == 10
+    assert model.stage1_history_[-1]["train_loss"] < model.stage1_history_[0]["train_loss"]
+    assert (model.predict(X) == y).mean() >= 0.8
+    save_model(model, tmp_path / "pkg")
+    loaded, _ = load_model(tmp_path / "pkg")
+    np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X), atol=1e-6)
+
+
+def test_stage1_weights_reach_stage2(monkeypatch):
+    X, y, groups = frames(n=12)
+    seen = {}
+    from serkit.models import seeds
+
+    original = seeds.DCNNBLSTMwAClassifier.build_module
+
+    def spy(self, input_dim, n_classes):
+        module = original(self, input_dim, n_classes)
+        if self._stage1_state is not None:
+            seen["state"] = {k: v.clone() for k, v in self._stage1_state.items()}
+            seen["module"] = {k: v.clone() for k, v in module.dcnn.state_dict().items()}
+        return module
+
+    monkeypatch.setattr(seeds.DCNNBLSTMwAClassifier, "build_module", spy)
+    base = get_model("dcnn-blstmwa").test_params()
+    get_model(
+        "dcnn-blstmwa",
+        **{**base, "epochs": 1, "stage1_epochs": 1, "stage1_crops": 2, "augment": True},
+    ).fit(X, y, groups)
+    assert seen["state"].keys() == seen["module"].keys()
+    for key, value in seen["state"].items():
+        torch.testing.assert_close(seen["module"][key], value)
+
+
+def test_frozen_alexnet_trains_on_cached_features_and_matches_full_path(tmp_path):
+    X, y, groups = frames()
+    base = get_model("dcnn-blstmwa").test_params()
+    net_params = {**base["net_params"], "freeze_dcnn": True}
+    model = get_model(
+        "dcnn-blstmwa",
+        **{
+            **base,
+            "net_params": net_params,
+            "epochs": 12,
+            "stage1_epochs": 4,
+            "lr": 3e-3,
+            "stage1_lr": 3e-3,
+            "patience": None,
+            "stage1_patience": None,
+        },
+    ).fit(X, y, groups)
+    assert model._feature_module is None
+    assert (model.predict(X) == y).mean() >= 0.7
+    # cached-feature predictions equal the full net on raw frames
+    with torch.no_grad():
+        full = [model.module_(torch.from_numpy(x)[None], torch.tensor([len(x)]))[0] for x in X]
+    full = torch.softmax(torch.stack(full), dim=1).numpy()
+    np.testing.assert_allclose(model.predict_proba(X), full, atol=1e-5)
+    save_model(model, tmp_path / "pkg")
+    loaded, _ = load_model(tmp_path / "pkg")
+    np.testing.assert_allclose(loaded.predict_proba(X), full, atol=1e-5)
