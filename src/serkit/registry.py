@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterator
+import importlib
+import pkgutil
+from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, TypeVar
 
 from serkit.errors import RegistryError
@@ -69,3 +71,39 @@ class Registry(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def import_submodules(
+    package: str,
+    path: Iterable[str],
+    *,
+    skip: Iterable[str] = (),
+    missing: dict[str, str] | None = None,
+) -> list[str]:
+    """Import every public module of a package so that its registry decorators run.
+
+    Args:
+        package: the package's ``__name__``.
+        path: the package's ``__path__``.
+        skip: module names that are infrastructure, not registry entries.
+        missing: when given, a module that needs an absent third-party package is recorded
+            here (module -> reason) instead of failing the import; serkit's own import errors
+            always propagate.
+
+    Returns:
+        The imported module names.
+    """
+    skipped = set(skip)
+    imported = []
+    for info in pkgutil.iter_modules(list(path)):
+        if info.name.startswith("_") or info.name in skipped:
+            continue
+        try:
+            importlib.import_module(f"{package}.{info.name}")
+        except ModuleNotFoundError as exc:
+            if missing is None or exc.name is None or exc.name.split(".")[0] == "serkit":
+                raise
+            missing[info.name] = f"needs the package {exc.name!r}"
+            continue
+        imported.append(info.name)
+    return imported

@@ -10,24 +10,21 @@ from __future__ import annotations
 
 import importlib
 import os
-import pkgutil
 from pathlib import Path
 from types import ModuleType
 
 import pandas as pd
 
 from serkit.corpora.labels import LABEL_SETS, apply_label_set, get_label_set
-from serkit.registry import Registry
+from serkit.registry import Registry, import_submodules
 
 RECIPES: Registry[ModuleType] = Registry("corpus")
 _NOT_RECIPES = {"labels"}
 
 
 def _discover() -> None:
-    for info in pkgutil.iter_modules(__path__):
-        if info.name.startswith("_") or info.name in _NOT_RECIPES:
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
+    for name in import_submodules(__name__, __path__, skip=_NOT_RECIPES):
+        module = importlib.import_module(f"{__name__}.{name}")
         RECIPES.add(module.NAME, module)
         for alias in getattr(module, "ALIASES", ()):
             RECIPES.add(alias, module)

@@ -172,3 +172,51 @@ def drop_duplicates(rows: list[dict], stray: list[str]) -> list[dict]:
         seen[key] = row["path"]
         kept.append(row)
     return kept
+
+
+README_NAMES: tuple[str, ...] = ("readme.md", "readme.txt", "license", "license.txt")
+
+
+def prepare_emotion_folders(
+    root: str | os.PathLike,
+    *,
+    corpus: str,
+    parse_name: Callable[[str], dict],
+    folders: dict[str, str],
+    labels: dict[str, str],
+    language: str,
+    skip_bad: bool = False,
+    ignore: Iterable[str] = README_NAMES,
+) -> pd.DataFrame:
+    """Prepare a corpus laid out as ``<Emotion folder>/<file named with its emotion code>``.
+
+    Args:
+        root: the corpus root folder.
+        corpus: recipe name.
+        parse_name: file stem -> row fields (``raw_emotion``, ``emotion``, ``speaker``, ...;
+            ``local_id`` defaults to the stem); raises ``ValueError`` for foreign names.
+        folders: lower-case folder name -> the raw emotion code it holds.
+        labels: raw emotion code -> canonical emotion (for messages).
+        language: the ``language`` column value.
+        skip_bad: skip unreadable files instead of failing.
+        ignore: file names that are not reported as stray.
+
+    A file whose name and folder disagree is reported as stray naming both labels.
+    """
+    root = check_root(root, corpus)
+    found = scan(root, ignore=ignore)
+    stray = list(found.stray)
+
+    def parse(rel: str) -> dict:
+        path = Path(rel)
+        fields = parse_name(path.stem)
+        folder = path.parent.name.lower()
+        if folder in folders and folders[folder] != fields["raw_emotion"]:
+            raise ValueError(
+                f"file name says {fields['emotion']} but folder {path.parent.name!r} says "
+                f"{labels[folders[folder]]} (mislabelled upstream?); fix the file by hand"
+            )
+        return {"local_id": path.stem, "path": rel, "language": language, **fields}
+
+    rows = drop_duplicates(parse_each(found.audio, parse, stray), stray)
+    return build(rows, corpus=corpus, root=root, stray=stray, skip_bad=skip_bad)

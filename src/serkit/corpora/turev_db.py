@@ -23,7 +23,7 @@ different emotion is reported as stray.
 from __future__ import annotations
 
 import re
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import pandas as pd
 
@@ -71,20 +71,13 @@ def prepare(root: Path, *, skip_bad: bool = False) -> pd.DataFrame:
         root: the folder holding the ``Angry``, ``Calm``, ``Happy`` and ``Sad`` folders.
         skip_bad: skip unreadable files instead of failing.
     """
-    root = _common.check_root(root, NAME)
-    found = _common.scan(root, ignore=("readme.md", "readme.txt", "license", "license.txt"))
-    stray = list(found.stray)
-
-    def parse(rel: str) -> dict:
-        path = PurePosixPath(rel)
-        fields = parse_name(path.stem)
-        folder = path.parent.name.lower()
-        if folder in FOLDERS and FOLDERS[folder] != fields["raw_emotion"]:
-            raise ValueError(
-                f"file name says {fields['emotion']} but folder {path.parent.name!r} says "
-                f"{LABELS[FOLDERS[folder]]}; fix the file by hand"
-            )
-        return {"local_id": path.stem, "path": rel, "language": "tr", **fields}
-
-    rows = _common.drop_duplicates(_common.parse_each(found.audio, parse, stray), stray)
-    return _common.build(rows, corpus=NAME, root=root, stray=stray, skip_bad=skip_bad)
+    return _common.prepare_emotion_folders(
+        root,
+        corpus=NAME,
+        parse_name=parse_name,
+        folders=FOLDERS,
+        labels=LABELS,
+        language="tr",
+        skip_bad=skip_bad,
+        ignore=("readme.md", "readme.txt", "license", "license.txt"),
+    )

@@ -16,8 +16,6 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from typing import Any
 
 from serkit.features.base import (
@@ -28,6 +26,7 @@ from serkit.features.base import (
     FeatureError,
     register_extractor,
 )
+from serkit.registry import import_submodules
 
 _NOT_EXTRACTORS = {"base", "functional", "store", "extract", "data"}
 #: modules that could not be imported because an optional third-party package is missing
@@ -35,15 +34,7 @@ DISCOVERY_ERRORS: dict[str, str] = {}
 
 
 def _discover() -> None:
-    for info in pkgutil.iter_modules(__path__):
-        if info.name.startswith("_") or info.name in _NOT_EXTRACTORS:
-            continue
-        try:
-            importlib.import_module(f"{__name__}.{info.name}")
-        except ModuleNotFoundError as exc:  # an optional dependency, never our own code
-            if exc.name is None or exc.name.split(".")[0] == "serkit":
-                raise
-            DISCOVERY_ERRORS[info.name] = f"needs the package {exc.name!r}"
+    import_submodules(__name__, __path__, skip=_NOT_EXTRACTORS, missing=DISCOVERY_ERRORS)
 
 
 _discover()

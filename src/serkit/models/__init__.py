@@ -21,12 +21,10 @@ registers itself. Keep torch imports of model modules inside functions where pos
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Callable
 from typing import Any
 
-from serkit.registry import Registry
+from serkit.registry import Registry, import_submodules
 
 MODELS: Registry[type] = Registry("model")
 
@@ -50,10 +48,7 @@ def _discover() -> None:
     if _discovered:
         return
     _discovered = True
-    for info in pkgutil.iter_modules(__path__):
-        if info.name.startswith("_") or info.name in _INFRASTRUCTURE:
-            continue
-        importlib.import_module(f"{__name__}.{info.name}")
+    import_submodules(__name__, __path__, skip=_INFRASTRUCTURE)
 
 
 def list_models() -> list[str]:

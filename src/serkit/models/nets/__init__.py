@@ -27,12 +27,10 @@ time the registry is queried, so a new file is all a new family needs.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Callable
 from typing import Any
 
-from serkit.registry import Registry
+from serkit.registry import Registry, import_submodules
 
 NETS: Registry[type] = Registry("net")
 _discovered = False
@@ -54,9 +52,7 @@ def _discover() -> None:
     if _discovered:
         return
     _discovered = True
-    for info in pkgutil.iter_modules(__path__):
-        if not info.name.startswith("_"):
-            importlib.import_module(f"{__name__}.{info.name}")
+    import_submodules(__name__, __path__)
 
 
 def list_nets() -> list[str]:
