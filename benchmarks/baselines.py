@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         "test rows; mean ± std over folds)"
     )
     header = (
-        f"{'corpus':<8} {'features':<9} {'model':<22} {'folds':>5} {'classes':>7} "
+        f"{'corpus':<8} {'features':<9} {'model':<34} {'folds':>5} {'classes':>7} "
         f"{'UAR % [95% CI]':<20} {'WA % [95% CI]':<20} {'UAR folds':<12} {'time':>7}"
     )
     print(header)
@@ -95,9 +95,10 @@ def main(argv: list[str] | None = None) -> int:
         pooled = m["pooled"]
         uar_ci, wa_ci = pooled["ci95"]["uar"], pooled["ci95"]["wa"]
         mean = m["mean_over_folds"]["uar"]
-        model = f"{cfg['model']['name']} {cfg['model']['params']}".replace("'", "")
+        params = ",".join(f"{k}={v}" for k, v in cfg["model"]["params"].items())
+        model = f"{cfg['model']['name']} {params}"
         print(
-            f"{key:<8} {feature:<9} {model[:22]:<22} {m['n_folds']:>5} {len(m['classes']):>7} "
+            f"{key:<8} {feature:<9} {model[:34]:<34} {m['n_folds']:>5} {len(m['classes']):>7} "
             f"{100 * pooled['uar']:5.1f} [{100 * uar_ci[0]:.1f}, {100 * uar_ci[1]:.1f}]   "
             f"{100 * pooled['wa']:5.1f} [{100 * wa_ci[0]:.1f}, {100 * wa_ci[1]:.1f}]   "
             f"{100 * mean['mean']:.1f}±{100 * mean['std']:.1f}  {seconds:6.0f}s"

@@ -82,6 +82,7 @@ def quickstart(
     from serkit.corpora.ravdess import parse_name
     from serkit.demo import make_corpus
     from serkit.inference import predict
+    from serkit.report import headline
 
     folder = Path(folder).resolve()
     folder.mkdir(parents=True, exist_ok=True)
@@ -124,6 +125,8 @@ def quickstart(
     metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
     report = run_dir / "report.html"
     log("5/5 done")
+    if metrics:
+        log(f"    {headline(metrics)}")
     log(f"    manifest:    {folder / 'manifests' / 'ravdess.parquet'}")
     log(f"    run folder:  {run_dir}")
     log(f"    report:      {report}  (and report.md)")

@@ -332,3 +332,19 @@ def write_report(run_dir: str | os.PathLike) -> tuple[Path, Path]:
     md = atomic_write_text(run_dir / "report.md", render_markdown(run_dir) + "\n")
     page = atomic_write_text(run_dir / "report.html", render_html(run_dir) + "\n")
     return md, page
+
+
+def headline(metrics: dict) -> str:
+    """One line: pooled UAR / WA / macro-F1 with 95 % CIs and the UAR mean +- std over folds."""
+    pooled = metrics["pooled"]
+    parts = []
+    for name, title in (("uar", "UAR"), ("wa", "WA"), ("macro_f1", "macro-F1")):
+        lo, hi = pooled["ci95"][name]
+        parts.append(f"{title} {100 * pooled[name]:.1f} % [{100 * lo:.1f}, {100 * hi:.1f}]")
+    mean = metrics["mean_over_folds"]["uar"]
+    return (
+        "pooled over folds: "
+        + ", ".join(parts)
+        + f" (95 % bootstrap CI); UAR mean over {metrics['n_folds']} folds "
+        f"{100 * mean['mean']:.1f} ± {100 * mean['std']:.1f} %"
+    )

@@ -7,20 +7,7 @@ from pathlib import Path
 
 import typer
 
-
-def _headline(metrics: dict) -> str:
-    pooled = metrics["pooled"]
-    parts = []
-    for name, title in (("uar", "UAR"), ("wa", "WA"), ("macro_f1", "macro-F1")):
-        lo, hi = pooled["ci95"][name]
-        parts.append(f"{title} {100 * pooled[name]:.1f} % [{100 * lo:.1f}, {100 * hi:.1f}]")
-    mean = metrics["mean_over_folds"]["uar"]
-    return (
-        "pooled over folds: "
-        + ", ".join(parts)
-        + f" (95 % bootstrap CI); UAR mean over {metrics['n_folds']} folds "
-        f"{100 * mean['mean']:.1f} ± {100 * mean['std']:.1f} %"
-    )
+from serkit.report import headline
 
 
 def register(app: typer.Typer) -> None:
@@ -80,7 +67,7 @@ def register(app: typer.Typer) -> None:
             progress=True,
         )
         metrics = json.loads((run_dir / "metrics.json").read_text())
-        typer.echo(_headline(metrics))
+        typer.echo(headline(metrics))
         typer.echo(f"run folder: {run_dir}")
         typer.echo(f"report: {run_dir / 'report.html'}")
 
@@ -94,7 +81,7 @@ def register(app: typer.Typer) -> None:
 
         metrics = experiment.evaluate(run, write=not no_write)
         typer.echo(f"{run}: {metrics['n_predictions']} predictions, {metrics['n_folds']} folds")
-        typer.echo(_headline(metrics))
+        typer.echo(headline(metrics))
         recall = metrics["pooled"]["per_class_recall"]
         typer.echo(
             "per-class recall %: "
