@@ -12,7 +12,7 @@ from serkit.models import get_model, list_models
 from serkit.models.nets import get_net, list_nets
 from serkit.models.nets.acrnn import MaskedBiLSTM, count_parameters, reverse_within_length
 from serkit.models.package import load_model, save_model
-from serkit.models.seeds import PooledForward, SegmentCollate
+from serkit.models.segmented import PooledForward, SegmentCollate
 
 
 def frames(n=36, seed=0, min_frames=10, max_frames=40):

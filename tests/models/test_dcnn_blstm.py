@@ -149,7 +149,7 @@ def test_two_stage_fit_learns_and_round_trips(tmp_path):
 def test_stage1_weights_reach_stage2(monkeypatch):
     X, y, groups = frames(n=12)
     seen = {}
-    from serkit.models import seeds
+    from serkit.models import dcnn as seeds
 
     original = seeds.DCNNBLSTMwAClassifier.build_module
 

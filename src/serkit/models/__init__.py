@@ -28,7 +28,16 @@ from serkit.registry import Registry, import_submodules
 
 MODELS: Registry[type] = Registry("model")
 
-_INFRASTRUCTURE = {"data", "training", "package", "ddp_smoke", "segments", "augment", "nets"}
+_INFRASTRUCTURE = {
+    "data",
+    "training",
+    "package",
+    "ddp_smoke",
+    "segments",
+    "augment",
+    "nets",
+    "segmented",
+}
 _discovered = False
 
 

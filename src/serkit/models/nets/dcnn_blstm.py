@@ -11,7 +11,7 @@ FC7 (before its ReLU) -> ``(batch, n_seg, fc)`` -> BiLSTM (masked: exact for pad
 positions) -> DNN ``Linear(d, 512) ReLU Dropout Linear(512, 256) ReLU Linear(256, classes)``.
 
 The two-stage training (stage 1: AlexNet fine-tuned on segment labels) lives in
-:mod:`serkit.models.seeds`; it copies the stage-1 AlexNet into :attr:`DCNNBLSTMwA.dcnn`.
+:mod:`serkit.models.dcnn`; it copies the stage-1 AlexNet into :attr:`DCNNBLSTMwA.dcnn`.
 """
 
 from __future__ import annotations

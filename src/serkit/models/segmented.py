@@ -1,0 +1,173 @@
+"""Segment handling shared by the seed classifiers (``acrnn``, ``dcnn-blstmwa``).
+
+Fixed-length segments of an utterance's ``(frames, dim)`` features each inherit the utterance
+label for training; :class:`SegmentCollate` batches them (short utterances zero-padded and
+masked) and :class:`PooledForward` pools segment logits or posteriors back into one decision per
+utterance (``max`` as in the ACRNN paper, or ``mean``). SpecAugment time/frequency masks
+(:mod:`serkit.models.augment`) are on by default for training (the seeds had them off).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from serkit.errors import ConfigError
+from serkit.models.segments import segment
+
+DEFAULT_AUGMENT = {"time_masks": 2, "time_width": 20, "freq_masks": 2, "freq_width": 5}
+
+
+def make_augment(enabled: bool, params: dict[str, Any] | None, channels: int = 3, **extra: Any):
+    """The :class:`~serkit.models.augment.SpecAugment` settings, or ``None`` when disabled."""
+    from serkit.models.augment import SpecAugment
+
+    if not enabled:
+        return None
+    values = {**DEFAULT_AUGMENT, "channels": channels, **extra, **(params or {})}
+    try:
+        config = SpecAugment(**values)
+    except TypeError as exc:
+        raise ConfigError(
+            f"augment_params {params}: {exc}; known: time_masks, time_width, freq_masks, "
+            "freq_width, value, fill"
+        ) from exc
+    return config if config.active else None
+
+
+class SegmentCollate:
+    """Collate utterances ``(frames (T, dim), label)`` into segment batches.
+
+    Training: every utterance gives all its windows (``mode="all"``) or ``crops`` random
+    ``length``-frame crops (``mode="random"``); labels are repeated per window; optional
+    SpecAugment per window. Evaluation: all windows plus ``owner`` ``(n_windows,)`` (index of
+    the utterance in the batch) and one label per utterance.
+
+    Args:
+        length: window length in frames.
+        hop: hop between windows.
+        train: training or evaluation batches.
+        mode: ``"all"`` or ``"random"`` (training only).
+        tail: add a window ending at the last frame (see :func:`segment_starts`).
+        augment: SpecAugment settings or ``None``.
+        seed: base seed (reseeded per epoch by :meth:`set_epoch`).
+        full_lengths: report ``length`` as every window's length (the net sees the zero padding
+            of short utterances, as DCNN-BLSTMwA does) instead of the real frames.
+    """
+
+    def __init__(
+        self,
+        length: int,
+        hop: int,
+        *,
+        train: bool,
+        mode: str = "all",
+        tail: bool = True,
+        augment: Any = None,
+        seed: int = 0,
+        full_lengths: bool = False,
+        crops: int = 1,
+    ) -> None:
+        if mode not in ("all", "random"):
+            raise ConfigError(f"train_segments must be 'all' or 'random', found {mode!r}")
+        self.length, self.hop, self.train, self.mode = int(length), int(hop), train, mode
+        self.tail, self.augment, self.seed = tail, augment, seed
+        self.full_lengths = full_lengths
+        self.crops = max(1, int(crops))
+        self.rng = np.random.default_rng(seed)
+
+    def set_epoch(self, epoch: int, rank: int = 0) -> None:
+        """Reseed crops and masks so an epoch is reproducible (and resumable)."""
+        self.rng = np.random.default_rng([self.seed, epoch, rank])
+
+    def _windows(self, x: np.ndarray) -> tuple[np.ndarray, int]:
+        real = min(len(x), self.length)
+        if self.train and self.mode == "random":
+            starts = self.rng.integers(0, max(len(x) - self.length, 0) + 1, size=self.crops)
+            crops = [segment(x[a : a + self.length], self.length, self.hop) for a in starts]
+            return np.concatenate(crops), real
+        return segment(x, self.length, self.hop, tail=self.tail), real
+
+    def __call__(self, items: list[tuple[np.ndarray, int]]) -> dict[str, Any]:
+        import torch
+
+        segs, lengths, labels, owner = [], [], [], []
+        for i, (x, label) in enumerate(items):
+            windows, real = self._windows(np.asarray(x, dtype=np.float32))
+            if self.train and self.augment is not None:
+                from serkit.models.augment import spec_augment
+
+                windows = np.stack(
+                    [spec_augment(w, self.augment, self.rng, length=real) for w in windows]
+                )
+            segs.append(windows)
+            n = len(windows)
+            lengths += [self.length if self.full_lengths else real] * n
+            owner += [i] * n
+            labels += [int(label)] * (n if self.train else 0)
+        batch = {
+            "x": torch.from_numpy(np.concatenate(segs).astype(np.float32)),
+            "lengths": torch.tensor(lengths, dtype=torch.int64),
+        }
+        if self.train:
+            batch["y"] = torch.tensor(labels, dtype=torch.int64)
+        else:
+            batch["owner"] = torch.tensor(owner, dtype=torch.int64)
+            batch["y"] = torch.tensor([int(item[1]) for item in items], dtype=torch.int64)
+        return batch
+
+
+class PooledForward:
+    """``forward_fn`` of the training loop: segment logits, pooled per utterance when the batch
+    has ``owner`` (evaluation); returns logits whose softmax is the pooled posterior.
+
+    Args:
+        pooling: ``"max"`` or ``"mean"``.
+        on: ``"logits"`` or ``"posteriors"``.
+    """
+
+    def __init__(self, pooling: str = "max", on: str = "logits") -> None:
+        if pooling not in ("max", "mean") or on not in ("logits", "posteriors"):
+            raise ConfigError(
+                f"pooling must be 'max'/'mean' and pool_on 'logits'/'posteriors'; found "
+                f"{pooling!r}, {on!r}"
+            )
+        self.pooling, self.on = pooling, on
+
+    def __call__(self, module: Any, batch: dict[str, Any]) -> Any:
+        import torch
+
+        logits = module(batch["x"], batch["lengths"])
+        owner = batch.get("owner")
+        if owner is None:
+            return logits
+        values = logits if self.on == "logits" else torch.softmax(logits, dim=1)
+        index = owner[:, None].expand_as(values)
+        out = torch.zeros(
+            len(batch["y"]), values.shape[1], dtype=values.dtype, device=values.device
+        )
+        reduce = "amax" if self.pooling == "max" else "mean"
+        out = out.scatter_reduce(0, index, values, reduce=reduce, include_self=False)
+        return out if self.on == "logits" else torch.log(out.clamp_min(1e-12))
+
+
+NEURAL_DEFAULTS = dict(
+    epochs=30,
+    batch_size=32,
+    lr=1e-3,
+    weight_decay=1e-4,
+    optimizer="adamw",
+    scheduler="plateau",
+    patience=8,
+    val_fraction=0.15,
+    class_weight="balanced",
+    grad_clip=5.0,
+    max_frames=None,
+    normalize="global",
+    seed=0,
+    device="auto",
+    num_threads=None,
+    checkpoint_dir=None,
+    resume=True,
+)
