@@ -95,6 +95,15 @@ class Predictor:
 
         model_dir = resolve_model_dir(path)
         model, meta = load_model(model_dir)
+        if (meta.get("extra") or {}).get("speaker_normalize"):
+            import warnings
+
+            warnings.warn(
+                f"{model_dir}: trained on per-speaker z-scored features (features.normalize: "
+                "speaker) but predict sees raw per-file features; expect lower accuracy",
+                UserWarning,
+                stacklevel=2,
+            )
         return cls(model, _extractor_from_meta(meta, model_dir), meta)
 
     @property

@@ -223,7 +223,8 @@ def _facts(s: dict[str, Any]) -> list[tuple[str, str]]:
         (
             "features",
             f"{features.get('name')} {features.get('params') or ''} "
-            f"({feat.get('level', '?')} level, dim {feat.get('dim', '?')})",
+            f"({feat.get('level', '?')} level, dim {feat.get('dim', '?')})"
+            + ("; z-scored per speaker" if features.get("normalize") == "speaker" else ""),
         ),
         ("model", f"{cfg.get('model', {}).get('name')} {cfg.get('model', {}).get('params') or ''}"),
         ("protocol", f"{protocol.get('name')} {protocol.get('params') or ''}"),

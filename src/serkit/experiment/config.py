@@ -60,6 +60,7 @@ SECTIONS: dict[str, dict[str, Any]] = {
         "store": "features/",
         "skip_bad": False,
         "vad": None,  # optional VadTrim params, e.g. {method: silero, pad_ms: 30}
+        "normalize": None,  # none | speaker (label-free per-speaker z-score, transductive)
     },
     "model": {"name": REQUIRED, "params": {}},
     "protocol": {"name": "loso", "params": {}, "disjoint": None},
@@ -181,6 +182,8 @@ def validate_config(raw: dict[str, Any]) -> dict[str, Any]:
         except ConfigError as exc:
             raise ConfigError(f"config key features.vad: {exc}") from None
 
+    _normalize(cfg["features"])
+
     protocol = cfg["protocol"]
     from serkit.protocols import PROTOCOLS, SPEAKER_DEPENDENT
 
@@ -254,6 +257,21 @@ def validate_config(raw: dict[str, Any]) -> dict[str, Any]:
         raise ConfigError(f"config key bootstrap.reps must be >= 10, found {boot['reps']}")
     _expect(boot["seed"], int, "bootstrap.seed", "an integer")
     return cfg
+
+
+def _normalize(features: dict[str, Any]) -> None:
+    """Check ``features.normalize``; ``none`` is dropped so old run fingerprints stay put."""
+    from serkit.features.normalize import NORMALIZE_METHODS
+
+    value = features["normalize"]
+    if value is None or value == "none":
+        del features["normalize"]
+        return
+    if value not in NORMALIZE_METHODS:
+        raise ConfigError(
+            f"config key features.normalize must be one of {', '.join(NORMALIZE_METHODS)} "
+            f"(speaker: z-score each row with its speaker's feature statistics), found {value!r}"
+        )
 
 
 def load_config(

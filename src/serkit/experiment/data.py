@@ -130,7 +130,44 @@ def load_features(
             raise ConfigError(f"feature store returned unknown id(s) {missing[:5]}")
         df = df.iloc[[position[rid] for rid in ids]].reset_index(drop=True)
         df.attrs = attrs
+    if features_cfg.get("normalize") == "speaker":
+        fs = speaker_normalized(fs, df)
     return df, extractor, fs
+
+
+def speaker_normalized(fs: Any, df: pd.DataFrame) -> Any:
+    """``fs`` with every row z-scored by its speaker's feature statistics (``features.normalize``).
+
+    Label-free and transductive per speaker: the statistics of a test speaker come from that
+    speaker's own rows (all of them, whatever fold they fall in), never from labels. See
+    :mod:`serkit.features.normalize`.
+
+    Args:
+        fs: the loaded feature set, aligned with ``df``.
+        df: the rows (column ``speaker``).
+
+    Returns:
+        A copy of ``fs`` with ``X`` ``(n, dim)`` or ``frames`` (in-memory) normalised.
+
+    Raises:
+        ConfigError: a row has no speaker id.
+    """
+    from dataclasses import replace
+
+    from serkit.features.normalize import speaker_zscore
+
+    speakers = df["speaker"].astype("string")
+    empty = speakers.isna() | (speakers.str.strip() == "")
+    if empty.any():
+        raise ConfigError(
+            f"features.normalize: speaker needs a speaker id on every row; row id "
+            f"{df['id'].iloc[int(np.flatnonzero(empty.to_numpy())[0])]} has none. Fill the "
+            "manifest's speaker column or remove features.normalize"
+        )
+    speakers = speakers.to_numpy(dtype=str)
+    if fs.level == "frame":
+        return replace(fs, frames=speaker_zscore(fs.frames, speakers))
+    return replace(fs, X=speaker_zscore(fs.X, speakers))
 
 
 def model_level(model: Any, feature_level: str, cfg: dict[str, Any]) -> str:

@@ -251,6 +251,8 @@ def run(
     df, extractor, fs = load_features(
         rows, cfg["features"], workers=cfg["workers"], progress=progress
     )
+    if cfg["features"].get("normalize") == "speaker":
+        log("features: z-scored per speaker (label-free, transductive per speaker)")
     level = model_level(template, fs.level, cfg)
     classes = [c for c in rows.attrs["classes"] if c in set(df["label"].astype(str))]
     dataset = Dataset(df, classes, fs)
@@ -372,6 +374,8 @@ def _final_model(
             "classes": classes,
             "experiment": cfg["name"],
             "best_params": best,
+            # inputs must be speaker-normalised too (serkit.features.normalize)
+            "speaker_normalize": cfg["features"].get("normalize") == "speaker",
         },
     )
     atomic_write_text(marker, "ok\n")

@@ -1,0 +1,98 @@
+"""Per-speaker z-scoring: per-speaker mean 0 / std 1, constant dims, frame level, config."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from serkit.errors import ConfigError
+from serkit.features.normalize import speaker_zscore
+
+
+def _check(Z: np.ndarray, speakers: np.ndarray, X: np.ndarray) -> None:
+    for speaker in np.unique(speakers):
+        rows = Z[speakers == speaker]
+        raw = X[speakers == speaker]
+        varies = raw.std(axis=0) > 1e-6 * np.maximum(1.0, np.abs(raw.mean(axis=0)))
+        np.testing.assert_allclose(rows.mean(axis=0), 0.0, atol=1e-6)
+        np.testing.assert_allclose(rows.std(axis=0)[varies], 1.0, rtol=1e-5)
+        np.testing.assert_array_equal(rows[:, ~varies], 0.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n_speakers=st.integers(1, 4),
+    per_speaker=st.integers(2, 6),
+    dim=st.integers(1, 5),
+)
+def test_utterance_level_mean0_std1_per_speaker(seed, n_speakers, per_speaker, dim):
+    rng = np.random.default_rng(seed)
+    speakers = np.repeat([f"s{i}" for i in range(n_speakers)], per_speaker)
+    rng.shuffle(speakers)
+    offsets = {s: rng.normal(0, 50, dim) for s in np.unique(speakers)}
+    X = np.stack([offsets[s] + rng.normal(0, 3, dim) for s in speakers])
+    X[:, 0] = 7.5  # a constant dimension
+    Z = speaker_zscore(X, speakers)
+    assert Z.shape == X.shape and Z.dtype == X.dtype and np.all(np.isfinite(Z))
+    _check(Z, speakers, X)
+
+
+def test_frame_level_pools_every_frame_of_a_speaker():
+    rng = np.random.default_rng(0)
+    speakers = np.array(["a", "b", "a", "b", "a"])
+    frames = [
+        (rng.normal(5 if s == "a" else -3, 2, (rng.integers(3, 9), 4))).astype(np.float32)
+        for s in speakers
+    ]
+    frames[1][:, 2] = 1000.0  # constant within speaker b only (b's other file varies)
+    frames[3][:, 2] = 1000.0
+    out = speaker_zscore(frames, speakers)
+    assert isinstance(out, list) and len(out) == len(frames)
+    for before, after in zip(frames, out, strict=True):
+        assert after.shape == before.shape and after.dtype == np.float32
+        assert np.all(np.isfinite(after))
+    for s in ("a", "b"):
+        pooled = np.concatenate([o for o, sp in zip(out, speakers, strict=True) if sp == s])
+        raw = np.concatenate([f for f, sp in zip(frames, speakers, strict=True) if sp == s])
+        _check(pooled.astype(np.float64), np.full(len(pooled), s), raw.astype(np.float64))
+    # a single utterance is not normalised by itself: its own mean is not 0
+    assert abs(out[0].mean()) > 1e-3 or abs(out[2].mean()) > 1e-3
+
+
+def test_labels_play_no_part_and_order_is_kept():
+    X = np.array([[1.0], [3.0], [10.0], [14.0]])
+    Z = speaker_zscore(X, ["a", "a", "b", "b"])
+    np.testing.assert_allclose(Z[:, 0], [-1.0, 1.0, -1.0, 1.0])
+    # permuting rows permutes the output the same way (no dependence on position)
+    perm = np.array([2, 0, 3, 1])
+    np.testing.assert_allclose(
+        speaker_zscore(X[perm], np.array(["a", "a", "b", "b"])[perm]), Z[perm]
+    )
+
+
+def test_length_mismatch_is_an_error():
+    with pytest.raises(ValueError, match="3 feature rows but 2 speaker ids"):
+        speaker_zscore(np.zeros((3, 2)), ["a", "b"])
+
+
+def test_config_accepts_speaker_and_rejects_unknown_values():
+    from serkit.experiment.config import fingerprint, validate_config
+
+    base = {
+        "name": "x",
+        "data": {"manifests": ["m.parquet"]},
+        "features": {"name": "egemaps"},
+        "model": {"name": "svm"},
+    }
+    plain = validate_config(base)
+    assert "normalize" not in plain["features"]
+    none = validate_config({**base, "features": {"name": "egemaps", "normalize": "none"}})
+    assert fingerprint(none) == fingerprint(plain)  # old runs keep their fingerprint
+    spk = validate_config({**base, "features": {"name": "egemaps", "normalize": "speaker"}})
+    assert spk["features"]["normalize"] == "speaker"
+    assert fingerprint(spk) != fingerprint(plain)
+    with pytest.raises(ConfigError, match="features.normalize must be one of none, speaker"):
+        validate_config({**base, "features": {"name": "egemaps", "normalize": "global"}})
