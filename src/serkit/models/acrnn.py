@@ -14,7 +14,7 @@ from typing import Any
 
 from serkit.models import register_model
 from serkit.models.neural import NeuralClassifier
-from serkit.models.segmented import PooledForward, SegmentCollate, make_augment
+from serkit.models.segmented import PooledForward, SegmentCollate, init_params, make_augment
 
 
 @register_model("acrnn")
@@ -62,34 +62,7 @@ class ACRNNClassifier(NeuralClassifier):
         augment: bool = True,
         augment_params: dict | None = None,
     ) -> None:
-        super().__init__(
-            net=net,
-            net_params=net_params,
-            epochs=epochs,
-            batch_size=batch_size,
-            lr=lr,
-            weight_decay=weight_decay,
-            optimizer=optimizer,
-            scheduler=scheduler,
-            patience=patience,
-            val_fraction=val_fraction,
-            class_weight=class_weight,
-            grad_clip=grad_clip,
-            max_frames=max_frames,
-            normalize=normalize,
-            seed=seed,
-            device=device,
-            num_threads=num_threads,
-            checkpoint_dir=checkpoint_dir,
-            resume=resume,
-        )
-        self.segment_frames = segment_frames
-        self.segment_hop = segment_hop
-        self.train_segments = train_segments
-        self.pooling = pooling
-        self.pool_on = pool_on
-        self.augment = augment
-        self.augment_params = augment_params
+        init_params(self, locals())
 
     @classmethod
     def test_params(cls) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import numpy as np
 from serkit.errors import ConfigError
 from serkit.models import register_model
 from serkit.models.neural import NeuralClassifier, balanced_weights, validation_split
-from serkit.models.segmented import PooledForward, SegmentCollate, make_augment
+from serkit.models.segmented import PooledForward, SegmentCollate, init_params, make_augment
 
 
 @register_model("dcnn-blstmwa")
@@ -74,34 +74,7 @@ class DCNNBLSTMwAClassifier(NeuralClassifier):
         augment: bool = True,
         augment_params: dict | None = None,
     ) -> None:
-        super().__init__(
-            net=net,
-            net_params=net_params,
-            epochs=epochs,
-            batch_size=batch_size,
-            lr=lr,
-            weight_decay=weight_decay,
-            optimizer=optimizer,
-            scheduler=scheduler,
-            patience=patience,
-            val_fraction=val_fraction,
-            class_weight=class_weight,
-            grad_clip=grad_clip,
-            max_frames=max_frames,
-            normalize=normalize,
-            seed=seed,
-            device=device,
-            num_threads=num_threads,
-            checkpoint_dir=checkpoint_dir,
-            resume=resume,
-        )
-        self.stage1_epochs = stage1_epochs
-        self.stage1_lr = stage1_lr
-        self.stage1_batch_size = stage1_batch_size
-        self.stage1_patience = stage1_patience
-        self.stage1_crops = stage1_crops
-        self.augment = augment
-        self.augment_params = augment_params
+        init_params(self, locals())
 
     @classmethod
     def test_params(cls) -> dict[str, Any]:

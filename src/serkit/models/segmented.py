@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from serkit.errors import ConfigError
+from serkit.models.neural import NeuralClassifier
 from serkit.models.segments import segment
 
 DEFAULT_AUGMENT = {"time_masks": 2, "time_width": 20, "freq_masks": 2, "freq_width": 5}
@@ -152,22 +153,20 @@ class PooledForward:
         return out if self.on == "logits" else torch.log(out.clamp_min(1e-12))
 
 
-NEURAL_DEFAULTS = dict(
-    epochs=30,
-    batch_size=32,
-    lr=1e-3,
-    weight_decay=1e-4,
-    optimizer="adamw",
-    scheduler="plateau",
-    patience=8,
-    val_fraction=0.15,
-    class_weight="balanced",
-    grad_clip=5.0,
-    max_frames=None,
-    normalize="global",
-    seed=0,
-    device="auto",
-    num_threads=None,
-    checkpoint_dir=None,
-    resume=True,
-)
+def init_params(estimator: Any, values: dict[str, Any]) -> None:
+    """Store an estimator's ``__init__`` arguments: NeuralClassifier's via ``super().__init__``,
+    the subclass's own as attributes of the same name (the sklearn contract).
+
+    Args:
+        estimator: the instance being initialised.
+        values: the ``locals()`` of its ``__init__`` (``self`` and ``__class__`` are ignored).
+    """
+    import inspect
+
+    base_names = [
+        name for name in inspect.signature(NeuralClassifier.__init__).parameters if name != "self"
+    ]
+    NeuralClassifier.__init__(estimator, **{name: values[name] for name in base_names})
+    for name in inspect.signature(type(estimator).__init__).parameters:
+        if name not in ("self", *base_names):
+            setattr(estimator, name, values[name])
