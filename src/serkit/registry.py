@@ -18,6 +18,9 @@ class Registry(Generic[T]):
 
     Args:
         kind: what the registry holds, used in error messages ("corpus", "extractor", ...).
+        name_attribute: when set, each registered object gets its name in this attribute.
+        discover: called once, before the first lookup, to import the modules whose
+            decorators fill the registry (lazy discovery keeps imports cheap).
 
     Example:
         >>> models = Registry("model")
@@ -27,9 +30,22 @@ class Registry(Generic[T]):
         'SVM'
     """
 
-    def __init__(self, kind: str) -> None:
+    def __init__(
+        self,
+        kind: str,
+        *,
+        name_attribute: str | None = None,
+        discover: Callable[[], object] | None = None,
+    ) -> None:
         self.kind = kind
+        self.name_attribute = name_attribute
+        self._discover = discover
         self._entries: dict[str, T] = {}
+
+    def _ensure_discovered(self) -> None:
+        if self._discover is not None:
+            discover, self._discover = self._discover, None
+            discover()
 
     def register(self, name: str) -> Callable[[T], T]:
         """Decorator that registers an object under ``name``."""
@@ -46,9 +62,12 @@ class Registry(Generic[T]):
         if key in self._entries and self._entries[key] is not obj:
             raise RegistryError(f"{self.kind} {name!r} is registered twice")
         self._entries[key] = obj
+        if self.name_attribute is not None:
+            setattr(obj, self.name_attribute, name)
 
     def get(self, name: str) -> T:
         """Return the object registered under ``name`` (case-insensitive)."""
+        self._ensure_discovered()
         key = str(name).lower().replace("_", "-")
         for candidate in (key, str(name).lower()):
             if candidate in self._entries:
@@ -61,15 +80,18 @@ class Registry(Generic[T]):
 
     def names(self) -> list[str]:
         """All registered names, sorted."""
+        self._ensure_discovered()
         return sorted(self._entries)
 
     def __contains__(self, name: object) -> bool:
+        self._ensure_discovered()
         return isinstance(name, str) and name.lower() in self._entries
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
 
     def __len__(self) -> int:
+        self._ensure_discovered()
         return len(self._entries)
 
 

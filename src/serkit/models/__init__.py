@@ -26,8 +26,6 @@ from typing import Any
 
 from serkit.registry import Registry, import_submodules
 
-MODELS: Registry[type] = Registry("model")
-
 _INFRASTRUCTURE = {
     "data",
     "training",
@@ -38,37 +36,27 @@ _INFRASTRUCTURE = {
     "nets",
     "segmented",
 }
-_discovered = False
+
+
+MODELS: Registry[type] = Registry(
+    "model",
+    name_attribute="model_name",
+    discover=lambda: import_submodules(__name__, __path__, skip=_INFRASTRUCTURE),
+)
 
 
 def register_model(name: str) -> Callable[[type], type]:
-    """Class decorator: register an estimator class under ``name`` (sets ``cls.model_name``)."""
-
-    def decorator(cls: type) -> type:
-        MODELS.add(name, cls)
-        cls.model_name = name
-        return cls
-
-    return decorator
-
-
-def _discover() -> None:
-    global _discovered
-    if _discovered:
-        return
-    _discovered = True
-    import_submodules(__name__, __path__, skip=_INFRASTRUCTURE)
+    """Class decorator: register a class under ``name`` (sets ``cls.model_name``)."""
+    return MODELS.register(name)
 
 
 def list_models() -> list[str]:
     """Names of all registered models, sorted."""
-    _discover()
     return MODELS.names()
 
 
 def get_model_class(name: str) -> type:
     """The estimator class registered under ``name``."""
-    _discover()
     return MODELS.get(name)
 
 

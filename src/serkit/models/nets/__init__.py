@@ -32,38 +32,25 @@ from typing import Any
 
 from serkit.registry import Registry, import_submodules
 
-NETS: Registry[type] = Registry("net")
-_discovered = False
+NETS: Registry[type] = Registry(
+    "net",
+    name_attribute="net_name",
+    discover=lambda: import_submodules(__name__, __path__),
+)
 
 
 def register_net(name: str) -> Callable[[type], type]:
-    """Class decorator: register an ``nn.Module`` class under ``name`` (sets ``cls.net_name``)."""
-
-    def decorator(cls: type) -> type:
-        NETS.add(name, cls)
-        cls.net_name = name
-        return cls
-
-    return decorator
-
-
-def _discover() -> None:
-    global _discovered
-    if _discovered:
-        return
-    _discovered = True
-    import_submodules(__name__, __path__)
+    """Class decorator: register a class under ``name`` (sets ``cls.net_name``)."""
+    return NETS.register(name)
 
 
 def list_nets() -> list[str]:
     """Names of all registered nets, sorted."""
-    _discover()
     return NETS.names()
 
 
 def get_net(name: str) -> type:
     """The net class registered under ``name`` (raises :class:`RegistryError` if unknown)."""
-    _discover()
     return NETS.get(name)
 
 
