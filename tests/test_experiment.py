@@ -73,6 +73,16 @@ class CountingLogReg(LogRegClassifier):
         return super().fit(X, y, groups)
 
 
+@register_model("test-summarising-logreg")
+class SummarisingLogReg(LogRegClassifier):
+    """Logistic regression that keeps a ``fit_summary_`` as the two-stage seed models do."""
+
+    def fit(self, X, y, groups=None):
+        super().fit(X, y, groups)
+        self.fit_summary_ = {"decision": "blstm", "decision_scores": {"blstm": len(y) / 100}}
+        return self
+
+
 @pytest.fixture(scope="module")
 def demo_manifest(tmp_path_factory) -> Path:
     """The synthetic demo corpus (4 speakers, 4 emotions) prepared as a manifest."""
@@ -158,6 +168,18 @@ def test_end_to_end_run_folder(demo_manifest, tmp_path):
     model, meta = load_model(run_dir / "model")
     assert meta["extra"]["extractor"]["name"] == "test-tone-stats"
     assert list(meta["extra"]["classes"]) == metrics["classes"]
+
+
+def test_fit_summary_reaches_history_and_report(demo_manifest, tmp_path):
+    cfg = make_config(demo_manifest, tmp_path, **{"model.name": "test-summarising-logreg"})
+    cfg["final_model"] = False
+    run_dir = experiment.run(cfg)
+    entries = json.loads((run_dir / "history.json").read_text())
+    assert len(entries) == 4  # one per LOSO fold, although the model keeps no epoch history
+    for entry in entries:
+        assert entry["history"] == []
+        assert entry["fit_summary"] == {"decision": "blstm", "decision_scores": {"blstm": 0.42}}
+    assert "decision blstm; val UAR blstm 42.0" in (run_dir / "report.md").read_text()
 
 
 def test_resume_after_kill(demo_manifest, tmp_path):
@@ -397,3 +419,39 @@ def test_plan_on_real_ravdess(tmp_path, monkeypatch):
     cfg["protocol"]["disjoint"] = ["speaker", "text"]  # both statements are said by everyone
     with pytest.raises(ProtocolError, match="text"):
         experiment.plan(cfg)
+
+
+def test_tuning_script_scores_validation_speakers_only(demo_manifest, tmp_path):
+    import importlib.util
+
+    from serkit.models.nets import net_test_params
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "tune_seed_models.py"
+    spec = importlib.util.spec_from_file_location("tune_seed_models", path)
+    tune = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tune)
+    cfg = make_config(
+        demo_manifest,
+        tmp_path,
+        **{
+            "features.name": "test-tone-frames",
+            "model.name": "neural",
+            "model.params": {
+                "net_params": net_test_params("cnn-attn"),
+                "epochs": 2,
+                "val_fraction": 0.3,
+                "device": "cpu",
+            },
+        },
+    )
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(cfg))
+    assert tune.parse_variant("lr:model.params.lr=0.01,seeds=[1]") == (
+        "lr",
+        ["model.params.lr=0.01", "seeds=[1]"],
+    )
+    result = tune.score_variant(str(tmp_path / "cfg.yaml"), ["model.params.lr=0.01"], 1, 0)
+    # LOSO fold 1 drops one of the 4 speakers; the model validates on one of the other three
+    assert len(result["dropped_test_speakers"]) == 1 and result["n_train_rows"] == 42
+    assert "speaker-disjoint: 1 of 3 speakers" in result["val_split"]
+    assert 0 <= result["val_uar"] <= 1 and result["epochs_run"] == 2
+    assert "| lr |" not in tune.table({"x": result}) and "| x |" in tune.table({"x": result})

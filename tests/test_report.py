@@ -129,3 +129,18 @@ def test_no_history_no_learning_curves_and_warning(tmp_path):
 def test_confusion_figure_row_normalised(tmp_path):
     png = base64.b64decode(report.confusion_figure([[2, 0], [1, 3]], ["a", "b"]))
     assert png[:4] == b"\x89PNG"
+
+
+def test_per_fold_table_shows_the_fit_decision(tmp_path):
+    run = fake_run(tmp_path)
+    entries = json.loads((run / "history.json").read_text())
+    entries[1]["fit_summary"] = {
+        "stage1_history": [],
+        "decision": "segments",
+        "decision_scores": {"blstm": 0.25, "segments": 0.4},
+    }
+    (run / "history.json").write_text(json.dumps(entries))
+    md = report.render_markdown(run)
+    line = next(row for row in md.splitlines() if "| c/s1 |" in row)
+    assert "decision segments; val UAR blstm 25.0, segments 40.0" in line
+    assert report.fit_note({"decision": "blstm", "decision_scores": {}}) == "decision blstm"

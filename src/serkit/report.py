@@ -143,6 +143,17 @@ def _sections(run_dir: Path) -> dict[str, Any]:
     }
 
 
+def fit_note(summary: dict[str, Any]) -> str:
+    """One line about a fold's fit: the decision head and its validation scores, if any."""
+    parts = []
+    if summary.get("decision"):
+        parts.append(f"decision {summary['decision']}")
+    scores = summary.get("decision_scores") or {}
+    if scores:
+        parts.append("val UAR " + ", ".join(f"{k} {_pct(v)}" for k, v in scores.items()))
+    return "; ".join(parts)
+
+
 def _tables(s: dict[str, Any]) -> dict[str, list[list[str]]]:
     m, ds = s["metrics"], s["dataset"]
     pooled, mean = m.get("pooled", {}), m.get("mean_over_folds", {})
@@ -157,18 +168,22 @@ def _tables(s: dict[str, Any]) -> dict[str, list[list[str]]]:
                 f"{_pct(ms.get('mean'))} ± {_pct(ms.get('std'))}",
             ]
         )
-    folds = [["seed", "fold", "n", "UAR %", "WA %", "macro-F1 %"]]
+    notes = {
+        (str(h.get("seed")), str(h.get("fold"))): fit_note(h["fit_summary"])
+        for h in s["history"]
+        if h.get("fit_summary")
+    }
+    folds = [["seed", "fold", "n", "UAR %", "WA %", "macro-F1 %"] + (["fit"] if notes else [])]
     for f in m.get("per_fold", []):
-        folds.append(
-            [
-                str(f["seed"]),
-                str(f["fold"]),
-                str(f["n"]),
-                _pct(f["uar"]),
-                _pct(f["wa"]),
-                _pct(f["macro_f1"]),
-            ]
-        )
+        row = [
+            str(f["seed"]),
+            str(f["fold"]),
+            str(f["n"]),
+            _pct(f["uar"]),
+            _pct(f["wa"]),
+            _pct(f["macro_f1"]),
+        ]
+        folds.append(row + ([notes.get((row[0], row[1]), "")] if notes else []))
     data = [
         ["dataset", "value"],
         ["rows", str(ds.get("rows", "-"))],

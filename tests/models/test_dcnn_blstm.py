@@ -198,3 +198,67 @@ def test_frozen_alexnet_trains_on_cached_features_and_matches_full_path(tmp_path
     save_model(model, tmp_path / "pkg")
     loaded, _ = load_model(tmp_path / "pkg")
     np.testing.assert_allclose(loaded.predict_proba(X), full, atol=1e-5)
+
+
+def test_segment_vote_is_the_mean_of_the_alexnet_window_posteriors():
+    torch.manual_seed(0)
+    params = get_net("dcnn-blstmwa").test_params()
+    net = get_net("dcnn-blstmwa")(24, 3, **params).eval()
+    x = torch.randn(2, 50, 24)
+    lengths = torch.tensor([50, 20])
+    x[1, 20:] = 0
+    blstm = net(x, lengths)
+    net.use_segment_vote(True)
+    vote = net(x, lengths)
+    assert not torch.allclose(vote, blstm)
+    images, counts = net.segment_images(x, lengths)
+    for i in range(2):
+        windows = images[i, : counts[i]].reshape(-1, 3, net.input_size, net.input_size)
+        expected = torch.softmax(net.dcnn(windows), dim=1).mean(dim=0)
+        torch.testing.assert_close(vote[i].exp(), expected, atol=1e-5, rtol=1e-5)
+    # the choice is a buffer: saved with the weights
+    assert bool(net.state_dict()["segment_vote"])
+
+
+@pytest.mark.parametrize("decision", ["segments", "auto"])
+def test_decision_heads_fit_predict_and_round_trip(tmp_path, decision):
+    X, y, groups = frames(n=30)
+    base = get_model("dcnn-blstmwa").test_params()
+    model = get_model(
+        "dcnn-blstmwa",
+        **{
+            **base,
+            "epochs": 4,
+            "stage1_epochs": 8,
+            "stage1_lr": 3e-3,
+            "stage1_patience": None,
+            "decision": decision,
+            "val_fraction": 0.2,
+        },
+    ).fit(X, y, groups)
+    if decision == "segments":
+        assert model.history_ == [] and model.decision_scores_ == {}
+        assert model.decision_ == "segments"
+        assert (model.predict(X) == y).mean() >= 0.8  # stage 1 alone separates the classes
+    else:
+        assert set(model.decision_scores_) == {"blstm", "segments"}
+        best = max(model.decision_scores_.values())
+        assert model.decision_scores_[model.decision_] == best
+    assert bool(model.module_.segment_vote) == (model.decision_ == "segments")
+    assert model.fit_summary_["decision"] == model.decision_
+    assert len(model.fit_summary_["stage1_history"]) == 8
+    save_model(model, tmp_path / "pkg")
+    loaded, _ = load_model(tmp_path / "pkg")
+    assert loaded.decision_ == model.decision_
+    np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X), atol=1e-6)
+
+
+def test_decision_errors_name_the_fix():
+    X, y, groups = frames(n=12)
+    base = get_model("dcnn-blstmwa").test_params()
+    with pytest.raises(ConfigError, match="decision must be one of blstm, segments, auto"):
+        get_model("dcnn-blstmwa", **{**base, "decision": "vote"}).fit(X, y, groups)
+    with pytest.raises(ConfigError, match="stage1_epochs > 0"):
+        get_model("dcnn-blstmwa", **{**base, "decision": "auto", "stage1_epochs": 0}).fit(
+            X, y, groups
+        )

@@ -27,11 +27,16 @@ def _batch(dim, lengths, seed=0):
     return x, lengths
 
 
-@pytest.mark.parametrize("name", ["acrnn", "dcnn-blstmwa", "alexnet"])
-def test_net_export_matches_torch_with_dynamic_axes(name, tmp_path):
+@pytest.mark.parametrize(
+    "name,vote",
+    [("acrnn", False), ("dcnn-blstmwa", False), ("dcnn-blstmwa", True), ("alexnet", False)],
+)
+def test_net_export_matches_torch_with_dynamic_axes(name, vote, tmp_path):
     torch.manual_seed(0)
     cls = get_net(name)
     net = cls(24, 4, **cls.test_params()).eval()
+    if vote:  # DCNN-BLSTMwA deciding by its segment posteriors
+        net.use_segment_vote(True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         path = export_net(

@@ -80,6 +80,31 @@ def make_model(cfg: dict[str, Any], seed: int, params: dict[str, Any] | None = N
     return model
 
 
+def experiment_data(
+    cfg: dict[str, Any], rows: pd.DataFrame, log: Log, progress: bool = False
+) -> tuple[pd.DataFrame, Any, Any, Dataset, str]:
+    """Features of a resolved config's rows, as the runner and the tuning tools use them.
+
+    Returns:
+        ``(df, extractor, feature_set, dataset, level)``: the rows that have features, the
+        extractor, its loaded features, the :class:`Dataset` and the model's input level.
+    """
+    template = make_model(cfg, cfg["seeds"][0])
+    log(
+        f"data: {len(rows)} rows, {rows['speaker'].nunique()} speakers, classes "
+        f"{', '.join(rows.attrs['classes'])}"
+    )
+    log(f"features: {cfg['features']['name']} (store {cfg['features']['store']})")
+    df, extractor, fs = load_features(
+        rows, cfg["features"], workers=cfg["workers"], progress=progress
+    )
+    if cfg["features"].get("normalize") == "speaker":
+        log("features: z-scored per speaker (label-free, transductive per speaker)")
+    level = model_level(template, fs.level, cfg)
+    classes = [c for c in rows.attrs["classes"] if c in set(df["label"].astype(str))]
+    return df, extractor, fs, Dataset(df, classes, fs), level
+
+
 def _fit(model: Any, dataset: Dataset, fold: Any, level: str, *, asked: bool) -> Any:
     """Fit on the fold's training rows; validation rows go in as ``val_index`` if supported.
 
@@ -168,6 +193,7 @@ def _run_fold(
     model = _fit(make_model(cfg, seed, best), dataset, fold, level, asked=asked)
     preds = predictions_frame(model, dataset, fold.test, level, fold.name, seed)
     history = getattr(model, "history_", None)
+    fit_summary = getattr(model, "fit_summary_", None)
     info = {
         "fold": fold.name,
         "seed": seed,
@@ -180,6 +206,7 @@ def _run_fold(
         "best_params": best,
         "search": search,
         "history": _jsonable(history) if history else None,
+        "fit_summary": _jsonable(fit_summary) if fit_summary else None,
     }
     atomic_write_text(mfile, json.dumps(info, indent=1, default=str))
     atomic_write_parquet(preds, pfile)  # the parquet marks the fold as done
@@ -230,7 +257,8 @@ def run(
     Returns:
         The run folder, holding ``config.yaml``, ``folds.csv``, ``predictions.parquet``,
         ``metrics.json``, ``dataset.json``, ``report.md``, ``report.html``, ``history.json``
-        (neural models) and ``model/``.
+        (neural models: per-fold epoch history, plus ``fit_summary`` where the model keeps
+        one, e.g. the stage-1 history and decision of ``dcnn-blstmwa``) and ``model/``.
     """
     from serkit import metrics
     from serkit.experiment.provenance import provenance
@@ -241,21 +269,9 @@ def run(
     run_dir = Path(output if output is not None else cfg["output"]) / cfg["name"]
     fp = fingerprint(cfg)
     rows = load_rows(cfg["data"])
-    template = make_model(cfg, cfg["seeds"][0])
     partial = _prepare_folder(run_dir, fp, overwrite, log)
-    log(
-        f"data: {len(rows)} rows, {rows['speaker'].nunique()} speakers, classes "
-        f"{', '.join(rows.attrs['classes'])}"
-    )
-    log(f"features: {cfg['features']['name']} (store {cfg['features']['store']})")
-    df, extractor, fs = load_features(
-        rows, cfg["features"], workers=cfg["workers"], progress=progress
-    )
-    if cfg["features"].get("normalize") == "speaker":
-        log("features: z-scored per speaker (label-free, transductive per speaker)")
-    level = model_level(template, fs.level, cfg)
-    classes = [c for c in rows.attrs["classes"] if c in set(df["label"].astype(str))]
-    dataset = Dataset(df, classes, fs)
+    df, extractor, fs, dataset, level = experiment_data(cfg, rows, log, progress)
+    classes = dataset.classes
 
     folds_by_seed, certificate = {}, None
     for seed in cfg["seeds"]:
@@ -293,9 +309,14 @@ def run(
     )
     atomic_write_text(run_dir / "metrics.json", json.dumps(result, indent=1))
     histories = [
-        {"seed": info["seed"], "fold": info["fold"], "history": info["history"]}
+        {
+            "seed": info["seed"],
+            "fold": info["fold"],
+            "history": info["history"] or [],
+            **({"fit_summary": info["fit_summary"]} if info.get("fit_summary") else {}),
+        }
         for info in infos
-        if info.get("history")
+        if info.get("history") or info.get("fit_summary")
     ]
     if histories:
         atomic_write_text(run_dir / "history.json", json.dumps(histories, indent=1))

@@ -5,6 +5,11 @@ Two stages run inside one ``fit`` so every fold stays clean: stage 1 fine-tunes 
 label, validation UAR on mean-pooled segment logits); stage 2 copies it into the
 ``dcnn-blstmwa`` net and trains the utterance model (BiLSTM + self-attention + DNN; the AlexNet
 stays trainable unless ``net_params.freeze_dcnn``).
+
+The utterance decision is the seed's BLSTM head (``decision="blstm"``), the stage-1 AlexNet's
+segment posteriors averaged over the utterance (``"segments"``: segment ensembling), or
+whichever of the two scores the higher UAR on the fold's own validation speakers (``"auto"``;
+the test part is never looked at).
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from serkit.errors import ConfigError
 from serkit.models import register_model
 from serkit.models.neural import NeuralClassifier, balanced_weights, validation_split
 from serkit.models.segmented import PooledForward, SegmentCollate, init_params, make_augment
+
+DECISIONS = ("blstm", "segments", "auto")
 
 
 @register_model("dcnn-blstmwa")
@@ -40,9 +47,17 @@ class DCNNBLSTMwAClassifier(NeuralClassifier):
             (faster on a CPU).
         augment: SpecAugment on training inputs (stage 1 windows and stage 2 utterances).
         augment_params: overrides of the mask settings (default 2 x 20 frames, 2 x 5 bins).
+        decision: ``"blstm"`` (the seed), ``"segments"`` (mean stage-1 segment posteriors;
+            stage 2 is not trained) or ``"auto"`` (the better of the two on the validation
+            speakers).
 
     Attributes:
         stage1_history_: per-epoch history of stage 1.
+        decision_: the head that decides (``"blstm"`` or ``"segments"``).
+        decision_scores_: validation UAR of each head (``"auto"`` with a validation split;
+            else empty).
+        fit_summary_: JSON-able facts of the fit (stage-1 history, decision, scores) that the
+            experiment runner keeps beside ``history_``.
     """
 
     def __init__(
@@ -73,6 +88,7 @@ class DCNNBLSTMwAClassifier(NeuralClassifier):
         stage1_crops: int | None = None,
         augment: bool = True,
         augment_params: dict | None = None,
+        decision: str = "blstm",
     ) -> None:
         init_params(self, locals())
 
@@ -134,6 +150,69 @@ class DCNNBLSTMwAClassifier(NeuralClassifier):
         augment = make_augment(self.augment, self.augment_params, fill="mean") if train else None
         return _AugmentedCollate(collate, augment, self.seed) if augment else collate
 
+    # ------------------------------------------------------------------ fitting
+
+    def fit(self, X: Any, y: Any, groups: Any = None) -> DCNNBLSTMwAClassifier:
+        """Stage 1 (AlexNet on segments), stage 2 (utterance model) on the same validation
+        split, then the decision head (see ``decision``)."""
+        from serkit.models.data import check_frames
+
+        if self.decision not in DECISIONS:
+            raise ConfigError(
+                f"dcnn-blstmwa decision must be one of {', '.join(DECISIONS)}, found "
+                f"{self.decision!r}"
+            )
+        frames = check_frames(X, who=type(self).__name__)
+        y = np.asarray(y)
+        if self.decision != "blstm" and not (self.stage1_epochs and self.stage1_epochs > 0):
+            raise ConfigError(
+                f"dcnn-blstmwa decision={self.decision!r} votes with the stage-1 AlexNet; set "
+                "stage1_epochs > 0 or decision='blstm'"
+            )
+        self.stage1_history_: list[dict[str, Any]] = []
+        self._stage1_state = None
+        if self.stage1_epochs and self.stage1_epochs > 0:
+            self._stage1_state = self._fit_stage1(frames, y, groups)
+        epochs = self.epochs
+        if self.decision == "segments":
+            self.epochs = 0  # the stage-2 head is never used: build the net, train nothing
+        try:
+            super().fit(frames, y, groups)
+        finally:
+            self.epochs = epochs
+            self._stage1_state = None
+            self._feature_module = None
+        self.decision_scores_: dict[str, float] = {}
+        self.decision_ = "blstm" if self.decision == "blstm" else "segments"
+        if self.decision == "auto":
+            self.decision_scores_ = self._validation_scores(frames, y, groups)
+            if self.decision_scores_:  # ties keep the seed's head (listed first)
+                self.decision_ = max(self.decision_scores_, key=self.decision_scores_.get)
+            else:
+                self.decision_ = "blstm"  # no validation split: nothing to choose on
+        self.module_.use_segment_vote(self.decision_ == "segments")
+        self.fit_summary_ = {
+            "stage1_history": self.stage1_history_,
+            "decision": self.decision_,
+            "decision_scores": self.decision_scores_,
+        }
+        return self
+
+    def _validation_scores(self, frames: list[np.ndarray], y: np.ndarray, groups: Any) -> dict:
+        """UAR of the BLSTM head and of the segment vote on the fit's validation split."""
+        from serkit import metrics
+
+        _, y_idx = np.unique(y, return_inverse=True)
+        _, val_idx, _ = validation_split(y_idx, groups, self.val_fraction, self.seed)
+        if len(val_idx) == 0:
+            return {}
+        val = [frames[i] for i in val_idx]
+        scores = {}
+        for head in ("blstm", "segments"):
+            self.module_.use_segment_vote(head == "segments")
+            scores[head] = float(metrics.uar(y[val_idx], self.predict(val), self.classes_))
+        return scores
+
     def _load_weights(self, folder: Path, meta: dict[str, Any]) -> None:
         self._loading = True
         try:
@@ -141,24 +220,7 @@ class DCNNBLSTMwAClassifier(NeuralClassifier):
         finally:
             del self._loading
             self._feature_module = None
-
-    # ------------------------------------------------------------------ fitting
-
-    def fit(self, X: Any, y: Any, groups: Any = None) -> DCNNBLSTMwAClassifier:
-        """Stage 1 (AlexNet on segments) then stage 2 (utterance model), same validation split."""
-        from serkit.models.data import check_frames
-
-        frames = check_frames(X, who=type(self).__name__)
-        self.stage1_history_: list[dict[str, Any]] = []
-        self._stage1_state = None
-        if self.stage1_epochs and self.stage1_epochs > 0:
-            self._stage1_state = self._fit_stage1(frames, np.asarray(y), groups)
-        try:
-            super().fit(frames, y, groups)
-        finally:
-            self._stage1_state = None
-            self._feature_module = None
-        return self
+        self.decision_ = "segments" if bool(self.module_.segment_vote) else "blstm"
 
     def _fit_stage1(self, frames: list[np.ndarray], y: np.ndarray, groups: Any) -> dict:
         import torch
@@ -179,7 +241,7 @@ class DCNNBLSTMwAClassifier(NeuralClassifier):
         data = norm.transform(frames)
         images = []
         for x in data:  # per-utterance min-max + ImageNet, back to (frames, 3 * bins)
-            img = minmax_imagenet(torch.from_numpy(x)[None])[0]  # (3, bins, T)
+            img = minmax_imagenet(torch.tensor(x)[None])[0]  # (3, bins, T)
             images.append(img.permute(2, 0, 1).reshape(len(x), -1).numpy())
         template = super().build_module(int(frames[0].shape[1]), len(classes))
         stage1 = AlexNetClassifier(

@@ -304,7 +304,7 @@ def train_module(
         module: an ``nn.Module``; with the default hooks ``module(x, lengths) -> logits``.
         train_data: a torch ``Dataset`` (default items ``(frames (T, dim), label)``).
         val_data: same for validation, or ``None`` (no early stopping; last epoch is kept).
-        epochs: maximum number of epochs.
+        epochs: maximum number of epochs (0: train nothing, keep the module as built).
         lr: learning rate.
         weight_decay: optimizer weight decay.
         optimizer: ``"adamw"``, ``"adam"`` or ``"sgd"`` (Nesterov momentum 0.9).
@@ -332,8 +332,8 @@ def train_module(
     Raises:
         ConfigError: bad options, or a checkpoint that belongs to a different training.
     """
-    if epochs < 1:
-        raise ConfigError(f"epochs must be >= 1, found {epochs}")
+    if epochs < 0:
+        raise ConfigError(f"epochs must be >= 0 (0: train nothing), found {epochs}")
     if len(train_data) == 0:
         raise ConfigError("train_module() got an empty training set")
     distributed, rank, world = _dist()

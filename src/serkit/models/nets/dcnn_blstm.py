@@ -10,6 +10,11 @@ FC7 (before its ReLU) -> ``(batch, n_seg, fc)`` -> BiLSTM (masked: exact for pad
 -> self-attention (Q, K, V linear; ``softmax(QK^T / sqrt(d))V``; summed over the real query
 positions) -> DNN ``Linear(d, 512) ReLU Dropout Linear(512, 256) ReLU Linear(256, classes)``.
 
+The net also carries the segment-level decision of its AlexNet (``classifier.6`` on the FC7
+features, posteriors averaged over the real windows): the buffer ``segment_vote`` selects it
+instead of the BLSTM head. Both heads share the window features, and the choice is a
+``torch.where`` on the buffer, so it is saved with the weights and exports to ONNX unchanged.
+
 The two-stage training (stage 1: AlexNet fine-tuned on segment labels) lives in
 :mod:`serkit.models.dcnn`; it copies the stage-1 AlexNet into :attr:`DCNNBLSTMwA.dcnn`.
 """
@@ -158,6 +163,11 @@ class DCNNBLSTMwA(nn.Module):
             nn.ReLU(),
             nn.Linear(h2, num_classes),
         )
+        self.register_buffer("segment_vote", torch.tensor(False))
+
+    def use_segment_vote(self, enabled: bool) -> None:
+        """Decide by the AlexNet's averaged segment posteriors (``True``) or the BLSTM head."""
+        self.segment_vote.fill_(bool(enabled))
 
     @classmethod
     def test_params(cls) -> dict[str, Any]:
@@ -221,10 +231,26 @@ class DCNNBLSTMwA(nn.Module):
     def from_features(self, feats: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
         """Logits from window features ``(batch, n_seg, fc)`` with ``(batch,)`` real counts."""
         mask = step_mask(counts.to(feats.device), feats.shape[1])
+        vote = self.vote_logits(feats, mask)
         feats = self.feature_norm(feats)
         feats = torch.where(mask[:, :, None], feats, torch.zeros_like(feats))
         h = self.blstm(feats, counts.to(feats.device))
-        return self.dnn(self.attention(h, mask))
+        return torch.where(self.segment_vote, vote, self.dnn(self.attention(h, mask)))
+
+    def vote_logits(self, feats: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Log of the AlexNet's segment posteriors averaged over the real windows.
+
+        Args:
+            feats: FC7 features ``(batch, n_seg, fc)`` before their ReLU.
+            mask: ``(batch, n_seg)`` real windows.
+
+        Returns:
+            ``(batch, classes)``.
+        """
+        logits = self.dcnn.classifier[6](torch.relu(feats))  # not the in-place ReLU of FC7
+        probs = torch.softmax(logits, dim=2) * mask[:, :, None].to(feats.dtype)
+        mean = probs.sum(dim=1) / mask.sum(dim=1, keepdim=True).clamp_min(1).to(feats.dtype)
+        return torch.log(mean.clamp_min(1e-12))
 
     def forward(
         self, x: torch.Tensor, lengths: torch.Tensor | None = None, features: bool = False
