@@ -262,3 +262,21 @@ def test_decision_errors_name_the_fix():
         get_model("dcnn-blstmwa", **{**base, "decision": "auto", "stage1_epochs": 0}).fit(
             X, y, groups
         )
+
+
+def test_alexnet_batch_norm_option():
+    net = AlexNet(
+        4,
+        widths=(8, 16, 16, 16, 16),
+        fc=32,
+        input_size=40,
+        stem_stride=2,
+        pool_size=1,
+        batch_norm=True,
+    )
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in net.features) == 5
+    assert net.embed(torch.randn(3, 3, 40, 40)).shape == (3, 32)
+    with pytest.raises(ConfigError, match="batch_norm: false"):
+        net.load_pretrained("/nonexistent.pth")
+    dcnn = get_net("dcnn-blstmwa")(24, 3, alexnet_params={"batch_norm": True})
+    assert dcnn.dcnn.batch_norm and not get_net("dcnn-blstmwa")(24, 3).dcnn.batch_norm

@@ -34,6 +34,7 @@ ALEXNET_PRESETS: dict[str, dict[str, Any]] = {
         "stem_stride": 4,
         "pool_size": 6,
         "dropout": 0.5,
+        "batch_norm": False,
     },
     "cpu": {
         "widths": (24, 64, 96, 64, 64),
@@ -42,6 +43,7 @@ ALEXNET_PRESETS: dict[str, dict[str, Any]] = {
         "stem_stride": 2,
         "pool_size": 2,
         "dropout": 0.5,
+        "batch_norm": False,
     },
 }
 
@@ -73,6 +75,9 @@ class AlexNet(nn.Module):
         dropout: dropout before FC6 and FC7.
         input_size: the (square) image size the net is fed, when fixed; then the adaptive
             average pool is replaced by an equivalent fixed pool (exportable to ONNX).
+        batch_norm: batch normalisation after every conv (not in the original; trains from
+            scratch much faster; the layer names then differ from torchvision's, so no
+            ``load_pretrained``).
     """
 
     def __init__(
@@ -85,23 +90,27 @@ class AlexNet(nn.Module):
         pool_size: int = 6,
         dropout: float = 0.5,
         input_size: int | None = None,
+        batch_norm: bool = False,
         **_: Any,
     ) -> None:
         super().__init__()
         w1, w2, w3, w4, w5 = widths
+        self.batch_norm = bool(batch_norm)
+
+        def conv(c_in: int, c_out: int, **kw: Any) -> list[nn.Module]:
+            layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, **kw)]
+            if self.batch_norm:
+                layers.append(nn.BatchNorm2d(c_out))
+            return [*layers, nn.ReLU(inplace=True)]
+
         self.features = nn.Sequential(
-            nn.Conv2d(3, w1, kernel_size=11, stride=stem_stride, padding=2),
-            nn.ReLU(inplace=True),
+            *conv(3, w1, kernel_size=11, stride=stem_stride, padding=2),
             nn.MaxPool2d(kernel_size=3, stride=2),
-            nn.Conv2d(w1, w2, kernel_size=5, padding=2),
-            nn.ReLU(inplace=True),
+            *conv(w1, w2, kernel_size=5, padding=2),
             nn.MaxPool2d(kernel_size=3, stride=2),
-            nn.Conv2d(w2, w3, kernel_size=3, padding=1),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(w3, w4, kernel_size=3, padding=1),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(w4, w5, kernel_size=3, padding=1),
-            nn.ReLU(inplace=True),
+            *conv(w2, w3, kernel_size=3, padding=1),
+            *conv(w3, w4, kernel_size=3, padding=1),
+            *conv(w4, w5, kernel_size=3, padding=1),
             nn.MaxPool2d(kernel_size=3, stride=2),
         )
         self.avgpool = nn.AdaptiveAvgPool2d((pool_size, pool_size))
@@ -163,6 +172,11 @@ class AlexNet(nn.Module):
         Raises:
             ConfigError: the file is missing or a feature/FC tensor has another shape.
         """
+        if self.batch_norm:
+            raise ConfigError(
+                f"AlexNet pretrained_path {str(path)!r}: torchvision AlexNet weights fit the "
+                "layout without batch normalisation; set batch_norm: false to load them"
+            )
         if not os.path.isfile(path):
             raise ConfigError(
                 f"AlexNet pretrained_path {str(path)!r} does not exist; pass a local "
