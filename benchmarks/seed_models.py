@@ -97,17 +97,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch and ORT threads")
     parser.add_argument("--batch", type=int, default=16, help="training batch (utterances)")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--alexnet-batch-norm",
+        choices=["on", "off"],
+        default="on",
+        help="AlexNet batch norm (on: as configs/ravdess_dcnn_blstmwa.yaml; off: the seed)",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     print(
         f"preset {args.preset}, {args.threads} thread(s), 3-s clips ({FRAMES} frames), "
-        f"training batch {args.batch}, median of {args.repeats} runs\n"
+        f"training batch {args.batch}, median of {args.repeats} runs, AlexNet batch norm "
+        f"{args.alexnet_batch_norm}\n"
     )
+    alexnet = {"batch_norm": args.alexnet_batch_norm == "on"}
 
     acrnn = build_net("acrnn", 120, CLASSES, preset=args.preset)
-    dcnn = build_net("dcnn-blstmwa", 192, CLASSES, preset=args.preset)
-    frozen = build_net("dcnn-blstmwa", 192, CLASSES, preset=args.preset, freeze_dcnn=True)
+    dcnn = build_net("dcnn-blstmwa", 192, CLASSES, preset=args.preset, alexnet_params=alexnet)
+    frozen = build_net(
+        "dcnn-blstmwa", 192, CLASSES, preset=args.preset, alexnet_params=alexnet, freeze_dcnn=True
+    )
     stage1 = AlexNetClassifier(192, CLASSES, normalize=False, **dcnn.alexnet_hp)
     n_win = int(dcnn.segment_images(torch.zeros(1, FRAMES, 192), torch.tensor([FRAMES]))[1])
 

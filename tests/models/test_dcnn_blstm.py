@@ -280,3 +280,14 @@ def test_alexnet_batch_norm_option():
         net.load_pretrained("/nonexistent.pth")
     dcnn = get_net("dcnn-blstmwa")(24, 3, alexnet_params={"batch_norm": True})
     assert dcnn.dcnn.batch_norm and not get_net("dcnn-blstmwa")(24, 3).dcnn.batch_norm
+
+
+def test_fit_is_reproducible_whatever_the_global_random_state():
+    X, y, groups = frames(n=12)
+    params = {**get_model("dcnn-blstmwa").test_params(), "epochs": 1, "stage1_epochs": 1}
+    probas = []
+    for state in (1, 2):
+        torch.manual_seed(state)  # a different global state before each fit
+        np.random.seed(state)
+        probas.append(get_model("dcnn-blstmwa", **params).fit(X, y, groups).predict_proba(X))
+    np.testing.assert_array_equal(probas[0], probas[1])

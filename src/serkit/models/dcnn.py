@@ -49,7 +49,8 @@ class DCNNBLSTMwAClassifier(NeuralClassifier):
         augment_params: overrides of the mask settings (default 2 x 20 frames, 2 x 5 bins).
         decision: ``"blstm"`` (the seed), ``"segments"`` (mean stage-1 segment posteriors;
             stage 2 is not trained) or ``"auto"`` (the better of the two on the validation
-            speakers).
+            speakers). With a trainable AlexNet, ``"auto"`` scores the vote of the stage-2
+            FC7 features through the stage-1 output layer (which stage 2 does not train).
 
     Attributes:
         stage1_history_: per-epoch history of stage 1.
@@ -227,10 +228,11 @@ class DCNNBLSTMwAClassifier(NeuralClassifier):
 
         from serkit.models.data import Normalizer, SequenceDataset
         from serkit.models.nets.alexnet import AlexNetClassifier, minmax_imagenet
-        from serkit.models.training import train_module
+        from serkit.models.training import seed_everything, train_module
 
         if self.num_threads:
             torch.set_num_threads(int(self.num_threads))
+        seed_everything(self.seed)  # the AlexNet's initialisation, whatever ran before
         classes, y_idx = np.unique(y, return_inverse=True)
         if len(classes) < 2:
             raise ConfigError(f"need at least 2 classes to train, found {classes.tolist()}")
