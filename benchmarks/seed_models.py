@@ -4,7 +4,8 @@ For each model (CPU presets by default, ``--preset paper`` for the papers' sizes
 
 * training throughput in utterances/s: one optimiser step (forward + backward + Adam) on a
   batch of 3-s utterances (300 frames at a 10-ms hop): ACRNN trains on one 3-s segment per
-  utterance; DCNN-BLSTMwA stage 1 on the 64-frame windows of each utterance (8 per 3-s clip),
+  utterance; DCNN-BLSTMwA stage 1 on the windows of each utterance (``--window``, default
+  128/64 frames as in configs/ravdess_dcnn_blstmwa.yaml: 3 per 3-s clip; the seed's 64/32: 8),
   stage 2 on whole utterances (AlexNet trainable and frozen);
 * inference latency per 3-s clip (batch 1) and per clip in a batch of 16, torch eager vs ONNX
   Runtime on the same exported graph, with the ratio torch / ORT (> 1: ORT faster), and the
@@ -103,20 +104,35 @@ def main(argv: list[str] | None = None) -> int:
         default="on",
         help="AlexNet batch norm (on: as configs/ravdess_dcnn_blstmwa.yaml; off: the seed)",
     )
+    parser.add_argument(
+        "--window",
+        default="128/64",
+        help="DCNN window/hop in frames (128/64: configs/ravdess_dcnn_blstmwa.yaml; 64/32: seed)",
+    )
     args = parser.parse_args(argv)
+    window, hop = (int(v) for v in args.window.split("/"))
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     print(
         f"preset {args.preset}, {args.threads} thread(s), 3-s clips ({FRAMES} frames), "
         f"training batch {args.batch}, median of {args.repeats} runs, AlexNet batch norm "
-        f"{args.alexnet_batch_norm}\n"
+        f"{args.alexnet_batch_norm}, DCNN windows {window}/{hop} frames\n"
     )
     alexnet = {"batch_norm": args.alexnet_batch_norm == "on"}
+    windows = {"segment_frames": window, "segment_hop": hop}
 
     acrnn = build_net("acrnn", 120, CLASSES, preset=args.preset)
-    dcnn = build_net("dcnn-blstmwa", 192, CLASSES, preset=args.preset, alexnet_params=alexnet)
+    dcnn = build_net(
+        "dcnn-blstmwa", 192, CLASSES, preset=args.preset, alexnet_params=alexnet, **windows
+    )
     frozen = build_net(
-        "dcnn-blstmwa", 192, CLASSES, preset=args.preset, alexnet_params=alexnet, freeze_dcnn=True
+        "dcnn-blstmwa",
+        192,
+        CLASSES,
+        preset=args.preset,
+        alexnet_params=alexnet,
+        freeze_dcnn=True,
+        **windows,
     )
     stage1 = AlexNetClassifier(192, CLASSES, normalize=False, **dcnn.alexnet_hp)
     n_win = int(dcnn.segment_images(torch.zeros(1, FRAMES, 192), torch.tensor([FRAMES]))[1])
@@ -131,7 +147,10 @@ def main(argv: list[str] | None = None) -> int:
         (
             f"dcnn stage 1 (AlexNet, {n_win} windows/clip)",
             train_rate(
-                stage1, torch.randn(b * n_win, 64, 192), torch.full((b * n_win,), 64), args.repeats
+                stage1,
+                torch.randn(b * n_win, window, 192),
+                torch.full((b * n_win,), window),
+                args.repeats,
             )
             / n_win,
         ),

@@ -229,7 +229,7 @@ def test_decision_heads_fit_predict_and_round_trip(tmp_path, decision):
         **{
             **base,
             "epochs": 4,
-            "stage1_epochs": 8,
+            "stage1_epochs": 12,
             "stage1_lr": 3e-3,
             "stage1_patience": None,
             "decision": decision,
@@ -246,7 +246,7 @@ def test_decision_heads_fit_predict_and_round_trip(tmp_path, decision):
         assert model.decision_scores_[model.decision_] == best
     assert bool(model.module_.segment_vote) == (model.decision_ == "segments")
     assert model.fit_summary_["decision"] == model.decision_
-    assert len(model.fit_summary_["stage1_history"]) == 8
+    assert len(model.fit_summary_["stage1_history"]) == 12
     save_model(model, tmp_path / "pkg")
     loaded, _ = load_model(tmp_path / "pkg")
     assert loaded.decision_ == model.decision_
