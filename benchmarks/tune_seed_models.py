@@ -46,7 +46,15 @@ def parse_variant(text: str) -> tuple[str, list[str]]:
     name, _, rest = text.partition(":")
     if not name:
         raise SystemExit(f"--variant {text!r}: expected NAME:KEY=VALUE[,KEY=VALUE...]")
-    return name, [item for item in rest.split(",") if item]
+    items, depth, current = [], 0, ""
+    for char in rest:  # commas inside [...] or {...} belong to the value
+        depth += (char in "[{") - (char in "]}")
+        if char == "," and depth == 0:
+            items.append(current)
+            current = ""
+        else:
+            current += char
+    return name, [item for item in [*items, current] if item]
 
 
 def best_val(history: list[dict[str, Any]] | None) -> tuple[float | None, int | None]:

@@ -445,10 +445,11 @@ def test_tuning_script_scores_validation_speakers_only(demo_manifest, tmp_path):
         },
     )
     (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(cfg))
-    assert tune.parse_variant("lr:model.params.lr=0.01,seeds=[1]") == (
+    assert tune.parse_variant("lr:model.params.lr=0.01,seeds=[1,2]") == (
         "lr",
-        ["model.params.lr=0.01", "seeds=[1]"],
+        ["model.params.lr=0.01", "seeds=[1,2]"],
     )
+    assert tune.parse_variant("as_is:") == ("as_is", [])
     result = tune.score_variant(str(tmp_path / "cfg.yaml"), ["model.params.lr=0.01"], 1, 0)
     # LOSO fold 1 drops one of the 4 speakers; the model validates on one of the other three
     assert len(result["dropped_test_speakers"]) == 1 and result["n_train_rows"] == 42

@@ -34,6 +34,11 @@ def frames(n=24, seed=0, min_frames=20, max_frames=60):
     return X, np.array([f"c{c}" for c in labels]), np.array([f"s{i % 6}" for i in range(n)])
 
 
+def dcnn(**changes):
+    """The ``dcnn-blstmwa`` estimator at its test sizes, with ``changes``."""
+    return get_model("dcnn-blstmwa", **{**get_model("dcnn-blstmwa").test_params(), **changes})
+
+
 def test_registered():
     assert {"alexnet", "dcnn-blstmwa"} <= set(list_nets())
     assert "dcnn-blstmwa" in list_models()
@@ -123,19 +128,14 @@ def test_utterance_net_padding_invariance_and_freeze():
 
 def test_two_stage_fit_learns_and_round_trips(tmp_path):
     X, y, groups = frames()
-    base = get_model("dcnn-blstmwa").test_params()
-    model = get_model(
-        "dcnn-blstmwa",
-        **{
-            **base,
-            "epochs": 10,
-            "stage1_epochs": 6,
-            "lr": 3e-3,
-            "stage1_lr": 3e-3,
-            "device": "cpu",
-            "patience": None,
-            "stage1_patience": None,
-        },
+    model = dcnn(
+        epochs=10,
+        stage1_epochs=6,
+        lr=3e-3,
+        stage1_lr=3e-3,
+        device="cpu",
+        patience=None,
+        stage1_patience=None,
     )
     model.fit(X, y, groups)
     assert len(model.stage1_history_) == 6 and len(model.history_) == 10
@@ -161,11 +161,7 @@ def test_stage1_weights_reach_stage2(monkeypatch):
         return module
 
     monkeypatch.setattr(seeds.DCNNBLSTMwAClassifier, "build_module", spy)
-    base = get_model("dcnn-blstmwa").test_params()
-    get_model(
-        "dcnn-blstmwa",
-        **{**base, "epochs": 1, "stage1_epochs": 1, "stage1_crops": 2, "augment": True},
-    ).fit(X, y, groups)
+    dcnn(epochs=1, stage1_epochs=1, stage1_crops=2, augment=True).fit(X, y, groups)
     assert seen["state"].keys() == seen["module"].keys()
     for key, value in seen["state"].items():
         torch.testing.assert_close(seen["module"][key], value)
@@ -174,19 +170,14 @@ def test_stage1_weights_reach_stage2(monkeypatch):
 def test_frozen_alexnet_trains_on_cached_features_and_matches_full_path(tmp_path):
     X, y, groups = frames()
     base = get_model("dcnn-blstmwa").test_params()
-    net_params = {**base["net_params"], "freeze_dcnn": True}
-    model = get_model(
-        "dcnn-blstmwa",
-        **{
-            **base,
-            "net_params": net_params,
-            "epochs": 12,
-            "stage1_epochs": 4,
-            "lr": 3e-3,
-            "stage1_lr": 3e-3,
-            "patience": None,
-            "stage1_patience": None,
-        },
+    model = dcnn(
+        net_params={**base["net_params"], "freeze_dcnn": True},
+        epochs=12,
+        stage1_epochs=4,
+        lr=3e-3,
+        stage1_lr=3e-3,
+        patience=None,
+        stage1_patience=None,
     ).fit(X, y, groups)
     assert model._feature_module is None
     assert (model.predict(X) == y).mean() >= 0.7
@@ -223,18 +214,13 @@ def test_segment_vote_is_the_mean_of_the_alexnet_window_posteriors():
 @pytest.mark.parametrize("decision", ["segments", "auto"])
 def test_decision_heads_fit_predict_and_round_trip(tmp_path, decision):
     X, y, groups = frames(n=30)
-    base = get_model("dcnn-blstmwa").test_params()
-    model = get_model(
-        "dcnn-blstmwa",
-        **{
-            **base,
-            "epochs": 4,
-            "stage1_epochs": 12,
-            "stage1_lr": 3e-3,
-            "stage1_patience": None,
-            "decision": decision,
-            "val_fraction": 0.2,
-        },
+    model = dcnn(
+        epochs=4,
+        stage1_epochs=12,
+        stage1_lr=3e-3,
+        stage1_patience=None,
+        decision=decision,
+        val_fraction=0.2,
     ).fit(X, y, groups)
     if decision == "segments":
         assert model.history_ == [] and model.decision_scores_ == {}
@@ -255,13 +241,10 @@ def test_decision_heads_fit_predict_and_round_trip(tmp_path, decision):
 
 def test_decision_errors_name_the_fix():
     X, y, groups = frames(n=12)
-    base = get_model("dcnn-blstmwa").test_params()
     with pytest.raises(ConfigError, match="decision must be one of blstm, segments, auto"):
-        get_model("dcnn-blstmwa", **{**base, "decision": "vote"}).fit(X, y, groups)
+        dcnn(decision="vote").fit(X, y, groups)
     with pytest.raises(ConfigError, match="stage1_epochs > 0"):
-        get_model("dcnn-blstmwa", **{**base, "decision": "auto", "stage1_epochs": 0}).fit(
-            X, y, groups
-        )
+        dcnn(decision="auto", stage1_epochs=0).fit(X, y, groups)
 
 
 def test_alexnet_batch_norm_option():
@@ -284,10 +267,9 @@ def test_alexnet_batch_norm_option():
 
 def test_fit_is_reproducible_whatever_the_global_random_state():
     X, y, groups = frames(n=12)
-    params = {**get_model("dcnn-blstmwa").test_params(), "epochs": 1, "stage1_epochs": 1}
     probas = []
     for state in (1, 2):
         torch.manual_seed(state)  # a different global state before each fit
         np.random.seed(state)
-        probas.append(get_model("dcnn-blstmwa", **params).fit(X, y, groups).predict_proba(X))
+        probas.append(dcnn(epochs=1, stage1_epochs=1).fit(X, y, groups).predict_proba(X))
     np.testing.assert_array_equal(probas[0], probas[1])
