@@ -141,6 +141,16 @@ def test_per_fold_table_shows_the_fit_decision(tmp_path):
     }
     (run / "history.json").write_text(json.dumps(entries))
     md = report.render_markdown(run)
+    plain = report.learning_curve_figure(
+        json.loads((tmp_path / "run" / "history.json").read_text())
+    )
+    entries[1]["fit_summary"]["stage1_history"] = [{"epoch": 1, "val_uar": 0.2}]
+    with_stage1 = report.learning_curve_figure(entries)
+
+    def width(png):  # from the PNG header (IHDR)
+        return int.from_bytes(base64.b64decode(png)[16:20], "big")
+
+    assert width(with_stage1) > 1.4 * width(plain)  # a third panel for stage 1
     line = next(row for row in md.splitlines() if "| c/s1 |" in row)
     assert "decision segments; val UAR blstm 25.0, segments 40.0" in line
     assert report.fit_note({"decision": "blstm", "decision_scores": {}}) == "decision blstm"

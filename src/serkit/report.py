@@ -107,27 +107,41 @@ def recall_figure(recall: dict[str, float | None]) -> str:
 
 
 def learning_curve_figure(histories: list[dict[str, Any]]) -> str:
-    """Training / validation loss and validation UAR per epoch (one line per fold)."""
+    """Training / validation loss and validation UAR per epoch (one line per fold), plus the
+    stage-1 validation UAR where a model kept one (``fit_summary.stage1_history``)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
+    stage1 = [(h.get("fit_summary") or {}).get("stage1_history") or [] for h in histories]
+    panels = 3 if any(stage1) else 2
+    fig, axes = plt.subplots(1, panels, figsize=(4.5 * panels, 3.2))
+    left, right = axes[0], axes[1]
     for entry in histories:
         epochs = [h.get("epoch", i) for i, h in enumerate(entry["history"])]
         for key, ax, style in (("train_loss", left, "-"), ("val_loss", left, "--")):
             values = [h.get(key) for h in entry["history"]]
             if any(v is not None for v in values):
                 ax.plot(epochs, [np.nan if v is None else v for v in values], style, alpha=0.6)
-        values = [h.get("val_uar") for h in entry["history"]]
-        if any(v is not None for v in values):
-            right.plot(epochs, [np.nan if v is None else v for v in values], alpha=0.6)
+        _plot_uar(right, entry["history"])
     left.set_title("loss (solid: train, dashed: validation)")
     left.set_xlabel("epoch")
     right.set_title("validation UAR")
     right.set_xlabel("epoch")
+    if panels == 3:
+        for history in stage1:
+            _plot_uar(axes[2], history)
+        axes[2].set_title("stage-1 validation UAR")
+        axes[2].set_xlabel("epoch")
     return _png(fig)
+
+
+def _plot_uar(ax: Any, history: list[dict[str, Any]]) -> None:
+    epochs = [h.get("epoch", i) for i, h in enumerate(history)]
+    values = [h.get("val_uar") for h in history]
+    if any(v is not None for v in values):
+        ax.plot(epochs, [np.nan if v is None else v for v in values], alpha=0.6)
 
 
 def _sections(run_dir: Path) -> dict[str, Any]:
