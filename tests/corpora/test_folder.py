@@ -81,3 +81,16 @@ def test_folder_bad_options_and_files(tmp_path):
     df = folder.prepare(tmp_path, skip_bad=True)
     assert list(df["id"]) == ["folder/sad/s1/a"]
     assert any("broken.wav" in s for s in df.attrs["skipped"])
+
+
+def test_scan_skips_readme_and_licence_files_in_every_recipe(tmp_path):
+    from serkit.corpora import _common
+
+    make_tree(tmp_path, ["Anger/a.wav"])
+    for name in ("README.md", "LICENSE", "Anger/license.txt", "readme"):
+        write_text(tmp_path / name, "documentation")
+    write_text(tmp_path / "notes.txt", "stray")
+    write_text(tmp_path / "speakers.csv", "corpus-specific")
+    found = _common.scan(tmp_path, ignore=("Speakers.CSV",))
+    assert found.audio == ["Anger/a.wav"]
+    assert found.stray == ["notes.txt: not an audio file"]

@@ -35,13 +35,24 @@ def check_root(root: str | os.PathLike, corpus: str) -> Path:
     return path.resolve()
 
 
+README_NAMES: tuple[str, ...] = (
+    "readme",
+    "readme.md",
+    "readme.txt",
+    "license",
+    "license.md",
+    "license.txt",
+)
+
+
 def scan(root: Path, *, ignore: Iterable[str] = ()) -> Scan:
     """List audio files (by extension) and other files under ``root``, recursively.
 
-    Hidden files, ``ignore`` names (e.g. known text files) and folders serkit cannot read are
-    reported as stray rather than crashing.
+    Hidden files, README / LICENSE files (:data:`README_NAMES`) and the corpus's own known
+    files (``ignore``) are skipped; other files and folders serkit cannot read are reported as
+    stray rather than crashing.
     """
-    ignored = {name.lower() for name in ignore}
+    ignored = {*README_NAMES, *(name.lower() for name in ignore)}
     result = Scan(root=root)
 
     def on_error(error: OSError) -> None:
@@ -174,9 +185,6 @@ def drop_duplicates(rows: list[dict], stray: list[str]) -> list[dict]:
     return kept
 
 
-README_NAMES: tuple[str, ...] = ("readme.md", "readme.txt", "license", "license.txt")
-
-
 def prepare_emotion_folders(
     root: str | os.PathLike,
     *,
@@ -186,7 +194,7 @@ def prepare_emotion_folders(
     labels: dict[str, str],
     language: str,
     skip_bad: bool = False,
-    ignore: Iterable[str] = README_NAMES,
+    ignore: Iterable[str] = (),
 ) -> pd.DataFrame:
     """Prepare a corpus laid out as ``<Emotion folder>/<file named with its emotion code>``.
 
@@ -199,7 +207,8 @@ def prepare_emotion_folders(
         labels: raw emotion code -> canonical emotion (for messages).
         language: the ``language`` column value.
         skip_bad: skip unreadable files instead of failing.
-        ignore: file names that are not reported as stray.
+        ignore: the corpus's own non-audio file names (README / LICENSE files are always
+            skipped).
 
     A file whose name and folder disagree is reported as stray naming both labels.
     """

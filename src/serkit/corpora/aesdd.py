@@ -94,5 +94,4 @@ def prepare(root: Path, *, skip_bad: bool = False) -> pd.DataFrame:
         labels=LABELS,
         language="el",
         skip_bad=skip_bad,
-        ignore=("readme.txt", "readme.md"),
     )

@@ -137,7 +137,7 @@ def prepare(root: Path, *, skip_bad: bool = False) -> pd.DataFrame:
     root = _common.check_root(root, NAME)
     wav = root / "AudioWAV"
     prefix = "AudioWAV/" if wav.is_dir() else ""
-    found = _common.scan(wav if prefix else root, ignore=(DEMOGRAPHICS.lower(), "readme.md"))
+    found = _common.scan(wav if prefix else root, ignore=(DEMOGRAPHICS.lower(),))
     stray = [prefix + note for note in found.stray]
     files = [prefix + rel for rel in found.audio]
     demographics_path = root / DEMOGRAPHICS

@@ -120,7 +120,7 @@ def prepare(root: Path, *, skip_bad: bool = False) -> pd.DataFrame:
     root = _common.check_root(root, NAME)
     wav = root / "wav"
     prefix = "wav/" if wav.is_dir() else ""
-    found = _common.scan(wav if prefix else root, ignore=("readme.txt", "erkennung.txt"))
+    found = _common.scan(wav if prefix else root, ignore=("erkennung.txt",))
     stray = [prefix + note for note in found.stray]
     files = [prefix + rel for rel in found.audio]
 

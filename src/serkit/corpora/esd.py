@@ -143,7 +143,7 @@ def prepare(root: Path, *, skip_bad: bool = False, transcripts: bool = True) -> 
         transcripts: read ``<spk>/<spk>.txt`` for the ``text`` column and cross-checks.
     """
     root = _common.check_root(root, NAME)
-    found = _common.scan(root, ignore=("readme.txt", "license.txt"))
+    found = _common.scan(root)
     stray: list[str] = []
     texts: dict[str, tuple[str, str]] = {}
     for note in found.stray:

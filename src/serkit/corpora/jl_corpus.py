@@ -102,7 +102,7 @@ def prepare(root: Path, *, skip_bad: bool = False, secondary: str = "na") -> pd.
     if secondary not in ("na", "other"):
         raise ConfigError(f"{NAME}: secondary must be 'na' or 'other', got {secondary!r}")
     root = _common.check_root(root, NAME)
-    found = _common.scan(root, ignore=("readme.md", "readme.txt"))
+    found = _common.scan(root)
     audio_stems = {str(PurePosixPath(rel).with_suffix("")) for rel in found.audio}
     transcripts = set()
     stray = []

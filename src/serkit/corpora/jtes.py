@@ -82,7 +82,7 @@ def prepare(root: Path, *, skip_bad: bool = False) -> pd.DataFrame:
         skip_bad: skip unreadable files instead of failing.
     """
     root = _common.check_root(root, NAME)
-    found = _common.scan(root, ignore=("readme.txt", "license.txt"))
+    found = _common.scan(root)
     stray = list(found.stray)
 
     def parse(rel: str) -> dict | None:

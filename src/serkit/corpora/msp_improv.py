@@ -180,7 +180,7 @@ def prepare(root: Path, *, skip_bad: bool = False) -> pd.DataFrame:
     label_file = find_label_file(root)
     where = label_file.relative_to(root).as_posix()
     clips = parse_evaluation(read_text(label_file, corpus=NAME), where=where)
-    found = _common.scan(root, ignore=LABEL_FILES + ("readme.txt",))
+    found = _common.scan(root, ignore=LABEL_FILES)
     stray = [note for note in found.stray if not note.split(": ")[0].lower().endswith(VIDEO)]
     warnings: list[str] = []
 

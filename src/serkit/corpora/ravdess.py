@@ -110,7 +110,7 @@ def prepare(
         audio_only: keep only modality 03 (audio-only) files.
     """
     root = _common.check_root(root, NAME)
-    found = _common.scan(root, ignore=("readme.txt", "license.txt"))
+    found = _common.scan(root)
     stray = list(found.stray)
 
     def parse(rel: str) -> dict | None:

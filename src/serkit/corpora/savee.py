@@ -82,7 +82,7 @@ def prepare(root: Path, *, skip_bad: bool = False) -> pd.DataFrame:
         skip_bad: skip unreadable files instead of failing.
     """
     root = _common.check_root(root, NAME)
-    found = _common.scan(root, ignore=("info.txt", "readme.txt", "readme.md"))
+    found = _common.scan(root, ignore=("info.txt",))
     stray = list(found.stray)
 
     def parse(rel: str) -> dict:

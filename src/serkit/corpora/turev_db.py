@@ -79,5 +79,4 @@ def prepare(root: Path, *, skip_bad: bool = False) -> pd.DataFrame:
         labels=LABELS,
         language="tr",
         skip_bad=skip_bad,
-        ignore=("readme.md", "readme.txt", "license", "license.txt"),
     )

@@ -74,5 +74,4 @@ def prepare(root: Path, *, skip_bad: bool = False) -> pd.DataFrame:
         labels=LABELS,
         language="ur",
         skip_bad=skip_bad,
-        ignore=("readme.md", "readme.txt", "license", "license.txt"),
     )
