@@ -13,19 +13,29 @@ def frames(
     seed: int = 0,
     min_frames: int = 8,
     max_frames: int = 30,
+    *,
+    channels: int = 1,
+    band: int = 1,
+    step: int = 1,
+    shift: float = 2.5,
 ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
-    """``n`` sequences ``(frames_i, dim)`` whose class shifts the mean of one dimension.
+    """``n`` sequences ``(frames_i, dim)`` whose class raises a band of feature bins.
+
+    ``dim`` is ``channels`` x ``bins`` (channel-major, like log-mel + deltas); class ``c``
+    adds ``shift`` to bins ``step * c`` .. ``step * c + band - 1`` of every channel.
 
     Returns:
         ``(X, y, groups)`` with string labels ``c0..`` and speakers ``s0..``.
     """
     rng = np.random.default_rng(seed)
     labels = np.arange(n) % classes
+    bins = dim // channels
     X = []
     for c in labels:
-        x = rng.normal(size=(int(rng.integers(min_frames, max_frames + 1)), dim))
-        x[:, c % dim] += 2.5
-        X.append(x.astype(np.float32))
+        x = rng.normal(size=(int(rng.integers(min_frames, max_frames + 1)), channels, bins))
+        start = (step * c) % bins
+        x[:, :, start : start + band] += shift
+        X.append(x.reshape(len(x), dim).astype(np.float32))
     y = np.array([f"c{c}" for c in labels])
     groups = np.array([f"s{i % speakers}" for i in range(n)])
     return X, y, groups

@@ -14,17 +14,22 @@ from serkit.models.nets.acrnn import MaskedBiLSTM, count_parameters, reverse_wit
 from serkit.models.package import load_model, save_model
 from serkit.models.segmented import PooledForward, SegmentCollate
 
+from . import _synth as synth
+
 
 def frames(n=36, seed=0, min_frames=10, max_frames=40):
     """3-channel x 12-bin sequences; class c raises bins 4c..4c+3 (one pooled freq band)."""
-    rng = np.random.default_rng(seed)
-    labels = np.arange(n) % 3
-    X = []
-    for c in labels:
-        x = rng.normal(size=(int(rng.integers(min_frames, max_frames + 1)), 3, 12))
-        x[:, :, 4 * c : 4 * c + 4] += 1.5
-        X.append(x.reshape(len(x), 36).astype(np.float32))
-    return X, np.array([f"c{c}" for c in labels]), np.array([f"s{i % 6}" for i in range(n)])
+    return synth.frames(
+        n,
+        36,
+        seed=seed,
+        min_frames=min_frames,
+        max_frames=max_frames,
+        channels=3,
+        band=4,
+        step=4,
+        shift=1.5,
+    )
 
 
 TINY = get_net("acrnn").test_params() if "acrnn" in list_nets() else {}

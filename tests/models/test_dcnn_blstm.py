@@ -21,17 +21,21 @@ from serkit.models.nets.alexnet import (
 from serkit.models.nets.dcnn_blstm import segment_windows, valid_segments
 from serkit.models.package import load_model, save_model
 
+from . import _synth as synth
+
 
 def frames(n=24, seed=0, min_frames=20, max_frames=60):
     """3-channel x 8-bin sequences; class c raises bin 2c (survives per-channel min-max)."""
-    rng = np.random.default_rng(seed)
-    labels = np.arange(n) % 3
-    X = []
-    for c in labels:
-        x = rng.normal(size=(int(rng.integers(min_frames, max_frames + 1)), 3, 8))
-        x[:, :, 2 * c] += 3.0
-        X.append(x.reshape(len(x), 24).astype(np.float32))
-    return X, np.array([f"c{c}" for c in labels]), np.array([f"s{i % 6}" for i in range(n)])
+    return synth.frames(
+        n,
+        24,
+        seed=seed,
+        min_frames=min_frames,
+        max_frames=max_frames,
+        channels=3,
+        step=2,
+        shift=3.0,
+    )
 
 
 def dcnn(**changes):

@@ -15,6 +15,8 @@ from serkit.models import get_model
 from serkit.models.nets import get_net
 from serkit.models.package import save_model
 
+from . import _synth as synth
+
 pytestmark = pytest.mark.filterwarnings("ignore")
 
 
@@ -58,12 +60,8 @@ def test_net_export_matches_torch_with_dynamic_axes(name, vote, tmp_path):
 
 
 def _frames(n=18, seed=0):
-    rng = np.random.default_rng(seed)
-    X = [rng.normal(size=(int(rng.integers(12, 50)), 24)).astype(np.float32) for _ in range(n)]
-    y = np.array([f"c{i % 3}" for i in range(n)])
-    for x, label in zip(X, y, strict=True):
-        x[:, int(label[1]) * 2] += 3.0
-    return X, y, np.array([f"s{i % 6}" for i in range(n)])
+    """24-dim sequences; class c raises dimension 2c."""
+    return synth.frames(n, 24, seed=seed, min_frames=12, max_frames=49, step=2, shift=3.0)
 
 
 @pytest.mark.parametrize("name", ["acrnn", "dcnn-blstmwa"])
