@@ -105,6 +105,21 @@ def experiment_data(
     return df, extractor, fs, Dataset(df, classes, fs), level
 
 
+def searched_model(
+    cfg: dict[str, Any], dataset: Dataset, idx: np.ndarray, level: str, seed: int
+) -> tuple[Any, dict[str, Any] | None, Any]:
+    """A new, unfitted estimator: the config's parameters, updated by the best point of the
+    configured inner search on rows ``idx`` (no search: none).
+
+    Returns:
+        ``(model, best_params or None, search record or None)``.
+    """
+    if cfg["search"] is None:
+        return make_model(cfg, seed), None, None
+    best, search = grid_search(make_model(cfg, seed), dataset, idx, cfg["search"], level, seed)
+    return make_model(cfg, seed, best), best, search
+
+
 def _fit(model: Any, dataset: Dataset, fold: Any, level: str, *, asked: bool) -> Any:
     """Fit on the fold's training rows; validation rows go in as ``val_index`` if supported.
 
@@ -184,13 +199,8 @@ def _run_fold(
     if pfile.exists() and mfile.exists():
         return pd.read_parquet(pfile), json.loads(mfile.read_text()), True
     started = time.time()
-    best, search = None, None
-    if cfg["search"] is not None:
-        best, search = grid_search(
-            make_model(cfg, seed), dataset, fold.train, cfg["search"], level, seed
-        )
-    asked = cfg["validation"] is not None
-    model = _fit(make_model(cfg, seed, best), dataset, fold, level, asked=asked)
+    model, best, search = searched_model(cfg, dataset, fold.train, level, seed)
+    model = _fit(model, dataset, fold, level, asked=cfg["validation"] is not None)
     preds = predictions_frame(model, dataset, fold.test, level, fold.name, seed)
     history = getattr(model, "history_", None)
     fit_summary = getattr(model, "fit_summary_", None)
@@ -379,11 +389,9 @@ def _final_model(
         return target
     seed = cfg["seeds"][0]
     every = np.arange(len(dataset.df))
-    best = None
-    if cfg["search"] is not None:
-        best, _ = grid_search(make_model(cfg, seed), dataset, every, cfg["search"], level, seed)
+    model, best, _ = searched_model(cfg, dataset, every, level, seed)
     started = time.time()
-    model = fit_model(make_model(cfg, seed, best), dataset, every, level)
+    model = fit_model(model, dataset, every, level)
     if target.exists():
         shutil.rmtree(target)
     save_model(
