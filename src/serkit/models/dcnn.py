@@ -279,20 +279,14 @@ class DCNNBLSTMwAClassifier(NeuralClassifier):
             val,
             epochs=int(self.stage1_epochs),
             lr=self.stage1_lr,
-            weight_decay=self.weight_decay,
-            optimizer=self.optimizer,
-            scheduler=self.scheduler,
             patience=self.stage1_patience,
-            grad_clip=self.grad_clip,
             batch_size=self.stage1_batch_size,
             class_weights=weights,
-            seed=self.seed,
-            device=self.device,
             collate_fn=collate(True),
             eval_collate_fn=collate(False),
             forward_fn=PooledForward("mean", "logits"),
             checkpoint_dir=ckpt,
-            resume=self.resume,
+            **self.shared_training_options(),
         )
         self.stage1_history_ = list(result.history)
         return {k: v.detach().cpu() for k, v in stage1.alexnet.state_dict().items()}

@@ -278,21 +278,15 @@ class NeuralClassifier(ClassifierMixin, BaseEstimator):
             val_data,
             epochs=self.epochs,
             lr=self.lr,
-            weight_decay=self.weight_decay,
-            optimizer=self.optimizer,
-            scheduler=self.scheduler,
             patience=self.patience,
-            grad_clip=self.grad_clip,
             batch_size=self.batch_size,
             class_weights=weights,
-            seed=self.seed,
-            device=self.device,
             collate_fn=self.make_collate(True),
             eval_collate_fn=self.make_collate(False),
             forward_fn=self.forward_fn(),
             loss_fn=self.loss_fn(),
             checkpoint_dir=self.checkpoint_dir,
-            resume=self.resume,
+            **self.shared_training_options(),
         )
         self.module_ = module
         self.val_split_ = note
@@ -300,6 +294,19 @@ class NeuralClassifier(ClassifierMixin, BaseEstimator):
         self.best_epoch_ = result.best_epoch
         self.stopped_early_ = result.stopped_early
         return self
+
+    def shared_training_options(self) -> dict[str, Any]:
+        """The :func:`~serkit.models.training.train_module` options every training stage of
+        this estimator shares (optimiser, schedule, clipping, seed, device, resume)."""
+        return {
+            "weight_decay": self.weight_decay,
+            "optimizer": self.optimizer,
+            "scheduler": self.scheduler,
+            "grad_clip": self.grad_clip,
+            "seed": self.seed,
+            "device": self.device,
+            "resume": self.resume,
+        }
 
     def predict_logits(self, X: Any) -> np.ndarray:
         """Logits ``(n, classes)`` of full-length sequences, batched by length."""
