@@ -27,7 +27,7 @@ def fake_run(tmp_path, *, history=True, speaker_independent=True):
                     "id": f"c/{f}_{i}",
                     "fold": f"c/s{f}",
                     "seed": 0,
-                    "speaker": f"c/s{f}",
+                    "speaker": f"c/s{f}_{i % 2}",  # two speakers per fold
                     "corpus": "c",
                     "true": t,
                     "pred": p,
@@ -49,6 +49,7 @@ def fake_run(tmp_path, *, history=True, speaker_independent=True):
                 "model": {"name": "svm", "params": {}},
                 "protocol": {"name": "loso", "params": {}},
                 "seeds": [0],
+                "bootstrap": {"reps": 100, "seed": 0},  # as written before bootstrap.method
                 "provenance": {"git_revision": "abc", "command": "serkit train x.yaml"},
             }
         )
@@ -126,9 +127,30 @@ def test_no_history_no_learning_curves_and_warning(tmp_path):
     assert "NOT speaker-independent" in md_path.read_text()
 
 
-def test_confusion_figure_row_normalised(tmp_path):
-    png = base64.b64decode(report.confusion_figure([[2, 0], [1, 3]], ["a", "b"]))
-    assert png[:4] == b"\x89PNG"
+def test_row_normalised_rows_sum_to_one():
+    cm = np.array([[2, 0, 6], [1, 3, 0], [0, 0, 0]])
+    norm = report.row_normalised(cm)
+    np.testing.assert_allclose(norm, [[0.25, 0, 0.75], [0.25, 0.75, 0], [0, 0, 0]])
+    np.testing.assert_allclose(norm.sum(axis=1), [1, 1, 0])  # a class absent from the truth
+    np.testing.assert_allclose(report.row_normalised(cm * 7), norm)  # pooled seeds: same
+
+
+def test_confusion_figure_row_normalised():
+    import matplotlib.pyplot as plt
+
+    cm = [[2, 0, 6], [1, 3, 0], [5, 5, 10]]
+    fig = report.confusion_plot(cm, ["a", "b", "c"])
+    ax = fig.axes[0]
+    shown = np.asarray(ax.images[0].get_array())  # what the colours are drawn from
+    np.testing.assert_allclose(shown, [[0.25, 0, 0.75], [0.25, 0.75, 0], [0.25, 0.25, 0.5]])
+    cells = {
+        (round(t.get_position()[1]), round(t.get_position()[0])): t.get_text() for t in ax.texts
+    }
+    assert cells[(0, 2)] == "0.75" and cells[(1, 0)] == "0.25" and cells[(2, 2)] == "0.50"
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b", "c"]  # rows = true
+    plt.close(fig)
+    png = base64.b64decode(report.confusion_figure(cm, ["a", "b", "c"]))
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_per_fold_table_shows_the_fit_decision(tmp_path):
@@ -154,3 +176,60 @@ def test_per_fold_table_shows_the_fit_decision(tmp_path):
     line = next(row for row in md.splitlines() if "| c/s1 |" in row)
     assert "decision segments; val UAR blstm 25.0, segments 40.0" in line
     assert report.fit_note({"decision": "blstm", "decision_scores": {}}) == "decision blstm"
+
+
+def test_every_interval_says_how_it_was_computed(tmp_path):
+    run = fake_run(tmp_path)
+    md_path, html_path = report.write_report(run)
+    md, page = md_path.read_text(), html_path.read_text()
+    assert "| metric | pooled % | 95 % CI (bootstrap over 6 test speakers) |" in md
+    assert "percentile bootstrap over 6 test speakers (a drawn speaker keeps" in md
+    assert "95 % CI (bootstrap over 6 test speakers)</th>" in page
+    assert "percentile bootstrap over 6 test speakers" in page
+    m = json.loads((run / "metrics.json").read_text())
+    assert "(95 % CI, bootstrap over 6 test speakers)" in report.headline(m)
+    # a metrics.json of the row bootstrap, and one written before the choice existed
+    m["bootstrap"] = {"reps": 100, "seed": 0, "level": 0.95, "unit": "test rows"}
+    (run / "metrics.json").write_text(json.dumps(m))
+    md = report.render_markdown(run)
+    assert "95 % CI (bootstrap over test rows)" in md and "assumes independent rows" in md
+    assert "test speakers" not in md
+
+
+def test_headline_without_interval():
+    m = {
+        "pooled": {"uar": 0.5, "wa": 0.5, "macro_f1": 0.4, "ci95": {}},
+        "mean_over_folds": {"uar": {"mean": 0.5, "std": 0.0}},
+        "n_folds": 1,
+        "bootstrap": {"method": "speaker", "clusters": 1},
+    }
+    line = report.headline(m)
+    assert "UAR 50.0 %, WA 50.0 %" in line and "[" not in line
+    assert "no 95 % CI: bootstrap over 1 test speakers needs 2 or more" in line
+
+
+def test_evaluate_and_compare_choose_the_bootstrap(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from serkit import experiment
+    from serkit.cli import app
+
+    run = fake_run(tmp_path)
+    stored = json.loads((run / "metrics.json").read_text())
+    assert experiment.evaluate(run, write=False) == stored  # config without method: speakers
+    runner = CliRunner()
+    result = runner.invoke(app, ["evaluate", str(run), "--bootstrap", "row"])
+    assert result.exit_code == 0, result.output
+    assert "bootstrap over 60 test rows" in result.output
+    rows = json.loads((run / "metrics.json").read_text())
+    assert rows["bootstrap"]["method"] == "row" and rows["pooled"]["uar"] == stored["pooled"]["uar"]
+    assert rows["pooled"]["ci95"] != stored["pooled"]["ci95"]
+    assert "bootstrap over 60 test rows" in (run / "report.md").read_text()  # report follows
+
+    result = runner.invoke(app, ["compare", str(run)])
+    assert result.exit_code == 0 and "bootstrap over 60 test rows" in result.output
+    result = runner.invoke(app, ["compare", str(run), "--bootstrap", "speaker"])
+    assert result.exit_code == 0 and "bootstrap over 6 test speakers" in result.output
+    assert json.loads((run / "metrics.json").read_text()) == rows  # compare writes nothing
+    result = runner.invoke(app, ["evaluate", str(run), "--bootstrap", "rows"])
+    assert result.exit_code != 0 and "rows" in result.output

@@ -10,6 +10,11 @@ Conventions (the same as scikit-learn's):
 :func:`summarize` turns a predictions table (``predictions.parquet`` of a run) into the whole
 ``metrics.json``: per fold, mean +- std over folds, pooled over folds, bootstrap 95 % intervals
 and the aggregation over repeated runs (``seed`` column).
+
+The intervals resample test speakers by default (:func:`bootstrap_ci` with
+``clusters=speakers``, a cluster bootstrap): the rows of one speaker share voice, recording
+and often the model's errors, so they are not independent and resampling rows gives intervals
+that are too narrow. ``method="row"`` keeps the row bootstrap as an option.
 """
 
 from __future__ import annotations
@@ -134,42 +139,112 @@ def _nan_to_none(value: float) -> float | None:
     return None if np.isnan(value) else value
 
 
+#: the bootstrap resampling units: test speakers (a cluster bootstrap, the default) or rows
+BOOTSTRAP_METHODS = ("speaker", "row")
+
+
+def _labels_to_int(values: Sequence | np.ndarray | None, n: int) -> np.ndarray:
+    if values is None:
+        return np.arange(n)
+    values = np.asarray(values)
+    if len(values) != n:
+        raise ValueError(f"{len(values)} labels for {n} prediction rows")
+    return np.unique(values.astype(str), return_inverse=True)[1].reshape(-1)
+
+
+def bootstrap_distribution(
+    codes: np.ndarray,
+    k: int,
+    *,
+    clusters: Sequence | np.ndarray | None = None,
+    runs: Sequence | np.ndarray | None = None,
+    reps: int = 1000,
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
+    """Bootstrap replicates of UAR / WA / macro-F1, resampling whole clusters of rows.
+
+    Each replicate draws ``G`` clusters with replacement out of the ``G`` clusters (sorted by
+    label) and keeps every row of each drawn cluster, in every run; the statistic is the mean
+    over runs of the metric of the run's resampled confusion matrix. Clusters = speakers is
+    the cluster bootstrap; every row its own cluster (``clusters=None``) is the row bootstrap.
+    Vectorised: one ``(reps, G) @ (G, k * k)`` product per run.
+
+    Args:
+        codes: ``(n,)`` int codes ``true * k + pred`` of every prediction row (all runs).
+        k: number of classes.
+        clusters: ``(n,)`` cluster of each row (e.g. the speaker id; with several runs a row
+            id names one cluster across runs); ``None``: each row is its own cluster.
+        runs: ``(n,)`` run (seed) of each row; ``None``: one run.
+        reps: bootstrap repetitions.
+        seed: random seed of the resampling.
+
+    Returns:
+        ``{metric: (reps,) float64}`` replicates.
+    """
+    codes = np.asarray(codes, dtype=np.int64).reshape(-1)
+    n = len(codes)
+    if n == 0:
+        raise ValueError("bootstrap needs at least one prediction row")
+    group = _labels_to_int(clusters, n)
+    run = _labels_to_int(runs, n) if runs is not None else np.zeros(n, dtype=np.int64)
+    n_groups, n_runs, cells = int(group.max()) + 1, int(run.max()) + 1, k * k
+    flat = (run * n_groups + group) * cells + codes
+    counts = np.bincount(flat, minlength=n_runs * n_groups * cells).astype(np.float64)
+    counts = counts.reshape(n_runs, n_groups, cells)  # (runs, G, k*k) per-cluster confusions
+    rng = np.random.default_rng(seed)
+    stats = {name: np.zeros(reps) for name in _FROM_CM}
+    chunk = max(1, min(reps, 2_000_000 // n_groups))  # bounded memory: (chunk, G) weights
+    uniform = np.full(n_groups, 1.0 / n_groups)
+    for start in range(0, reps, chunk):
+        size = min(chunk, reps - start)
+        weights = rng.multinomial(n_groups, uniform, size=size).astype(np.float64)
+        cm = (weights @ counts).reshape(n_runs, size, k, k)  # (runs, size, k, k)
+        for name, fn in _FROM_CM.items():
+            stats[name][start : start + size] = fn(cm).mean(axis=0)
+    return stats
+
+
 def bootstrap_ci(
     codes: np.ndarray,
     k: int,
     *,
+    clusters: Sequence | np.ndarray | None = None,
+    runs: Sequence | np.ndarray | None = None,
     reps: int = 1000,
     seed: int = 0,
     level: float = 0.95,
 ) -> dict[str, list[float]]:
-    """Bootstrap intervals of UAR / WA / macro-F1 by resampling test rows.
+    """Percentile bootstrap intervals of UAR / WA / macro-F1 (see :func:`bootstrap_distribution`).
+
+    Pass ``clusters=speakers`` for the speaker (cluster) bootstrap: rows of one speaker are
+    not independent, so resampling rows gives intervals that are too narrow.
 
     Args:
-        codes: ``(runs, n)`` int codes ``true * k + pred``; row ``r`` holds run ``r`` (a seed)
-            over the same ``n`` test rows. The statistic is the mean over runs.
+        codes: ``(n,)`` int codes ``true * k + pred``.
         k: number of classes.
+        clusters: ``(n,)`` cluster of each row; ``None``: resample rows.
+        runs: ``(n,)`` run (seed) of each row; the statistic is the mean over runs.
         reps: bootstrap repetitions.
         seed: random seed of the resampling.
         level: interval coverage.
 
     Returns:
-        ``{metric: [low, high]}`` percentile intervals.
+        ``{metric: [low, high]}``.
+
+    Example:
+        Six speakers who are all alike (each: a->a, a->b, b->b, b->b; codes ``t * 2 + p``):
+        every resample of speakers has the same UAR, while resampling rows does not.
+
+        >>> import numpy as np
+        >>> codes = np.tile([0, 1, 3, 3], 6)
+        >>> speakers = np.repeat([f"s{i}" for i in range(6)], 4)
+        >>> bootstrap_ci(codes, 2, clusters=speakers, reps=200)["uar"]
+        [0.75, 0.75]
+        >>> low, high = bootstrap_ci(codes, 2, reps=200)["uar"]
+        >>> bool(high - low > 0.1)
+        True
     """
-    codes = np.atleast_2d(codes)
-    runs, n = codes.shape
-    rng = np.random.default_rng(seed)
-    stats = {name: np.zeros(reps) for name in _FROM_CM}
-    chunk = max(1, min(reps, 2_000_000 // max(n, 1)))  # bounded memory: (chunk, n) weights
-    for start in range(0, reps, chunk):
-        size = min(chunk, reps - start)
-        weights = rng.multinomial(n, np.full(n, 1.0 / n), size=size).astype(np.float64)
-        for r in range(runs):
-            cm = np.zeros((size, k * k))
-            for code in np.unique(codes[r]):
-                cm[:, code] = weights[:, codes[r] == code].sum(axis=1)
-            cm = cm.reshape(size, k, k)
-            for name, fn in _FROM_CM.items():
-                stats[name][start : start + size] += fn(cm) / runs
+    stats = bootstrap_distribution(codes, k, clusters=clusters, runs=runs, reps=reps, seed=seed)
     alpha = (1.0 - level) / 2
     return {
         name: [float(np.quantile(v, alpha)), float(np.quantile(v, 1 - alpha))]
@@ -200,15 +275,20 @@ def summarize(
     *,
     reps: int = 1000,
     seed: int = 0,
+    method: str = "speaker",
 ) -> dict[str, Any]:
     """All metrics of a run from its predictions table (what ``metrics.json`` holds).
 
     Args:
-        predictions: columns ``id, fold, seed, true, pred`` (``prob_<class>`` optional; also
-            ``true_<dim>`` / ``pred_<dim>`` for continuous dimensions).
+        predictions: columns ``id, fold, seed, true, pred`` and, for ``method="speaker"``,
+            ``speaker`` (``prob_<class>`` optional; also ``true_<dim>`` / ``pred_<dim>`` for
+            continuous dimensions).
         classes: the fixed class order; default from :func:`classes_of`.
         reps: bootstrap repetitions for the 95 % intervals.
         seed: bootstrap seed.
+        method: ``"speaker"`` resamples test speakers, each with all of its rows in every
+            seed (a cluster bootstrap); ``"row"`` resamples test rows (ids), which assumes
+            independent rows and gives too narrow intervals when speakers differ.
 
     Returns:
         A JSON-ready dict with ``per_fold`` (one entry per seed x fold), ``mean_over_folds``
@@ -220,6 +300,15 @@ def summarize(
     missing = sorted(required - set(predictions.columns))
     if missing:
         raise ConfigError(f"predictions table lacks column(s) {', '.join(missing)}")
+    if method not in BOOTSTRAP_METHODS:
+        raise ConfigError(
+            f"bootstrap method must be one of {', '.join(BOOTSTRAP_METHODS)}, found {method!r}"
+        )
+    if method == "speaker" and "speaker" not in predictions.columns:
+        raise ConfigError(
+            "the speaker bootstrap needs a `speaker` column in the predictions table, which "
+            "has none; add it, or pass method='row' (row intervals assume independent rows)"
+        )
     preds = predictions.copy()
     if "seed" not in preds.columns:
         preds["seed"] = 0
@@ -251,12 +340,21 @@ def summarize(
         cms.append(np.asarray(m["confusion"]))
         per_seed.append({"seed": run_seed, **{name: m[name] for name in METRICS}, "n": m["n"]})
 
-    # bootstrap over the test rows shared by every seed (the same rows for every protocol here)
-    pivot_t = preds.pivot_table(index="id", columns="seed", values="_t", aggfunc="first")
-    pivot_p = preds.pivot_table(index="id", columns="seed", values="_p", aggfunc="first")
-    complete = pivot_t.notna().all(axis=1) & pivot_p.notna().all(axis=1)
-    codes = (pivot_t[complete] * k + pivot_p[complete]).to_numpy(dtype=np.int64).T
-    ci = bootstrap_ci(codes, k, reps=reps, seed=seed) if codes.size else {}
+    # a drawn cluster keeps its rows in every seed: the speaker, or the row id for `row`
+    clusters = preds["speaker" if method == "speaker" else "id"].astype(str).to_numpy()
+    n_clusters = int(len(np.unique(clusters)))
+    ci = (
+        bootstrap_ci(
+            preds["_t"].to_numpy() * k + preds["_p"].to_numpy(),
+            k,
+            clusters=clusters,
+            runs=preds["seed"].to_numpy(),
+            reps=reps,
+            seed=seed,
+        )
+        if n_clusters >= 2
+        else {}
+    )
 
     cm_total = np.sum(cms, axis=0)
     pooled_cm = cm_total / len(seeds)
@@ -271,7 +369,14 @@ def summarize(
         "classes": classes,
         "n_predictions": int(len(preds)),
         "n_folds": int(preds["fold"].nunique()),
-        "bootstrap": {"reps": reps, "seed": seed, "level": 0.95, "unit": "test rows"},
+        "bootstrap": {
+            "reps": reps,
+            "seed": seed,
+            "level": 0.95,
+            "method": method,
+            "unit": "test speakers" if method == "speaker" else "test rows",
+            "clusters": n_clusters,
+        },
         "pooled": pooled,
         "mean_over_folds": mean_over_folds,
         "per_fold": per_fold,
@@ -282,7 +387,12 @@ def summarize(
         "labels": {
             "pooled": "all folds' test predictions pooled, then the metric (mean over seeds)",
             "mean_over_folds": "metric per fold (and seed), then mean and sample std",
-            "ci95": "percentile bootstrap over test rows of the pooled metric",
+            "ci95": (
+                "percentile bootstrap of the pooled metric over test speakers (a drawn "
+                "speaker keeps all of its rows, in every seed)"
+                if method == "speaker"
+                else "percentile bootstrap of the pooled metric over test rows"
+            ),
         },
     }
     dims = [d for d in DIMENSIONS if f"true_{d}" in preds and f"pred_{d}" in preds]

@@ -44,6 +44,21 @@ def _ci(pooled: dict[str, Any], name: str) -> str:
     return f"[{_pct(ci[0])}, {_pct(ci[1])}]" if ci else "-"
 
 
+def describe_bootstrap(info: dict[str, Any] | None) -> str:
+    """How a run's intervals were computed, from ``metrics.json``'s ``bootstrap`` entry.
+
+    >>> describe_bootstrap({"method": "speaker", "clusters": 24})
+    'bootstrap over 24 test speakers'
+    >>> describe_bootstrap({"unit": "test rows"})  # metrics.json written before the choice
+    'bootstrap over test rows'
+    """
+    info = info or {}
+    method = info.get("method", "row")
+    unit = "test speakers" if method == "speaker" else "test rows"
+    count = info.get("clusters")
+    return f"bootstrap over {count} {unit}" if count is not None else f"bootstrap over {unit}"
+
+
 def _read_json(path: Path) -> Any:
     return json.loads(path.read_text()) if path.exists() else None
 
@@ -57,15 +72,30 @@ def _png(fig: Any) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def confusion_figure(cm: list[list[float]], classes: list[str]) -> str:
-    """Row-normalised confusion matrix (rows = true) as a base64 PNG."""
+def row_normalised(cm: list[list[float]] | np.ndarray) -> np.ndarray:
+    """Each row of a confusion matrix divided by its sum (a row of zeros stays zeros).
+
+    Args:
+        cm: ``(k, k)`` counts, rows = true class.
+
+    Returns:
+        ``(k, k)`` float64; every row with any count sums to 1.
+
+    >>> row_normalised([[2, 0], [1, 3], [0, 0]]).tolist()
+    [[1.0, 0.0], [0.25, 0.75], [0.0, 0.0]]
+    """
+    counts = np.asarray(cm, dtype=np.float64)
+    return counts / np.maximum(counts.sum(axis=1, keepdims=True), 1e-12)
+
+
+def confusion_plot(cm: list[list[float]], classes: list[str]) -> Any:
+    """The row-normalised confusion matrix (rows = true) as a matplotlib figure."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    counts = np.asarray(cm, dtype=np.float64)
-    norm = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1e-12)
+    norm = row_normalised(cm)
     k = len(classes)
     fig, ax = plt.subplots(figsize=(1.0 + 0.62 * k, 0.8 + 0.55 * k))
     ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
@@ -85,7 +115,12 @@ def confusion_figure(cm: list[list[float]], classes: list[str]) -> str:
                 color="white" if norm[i, j] > 0.5 else "black",
             )
     ax.set_title("confusion (normalised by row)")
-    return _png(fig)
+    return fig
+
+
+def confusion_figure(cm: list[list[float]], classes: list[str]) -> str:
+    """Row-normalised confusion matrix (rows = true) as a base64 PNG."""
+    return _png(confusion_plot(cm, classes))
 
 
 def recall_figure(recall: dict[str, float | None]) -> str:
@@ -171,7 +206,8 @@ def fit_note(summary: dict[str, Any]) -> str:
 def _tables(s: dict[str, Any]) -> dict[str, list[list[str]]]:
     m, ds = s["metrics"], s["dataset"]
     pooled, mean = m.get("pooled", {}), m.get("mean_over_folds", {})
-    headline = [["metric", "pooled %", "95 % CI (bootstrap)", "mean ± std over folds %"]]
+    ci_title = f"95 % CI ({describe_bootstrap(m.get('bootstrap'))})"
+    headline = [["metric", "pooled %", ci_title, "mean ± std over folds %"]]
     for name, title in (("uar", "UAR"), ("wa", "WA"), ("macro_f1", "macro-F1")):
         ms = mean.get(name, {})
         headline.append(
@@ -280,8 +316,8 @@ def render_markdown(run_dir: str | os.PathLike) -> str:
         "",
         _md_table(t["headline"]),
         "",
-        "Pooled: every fold's test predictions pooled, then the metric. 95 % CI: "
-        "percentile bootstrap over test rows. Mean ± std: over folds (sample std).",
+        f"Pooled: every fold's test predictions pooled, then the metric. 95 % CI: "
+        f"{interval_note(s['metrics'])}. Mean ± std: over folds (sample std).",
     ]
     if len(t["seeds"]) > 2:
         parts += ["", "### Repeated runs (seeds)", "", _md_table(t["seeds"])]
@@ -329,7 +365,7 @@ def render_html(run_dir: str | os.PathLike) -> str:
         "<h2>Results</h2>",
         _html_table(t["headline"]),
         "<p>Pooled: all folds' test predictions pooled, then the metric. 95 % CI: "
-        "percentile bootstrap over test rows. Mean ± std: over folds.</p>",
+        f"{html.escape(interval_note(m))}. Mean ± std: over folds.</p>",
     ]
     if len(t["seeds"]) > 2:
         out += ["<h3>Repeated runs (seeds)</h3>", _html_table(t["seeds"])]
@@ -364,17 +400,36 @@ def write_report(run_dir: str | os.PathLike) -> tuple[Path, Path]:
     return md, page
 
 
+def interval_note(metrics: dict[str, Any]) -> str:
+    """One sentence on how the 95 % intervals of ``metrics.json`` were computed."""
+    info = metrics.get("bootstrap") or {}
+    note = f"percentile {describe_bootstrap(info)}"
+    if info.get("method", "row") == "speaker":
+        note += " (a drawn speaker keeps all of its rows, in every seed)"
+    else:
+        note += " (assumes independent rows: too narrow when speakers differ)"
+    if not (metrics.get("pooled") or {}).get("ci95"):
+        note += "; none computed: fewer than 2 clusters"
+    return note
+
+
 def headline(metrics: dict) -> str:
     """One line: pooled UAR / WA / macro-F1 with 95 % CIs and the UAR mean +- std over folds."""
     pooled = metrics["pooled"]
     parts = []
     for name, title in (("uar", "UAR"), ("wa", "WA"), ("macro_f1", "macro-F1")):
-        lo, hi = pooled["ci95"][name]
-        parts.append(f"{title} {100 * pooled[name]:.1f} % [{100 * lo:.1f}, {100 * hi:.1f}]")
+        ci = (pooled.get("ci95") or {}).get(name)
+        interval = f" [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]" if ci else ""
+        parts.append(f"{title} {100 * pooled[name]:.1f} %{interval}")
     mean = metrics["mean_over_folds"]["uar"]
     return (
         "pooled over folds: "
         + ", ".join(parts)
-        + f" (95 % bootstrap CI); UAR mean over {metrics['n_folds']} folds "
-        f"{100 * mean['mean']:.1f} ± {100 * mean['std']:.1f} %"
+        + (
+            f" (95 % CI, {describe_bootstrap(metrics.get('bootstrap'))})"
+            if pooled.get("ci95")
+            else f" (no 95 % CI: {describe_bootstrap(metrics.get('bootstrap'))} needs 2 or more)"
+        )
+        + "; UAR mean over "
+        f"{metrics['n_folds']} folds {100 * mean['mean']:.1f} ± {100 * mean['std']:.1f} %"
     )

@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from pathlib import Path
 
 import typer
 
 from serkit.report import headline
+
+
+class Bootstrap(StrEnum):
+    """``--bootstrap``: the resampling unit of the 95 % intervals."""
+
+    speaker = "speaker"
+    row = "row"
+
+
+BOOTSTRAP_OPTION = typer.Option(
+    None,
+    "--bootstrap",
+    help="Interval method: resample test speakers (with all their rows) or rows; "
+    "default: the run's config (bootstrap.method).",
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -74,12 +90,17 @@ def register(app: typer.Typer) -> None:
     @app.command("evaluate")
     def evaluate_cmd(
         run: Path = typer.Argument(..., help="A run folder (runs/<name>)."),
-        no_write: bool = typer.Option(False, "--no-write", help="Do not rewrite metrics.json."),
+        no_write: bool = typer.Option(
+            False, "--no-write", help="Do not rewrite metrics.json and the report."
+        ),
+        bootstrap: Bootstrap = BOOTSTRAP_OPTION,
     ) -> None:
-        """Recompute metrics.json of a run from its predictions.parquet and print them."""
+        """Recompute metrics.json (and the report) of a run from its predictions.parquet."""
         from serkit import experiment
 
-        metrics = experiment.evaluate(run, write=not no_write)
+        metrics = experiment.evaluate(
+            run, write=not no_write, method=bootstrap.value if bootstrap else None
+        )
         typer.echo(f"{run}: {metrics['n_predictions']} predictions, {metrics['n_folds']} folds")
         typer.echo(headline(metrics))
         recall = metrics["pooled"]["per_class_recall"]
@@ -88,14 +109,16 @@ def register(app: typer.Typer) -> None:
             + ", ".join(f"{c} {'-' if r is None else f'{100 * r:.1f}'}" for c, r in recall.items())
         )
         if not no_write:
-            typer.echo(f"wrote {run / 'metrics.json'}")
+            typer.echo(f"wrote {run / 'metrics.json'}, report.md, report.html")
 
     @app.command("compare")
     def compare_cmd(
         runs: list[Path] = typer.Argument(..., help="Run folders to put side by side."),
         markdown: bool = typer.Option(False, "--markdown", help="Print a Markdown table."),
+        bootstrap: Bootstrap = BOOTSTRAP_OPTION,
     ) -> None:
         """Side-by-side table of runs: features, model, protocol, folds, UAR/WA/macro-F1."""
         from serkit import experiment
 
-        typer.echo(experiment.format_compare(experiment.compare(runs), markdown=markdown))
+        rows = experiment.compare(runs, method=bootstrap.value if bootstrap else None)
+        typer.echo(experiment.format_compare(rows, markdown=markdown))

@@ -13,6 +13,7 @@ Example::
     model: {name: svm, params: {C: 1.0}}
     protocol: {name: loso, params: {}, disjoint: [speaker]}
     seeds: [0]
+    bootstrap: {reps: 1000, seed: 0, method: speaker}   # intervals resample test speakers
     output: runs/
     workers: 1
 """
@@ -66,10 +67,10 @@ SECTIONS: dict[str, dict[str, Any]] = {
     "protocol": {"name": "loso", "params": {}, "disjoint": None},
     "search": {"param_grid": REQUIRED, "inner": {"name": "speaker-kfold"}, "metric": "uar"},
     "validation": {"fraction": 0.1},
-    "bootstrap": {"reps": 1000, "seed": 0},
+    "bootstrap": {"reps": 1000, "seed": 0, "method": "speaker"},  # method: speaker | row
 }
 #: keys that do not change any fold's predictions (excluded from the resume fingerprint, so
-#: adding a seed or changing the bootstrap reuses the finished folds)
+#: adding a seed or changing the bootstrap, its method included, reuses the finished folds)
 RUNTIME_KEYS = (
     "name",
     "output",
@@ -256,7 +257,22 @@ def validate_config(raw: dict[str, Any]) -> dict[str, Any]:
     if _expect(boot["reps"], int, "bootstrap.reps", "a positive integer") < 10:
         raise ConfigError(f"config key bootstrap.reps must be >= 10, found {boot['reps']}")
     _expect(boot["seed"], int, "bootstrap.seed", "an integer")
+    _bootstrap_method(boot)
     return cfg
+
+
+def _bootstrap_method(boot: dict[str, Any]) -> None:
+    """Check ``bootstrap.method`` (speaker: resample test speakers; row: resample rows)."""
+    from serkit.metrics import BOOTSTRAP_METHODS
+
+    method = boot["method"]
+    if method not in BOOTSTRAP_METHODS:
+        close = difflib.get_close_matches(str(method), BOOTSTRAP_METHODS, n=1)
+        raise ConfigError(
+            f"config key bootstrap.method must be one of {', '.join(BOOTSTRAP_METHODS)} "
+            "(speaker: resample test speakers with all their rows; row: resample rows), "
+            f"found {method!r}" + (f" (did you mean {close[0]}?)" if close else "")
+        )
 
 
 def _normalize(features: dict[str, Any]) -> None:

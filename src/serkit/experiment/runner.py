@@ -314,9 +314,7 @@ def run(
 
     predictions = pd.concat(frames, ignore_index=True)
     atomic_write_parquet(predictions, run_dir / "predictions.parquet")
-    result = metrics.summarize(
-        predictions, classes, reps=cfg["bootstrap"]["reps"], seed=cfg["bootstrap"]["seed"]
-    )
+    result = metrics.summarize(predictions, classes, **cfg["bootstrap"])
     atomic_write_text(run_dir / "metrics.json", json.dumps(result, indent=1))
     histories = [
         {

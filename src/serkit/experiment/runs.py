@@ -31,33 +31,46 @@ def read_config(run_dir: Path) -> dict[str, Any]:
     return yaml.safe_load(path.read_text()) or {}
 
 
-def evaluate(run_dir: str | os.PathLike, *, write: bool = True) -> dict[str, Any]:
-    """Recompute ``metrics.json`` of a run from its ``predictions.parquet`` alone.
-
-    The bootstrap settings come from the run's config (defaults when absent), so the result
-    equals the stored file for an untouched run.
-
-    Args:
-        run_dir: the run folder.
-        write: overwrite ``metrics.json`` with the recomputed figures.
-
-    Returns:
-        The metrics dict (see :func:`serkit.metrics.summarize`).
-    """
+def _summarize(run_dir: Path, method: str | None) -> dict[str, Any]:
+    """Metrics of a run from its predictions, with its config's bootstrap settings."""
     from serkit import metrics
-    from serkit.experiment.atomic import atomic_write_text
 
-    run_dir = Path(run_dir)
     predictions = pd.read_parquet(_require(run_dir, "predictions.parquet"))
     boot = read_config(run_dir).get("bootstrap") or {}
-    result = metrics.summarize(
+    return metrics.summarize(
         predictions,
         metrics.classes_of(predictions),
         reps=int(boot.get("reps", 1000)),
         seed=int(boot.get("seed", 0)),
+        method=method or str(boot.get("method", "speaker")),
     )
+
+
+def evaluate(
+    run_dir: str | os.PathLike, *, write: bool = True, method: str | None = None
+) -> dict[str, Any]:
+    """Recompute ``metrics.json`` of a run from its ``predictions.parquet`` alone.
+
+    The bootstrap settings come from the run's config (defaults when absent: 1000 reps over
+    test speakers), so the result equals the stored file for an untouched run.
+
+    Args:
+        run_dir: the run folder.
+        write: overwrite ``metrics.json`` (and ``report.md`` / ``report.html``, which show
+            its intervals) with the recomputed figures.
+        method: bootstrap method ``"speaker"`` or ``"row"`` instead of the config's.
+
+    Returns:
+        The metrics dict (see :func:`serkit.metrics.summarize`).
+    """
+    from serkit.experiment.atomic import atomic_write_text
+    from serkit.report import write_report
+
+    run_dir = Path(run_dir)
+    result = _summarize(run_dir, method)
     if write:
         atomic_write_text(run_dir / "metrics.json", json.dumps(result, indent=1))
+        write_report(run_dir)
     return result
 
 
@@ -72,17 +85,31 @@ def _pm(pooled: dict[str, Any], name: str) -> str:
     return text
 
 
-def compare(run_dirs: list[str | os.PathLike]) -> list[dict[str, Any]]:
+def compare(
+    run_dirs: list[str | os.PathLike], *, method: str | None = None
+) -> list[dict[str, Any]]:
     """One summary row per run: name, features, model, protocol, folds, UAR, WA, macro-F1.
 
+    Args:
+        run_dirs: run folders.
+        method: ``None`` shows each run's stored ``metrics.json``; ``"speaker"`` or ``"row"``
+            recomputes every run's intervals from its predictions with that bootstrap method
+            (nothing is written), so that all rows use the same one.
+
     Returns:
-        Dicts with the figures in percent as text (value and 95 % interval) plus the raw
-        pooled values under ``uar_value`` / ``wa_value`` / ``macro_f1_value``.
+        Dicts with the figures in percent as text (value and 95 % interval), how the interval
+        was computed (``ci``, e.g. ``bootstrap over 24 test speakers``) and the raw pooled
+        values under ``uar_value`` / ``wa_value`` / ``macro_f1_value``.
     """
+    from serkit.report import describe_bootstrap
+
     rows = []
     for item in run_dirs:
         run_dir = Path(item)
-        m = json.loads(_require(run_dir, "metrics.json").read_text())
+        if method is None:
+            m = json.loads(_require(run_dir, "metrics.json").read_text())
+        else:
+            m = _summarize(run_dir, method)
         cfg = read_config(run_dir)
         pooled = m["pooled"]
         rows.append(
@@ -97,6 +124,7 @@ def compare(run_dirs: list[str | os.PathLike]) -> list[dict[str, Any]]:
                 "uar": _pm(pooled, "uar"),
                 "wa": _pm(pooled, "wa"),
                 "macro_f1": _pm(pooled, "macro_f1"),
+                "ci": describe_bootstrap(m.get("bootstrap")),
                 "uar_value": pooled["uar"],
                 "wa_value": pooled["wa"],
                 "macro_f1_value": pooled["macro_f1"],
@@ -114,6 +142,7 @@ COLUMNS = (
     ("uar", "UAR % [95% CI]"),
     ("wa", "WA % [95% CI]"),
     ("macro_f1", "macro-F1 % [95% CI]"),
+    ("ci", "95% CI"),
 )
 
 
