@@ -6,12 +6,12 @@ Signals are float32 numpy arrays of shape ``(samples,)`` in [-1, 1].
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from serkit.atomic import atomic_path
 from serkit.errors import AudioError
 
 AUDIO_EXTENSIONS: tuple[str, ...] = (
@@ -177,14 +177,7 @@ def write(path: str | os.PathLike, signal: np.ndarray, sample_rate: int) -> Path
     import soundfile as sf
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=path.suffix, delete=False) as handle:
-        tmp = Path(handle.name)
-    try:
-        subtype = "PCM_16" if path.suffix.lower() in (".wav", ".flac") else None
+    subtype = "PCM_16" if path.suffix.lower() in (".wav", ".flac") else None
+    with atomic_path(path, keep_suffix=True) as tmp:
         sf.write(str(tmp), np.asarray(signal, dtype=np.float32), sample_rate, subtype=subtype)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path

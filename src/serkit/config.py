@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from serkit.atomic import atomic_write_text
 from serkit.errors import ConfigError
 
 
@@ -90,8 +91,5 @@ def parse_pairs(pairs: list[str] | tuple[str, ...]) -> dict:
 
 
 def dump(data: dict, path: str | os.PathLike) -> Path:
-    """Write a config as YAML (keys in insertion order)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
+    """Write a config as YAML (keys in insertion order), atomically."""
+    return atomic_write_text(path, yaml.safe_dump(data, sort_keys=False))

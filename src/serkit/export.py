@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from serkit.atomic import atomic_path
 from serkit.errors import ConfigError
 
 META_KEY = "serkit"
@@ -98,32 +99,29 @@ def export_net(
     wrapper = _torch_wrapper(net, mean, std)
     x = torch.randn(2, int(example_frames), int(input_dim))
     lengths = torch.tensor([int(example_frames), max(1, int(example_frames) * 2 // 3)])
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # tracer warnings about shape arithmetic
-            torch.onnx.export(
-                wrapper,
-                (x, lengths),
-                str(tmp),
-                input_names=["x", "lengths"],
-                output_names=["logits"],
-                dynamic_axes={
-                    "x": {0: "batch", 1: "frames"},
-                    "lengths": {0: "batch"},
-                    "logits": {0: "batch"},
-                },
-                opset_version=opset,
-                dynamo=False,
-            )
-        proto = onnx.load(str(tmp))
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = META_KEY, json.dumps(metadata or {})
-        onnx.save(proto, str(tmp))
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # tracer warnings about shape arithmetic
+                torch.onnx.export(
+                    wrapper,
+                    (x, lengths),
+                    str(tmp),
+                    input_names=["x", "lengths"],
+                    output_names=["logits"],
+                    dynamic_axes={
+                        "x": {0: "batch", 1: "frames"},
+                        "lengths": {0: "batch"},
+                        "logits": {0: "batch"},
+                    },
+                    opset_version=opset,
+                    dynamo=False,
+                )
+            proto = onnx.load(str(tmp))
+            entry = proto.metadata_props.add()
+            entry.key, entry.value = META_KEY, json.dumps(metadata or {})
+            onnx.save(proto, str(tmp))
     finally:
-        if tmp.exists():
-            tmp.unlink()
         net.train(was_training)
     return path
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -19,6 +18,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import pandas as pd
 
+from serkit.atomic import atomic_path, atomic_write_text
 from serkit.errors import ManifestError
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
@@ -270,27 +270,19 @@ def write(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     import pyarrow.parquet as pq
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     meta = _meta(df)
     suffix = path.suffix.lower()
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=suffix, delete=False) as handle:
-        tmp = Path(handle.name)
-    try:
+    if suffix not in (".parquet", ".csv", ".tsv"):
+        raise ManifestError(f"{path}: unknown manifest format {suffix!r}; use .parquet or .csv")
+    with atomic_path(path) as tmp:
         if suffix == ".parquet":
             table = pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
             existing = table.schema.metadata or {}
             table = table.replace_schema_metadata({**existing, _META_KEY: json.dumps(meta)})
             pq.write_table(table, tmp)
-        elif suffix in (".csv", ".tsv"):
-            df.to_csv(tmp, index=False, sep="\t" if suffix == ".tsv" else ",")
-            sidecar = path.with_name(path.name + ".meta.json")
-            sidecar.write_text(json.dumps(meta, indent=2))
         else:
-            raise ManifestError(f"{path}: unknown manifest format {suffix!r}; use .parquet or .csv")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+            df.to_csv(tmp, index=False, sep="\t" if suffix == ".tsv" else ",")
+            atomic_write_text(path.with_name(path.name + ".meta.json"), json.dumps(meta, indent=2))
     return path
 
 

@@ -392,7 +392,7 @@ def render_html(run_dir: str | os.PathLike) -> str:
 
 def write_report(run_dir: str | os.PathLike) -> tuple[Path, Path]:
     """Write ``report.md`` and ``report.html`` into a run folder; returns both paths."""
-    from serkit.experiment.atomic import atomic_write_text
+    from serkit.atomic import atomic_write_text
 
     run_dir = Path(run_dir)
     md = atomic_write_text(run_dir / "report.md", render_markdown(run_dir) + "\n")

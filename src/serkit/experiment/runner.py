@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from serkit.atomic import atomic_write_parquet, atomic_write_text
 from serkit.errors import ConfigError
-from serkit.experiment.atomic import atomic_write_parquet, atomic_write_text
 from serkit.experiment.config import fingerprint, validate_config
 from serkit.experiment.data import Dataset, load_features, load_rows, model_level
 from serkit.experiment.search import fit_model, grid_search
@@ -219,7 +219,7 @@ def _run_fold(
         "fit_summary": _jsonable(fit_summary) if fit_summary else None,
     }
     atomic_write_text(mfile, json.dumps(info, indent=1, default=str))
-    atomic_write_parquet(preds, pfile)  # the parquet marks the fold as done
+    atomic_write_parquet(pfile, preds)  # the parquet marks the fold as done
     return preds, info, False
 
 
@@ -313,7 +313,7 @@ def run(
                     return run_dir
 
     predictions = pd.concat(frames, ignore_index=True)
-    atomic_write_parquet(predictions, run_dir / "predictions.parquet")
+    atomic_write_parquet(run_dir / "predictions.parquet", predictions)
     result = metrics.summarize(predictions, classes, **cfg["bootstrap"])
     atomic_write_text(run_dir / "metrics.json", json.dumps(result, indent=1))
     histories = [

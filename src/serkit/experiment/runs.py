@@ -63,7 +63,7 @@ def evaluate(
     Returns:
         The metrics dict (see :func:`serkit.metrics.summarize`).
     """
-    from serkit.experiment.atomic import atomic_write_text
+    from serkit.atomic import atomic_write_text
     from serkit.report import write_report
 
     run_dir = Path(run_dir)

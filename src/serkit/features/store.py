@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from serkit.atomic import atomic_save_npy, atomic_write_parquet, atomic_write_text
 from serkit.features.base import FEATURE_VERSION, Extractor, FeatureError
 
 INDEX = "index.parquet"
@@ -138,37 +139,6 @@ class FeatureSet:
         return out, lengths
 
 
-def _atomic_save(path: Path, array: np.ndarray) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            np.save(handle, np.ascontiguousarray(array, dtype=np.float32))
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def _atomic_parquet(path: Path, df: pd.DataFrame) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        df.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def _empty_index() -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -233,7 +203,7 @@ class StoreFolder:
             "dim": None,
             "feature_names": None,
         }
-        _atomic_text(self.config_path, json.dumps(config, indent=2))
+        atomic_write_text(self.config_path, json.dumps(config, indent=2))
         return config
 
     @property
@@ -253,7 +223,7 @@ class StoreFolder:
         if names is not None and len(names) != dim:
             names = None
         self.config.update(dim=int(dim), feature_names=names)
-        _atomic_text(self.config_path, json.dumps(self.config, indent=2))
+        atomic_write_text(self.config_path, json.dumps(self.config, indent=2))
 
     # -- index ------------------------------------------------------------------------------
     def index_files(self) -> list[Path]:
@@ -296,20 +266,22 @@ class StoreFolder:
         if self.level == "utterance":
             (self.path / "chunks").mkdir(exist_ok=True)
             name = f"chunks/{uuid.uuid4().hex}.npy"
-            _atomic_save(self.path / name, np.stack([array for _, _, array in items]))
+            atomic_save_npy(
+                self.path / name, np.stack([array for _, _, array in items]), dtype=np.float32
+            )
             for position, (row_id, fingerprint, _) in enumerate(items):
                 rows.append((row_id, fingerprint, name, position, 1, now))
         else:
             (self.path / "frames").mkdir(exist_ok=True)
             for row_id, fingerprint, array in items:
                 name = f"frames/{frame_file_name(row_id, fingerprint)}"
-                _atomic_save(self.path / name, array)
+                atomic_save_npy(self.path / name, array, dtype=np.float32)
                 rows.append((row_id, fingerprint, name, 0, int(array.shape[0]), now))
         new = pd.DataFrame(rows, columns=list(_INDEX_COLUMNS)).astype(_empty_index().dtypes)
         old = self._read_one(index_name)
         merged = pd.concat([old, new], ignore_index=True) if len(old) else new
         merged = merged.drop_duplicates("id", keep="last").reset_index(drop=True)
-        _atomic_parquet(self.path / index_name, merged)
+        atomic_write_parquet(self.path / index_name, merged)
         self._indexes[index_name] = merged
 
     def has_chunks(self) -> bool:
@@ -343,9 +315,9 @@ class StoreFolder:
         if self.level == "utterance" and len(df) and not done:
             vectors = self._gather(df)
             name = f"vectors-{uuid.uuid4().hex[:12]}.npy"
-            _atomic_save(self.path / name, vectors)
+            atomic_save_npy(self.path / name, vectors, dtype=np.float32)
             df = df.assign(file=name, row=np.arange(len(df), dtype=np.int64))
-        _atomic_parquet(self.path / INDEX, df)
+        atomic_write_parquet(self.path / INDEX, df)
         self._indexes = {INDEX: df}
         for f in files:
             if f.name != INDEX:

@@ -19,14 +19,13 @@ import json
 import math
 import os
 import platform
-import shutil
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from serkit.atomic import atomic_dir
 from serkit.errors import ConfigError
 
 FORMAT = "serkit-model"
@@ -88,9 +87,7 @@ def save_model(
     if not hasattr(model, "classes_"):
         raise ConfigError(f"model {name!r} is not fitted; call fit() before save_model()")
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=".tmp"))
-    try:
+    with atomic_dir(folder) as tmp:
         if hasattr(model, "_save_weights"):
             files = list(model._save_weights(tmp))
         else:
@@ -113,16 +110,6 @@ def save_model(
             "extra": jsonable(extra or {}),
         }
         (tmp / META).write_text(json.dumps(meta, indent=2))
-        old = None
-        if folder.exists():
-            old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
-            os.replace(folder, old)
-        os.replace(tmp, folder)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return folder
 
 

@@ -48,7 +48,6 @@ import copy
 import json
 import os
 import random
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -59,6 +58,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from serkit.atomic import atomic_path, atomic_write_json
 from serkit.errors import ConfigError
 from serkit.models.data import PadCollate
 
@@ -210,21 +210,6 @@ def _labels(dataset: Any) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- checkpoints
-
-
-def _atomic_save(obj: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        if path.suffix == ".json":
-            Path(tmp).write_text(json.dumps(obj, indent=1))
-        else:
-            torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _fingerprint(module: nn.Module, n_train: int, n_val: int) -> dict[str, Any]:
@@ -535,5 +520,6 @@ def _write_checkpoint(
         **state,
         "best_key": list(state["best_key"]),
     }
-    _atomic_save(payload, ckpt_dir / CHECKPOINT)
-    _atomic_save({"epoch": epoch, "done": bool(state["done"])}, ckpt_dir / PROGRESS)
+    with atomic_path(ckpt_dir / CHECKPOINT) as tmp:
+        torch.save(payload, tmp)
+    atomic_write_json(ckpt_dir / PROGRESS, {"epoch": epoch, "done": bool(state["done"])})
