@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +118,11 @@ def test_config_round_trip(name, workdir):
     again = features.extractor_from_dict(data)
     assert again.key() == ex.key() and type(again) is type(ex)
     assert features.get_extractor(name, **data["params"]).key() == ex.key()
-    assert len(ex.key()) == 16 and name in repr(ex) or type(ex).__name__ in repr(ex)
+    assert re.fullmatch(r"[0-9a-f]{16}", ex.key()), ex.key()
+    shown = repr(ex)  # names the class and every config value
+    assert shown.startswith(f"{type(ex).__name__}(")
+    for key, value in dataclasses.asdict(ex.config).items():
+        assert f"{key}={value!r}" in shown, (key, shown)
 
 
 @pytest.mark.parametrize("name", features.list_extractors())

@@ -47,8 +47,10 @@ def test_frame_level_pools_every_frame_of_a_speaker():
         (rng.normal(5 if s == "a" else -3, 2, (rng.integers(3, 9), 4))).astype(np.float32)
         for s in speakers
     ]
-    frames[1][:, 2] = 1000.0  # constant within speaker b only (b's other file varies)
-    frames[3][:, 2] = 1000.0
+    frames[1][:, 2] = 1000.0  # constant within one file of speaker b; b's other file varies
+    frames[3][:, 2] = 1000.0 + rng.normal(0, 5, len(frames[3])).astype(np.float32)
+    frames[1][:, 3] = 7.0  # constant over every frame of speaker b
+    frames[3][:, 3] = 7.0
     out = speaker_zscore(frames, speakers)
     assert isinstance(out, list) and len(out) == len(frames)
     for before, after in zip(frames, out, strict=True):
@@ -58,6 +60,14 @@ def test_frame_level_pools_every_frame_of_a_speaker():
         pooled = np.concatenate([o for o, sp in zip(out, speakers, strict=True) if sp == s])
         raw = np.concatenate([f for f, sp in zip(frames, speakers, strict=True) if sp == s])
         _check(pooled.astype(np.float64), np.full(len(pooled), s), raw.astype(np.float64))
+    # the varying case: b's dim 2 varies over b's frames, so it is scaled (std 1 pooled), and
+    # the file where it is constant keeps a common nonzero value (its own statistics give 0)
+    raw_b = np.concatenate([frames[1][:, 2], frames[3][:, 2]]).astype(np.float64)
+    expected = (1000.0 - raw_b.mean()) / raw_b.std()
+    np.testing.assert_allclose(out[1][:, 2], expected, rtol=1e-4)
+    assert abs(expected) > 0.1
+    np.testing.assert_array_equal(out[1][:, 3], 0.0)  # constant over all of b: 0, no NaN
+    np.testing.assert_array_equal(out[3][:, 3], 0.0)
     # a single utterance is not normalised by itself: its own mean is not 0
     assert abs(out[0].mean()) > 1e-3 or abs(out[2].mean()) > 1e-3
 
