@@ -8,8 +8,9 @@
 * loss = class-weighted cross-entropy (``class_weights``) unless ``loss_fn`` is given;
   gradient-norm clipping (``grad_clip``); AdamW / Adam / SGD; LR schedule ``"plateau"``
   (on validation loss), ``"cosine"`` or ``"none"``;
-* early stopping on validation UAR (ties: lower validation loss) with ``patience`` epochs, and
-  the best-validation weights are loaded into the module at the end;
+* early stopping on validation UAR (:func:`serkit.metrics.uar`; ties: lower validation loss)
+  with ``patience`` epochs, and the best-validation weights are loaded into the module at the
+  end;
 * with ``checkpoint_dir``, a checkpoint ``last.pt`` (model, optimizer, scheduler, RNG states,
   history, best weights, early-stopping state) plus ``progress.json`` is written atomically
   after EVERY epoch; with ``resume=True`` a rerun continues after the last finished epoch (a
@@ -58,6 +59,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from serkit import metrics
 from serkit.atomic import atomic_path, atomic_write_json
 from serkit.errors import ConfigError
 from serkit.models.data import PadCollate
@@ -141,14 +143,6 @@ def _dist() -> tuple[bool, int, int]:
 
 
 # --------------------------------------------------------------------------- metrics / eval
-
-
-def uar(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """Unweighted average recall over the classes present in ``y_true``."""
-    y_true = np.asarray(y_true)
-    y_pred = np.asarray(y_pred)
-    recalls = [float(np.mean(y_pred[y_true == c] == c)) for c in np.unique(y_true)]
-    return float(np.mean(recalls)) if recalls else float("nan")
 
 
 def default_forward(module: nn.Module, batch: Batch) -> torch.Tensor:
@@ -494,7 +488,8 @@ def _evaluate(
         trues.append(batch["y"].cpu().numpy())
     module.train(was_training)
     y_true, y_pred = np.concatenate(trues), np.concatenate(preds)
-    return float(np.sum(losses) / len(y_true)), uar(y_true, y_pred)
+    labels = np.union1d(y_true, y_pred)
+    return float(np.sum(losses) / len(y_true)), metrics.uar(y_true, y_pred, labels)
 
 
 def _write_checkpoint(
