@@ -166,7 +166,7 @@ def test_end_to_end_run_folder(demo_manifest, tmp_path):
     from serkit.models.package import load_model
 
     model, meta = load_model(run_dir / "model")
-    assert meta["extra"]["extractor"]["name"] == "test-tone-stats"
+    assert meta["extra"]["frontend"]["extractor"]["name"] == "test-tone-stats"
     assert list(meta["extra"]["classes"]) == metrics["classes"]
 
 

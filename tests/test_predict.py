@@ -98,7 +98,7 @@ def test_missing_model_or_extractor_is_explained(tmp_path):
         Predictor.from_path(tmp_path)
     X = np.random.default_rng(0).normal(size=(8, 3))
     save_model(get_model("logreg").fit(X, [0, 1] * 4), tmp_path / "bare")
-    with pytest.raises(ConfigError, match="extractor"):
+    with pytest.raises(ConfigError, match="no extra.frontend"):
         Predictor.from_path(tmp_path / "bare")
 
 

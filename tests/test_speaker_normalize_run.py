@@ -60,9 +60,9 @@ def test_run_records_speaker_normalisation(demo_manifest, tmp_path):  # noqa: F8
     assert len(preds) == 56 and (preds["fold"] == preds["speaker"]).all()
     from serkit.inference import Predictor
 
-    with pytest.warns(UserWarning, match="per-speaker z-scored"):
-        predictor = Predictor.from_path(run_dir)
-    assert predictor.meta["extra"]["speaker_normalize"] is True
+    predictor = Predictor.from_path(run_dir)
+    assert predictor.meta["extra"]["frontend"]["normalize"] == "speaker"
+    assert predictor.frontend.needs_speakers  # predict refuses inputs without speakers
 
 
 def test_unknown_normalize_value_names_the_key(demo_manifest, tmp_path):  # noqa: F811

@@ -4,9 +4,10 @@ An exported graph takes ``x`` ``(batch, frames, dim)`` float32 (zero-padded) and
 ``(batch,)`` int64 and returns ``logits`` ``(batch, classes)``; batch and frames are dynamic
 axes. For a fitted model the graph includes its z-score normalisation; everything that is not a
 tensor operation (class names, segmenting and segment pooling of ACRNN-style models, the
-extractor config) is stored as JSON in the ONNX metadata (key ``serkit``) and applied by
+feature front end) is stored as JSON in the ONNX metadata (key ``serkit``) and applied by
 :class:`OnnxClassifier`, so ``OnnxClassifier(path).predict_proba(X)`` reproduces
-``model.predict_proba(X)``.
+``model.predict_proba(X)``, and ``Predictor.from_path("model.onnx")`` predicts audio files
+through the recorded front end (VAD and normalisation included) with ONNX Runtime.
 
 Example::
 
@@ -30,6 +31,7 @@ import numpy as np
 
 from serkit.atomic import atomic_path
 from serkit.errors import ConfigError
+from serkit.features.frontend import Frontend
 
 META_KEY = "serkit"
 DEFAULT_OPSET = 17
@@ -126,8 +128,11 @@ def export_net(
     return path
 
 
-def model_metadata(model: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """What :class:`OnnxClassifier` needs besides the graph (classes, segmenting, pooling)."""
+def model_metadata(
+    model: Any, extra: dict[str, Any] | None = None, frontend: Frontend | None = None
+) -> dict[str, Any]:
+    """What :class:`OnnxClassifier` needs besides the graph (classes, segmenting, pooling) and
+    the feature front end that turns audio into its input."""
     meta: dict[str, Any] = {
         "model": getattr(model, "model_name", type(model).__name__),
         "classes": [str(c) for c in np.asarray(model.classes_).tolist()],
@@ -141,14 +146,22 @@ def model_metadata(model: Any, extra: dict[str, Any] | None = None) -> dict[str,
             "on": str(model.pool_on),
         }
     if extra:
-        meta.update({k: v for k, v in extra.items() if k in ("extractor", "label_set")})
+        meta.update({k: v for k, v in extra.items() if k == "label_set"})
+    if frontend is not None:
+        meta["frontend"] = frontend.to_dict()
     return meta
 
 
 def export_model(
-    model: Any, path: str | os.PathLike, *, extra: dict[str, Any] | None = None, **kwargs: Any
+    model: Any,
+    path: str | os.PathLike,
+    *,
+    extra: dict[str, Any] | None = None,
+    frontend: Frontend | None = None,
+    **kwargs: Any,
 ) -> Path:
-    """Export a fitted neural model (anything with ``module_``, ``classes_``, ``input_dim_``)."""
+    """Export a fitted neural model (anything with ``module_``, ``classes_``, ``input_dim_``)
+    with its feature front end (``frontend``) in the metadata."""
     if not hasattr(model, "module_"):
         raise ConfigError(
             f"{type(model).__name__} has no trained torch module; only neural models (e.g. "
@@ -164,20 +177,8 @@ def export_model(
         int(model.input_dim_),
         mean=getattr(model, "norm_mean_", None),
         std=getattr(model, "norm_std_", None),
-        metadata=model_metadata(model, extra),
+        metadata=model_metadata(model, extra, frontend),
         **kwargs,
-    )
-
-
-def find_package(source: str | os.PathLike) -> Path:
-    """The model package folder of ``source``: a package itself or a run folder with ``model/``."""
-    source = Path(source)
-    for candidate in (source, source / "model"):
-        if (candidate / "model.json").is_file():
-            return candidate
-    raise ConfigError(
-        f"{source}: no model package found (expected {source}/model.json or "
-        f"{source}/model/model.json); pass a run folder or a saved model folder"
     )
 
 
@@ -204,10 +205,13 @@ def export(
     Returns:
         :class:`ExportResult` (``max_abs_diff`` is NaN when ``check`` is False).
     """
+    from serkit.inference import frontend_from_meta, resolve_model_dir
     from serkit.models.package import load_model
 
-    model, meta = load_model(find_package(source))
-    path = export_model(model, out, extra=meta.get("extra"))
+    folder = resolve_model_dir(source)
+    model, meta = load_model(folder)
+    frontend = frontend_from_meta(meta, folder, required=False)
+    path = export_model(model, out, extra=meta.get("extra"), frontend=frontend)
     diff = float("nan")
     if check:
         diff = compare(model.module_, path, int(model.input_dim_), model=model, seed=seed)
@@ -264,6 +268,24 @@ class OnnxClassifier:
         custom = self.session.get_modelmeta().custom_metadata_map
         self.meta: dict[str, Any] = json.loads(custom.get(META_KEY, "{}"))
         self.classes_ = np.asarray(self.meta.get("classes", []))
+
+    #: exported graphs take frame sequences
+    input_level = "frame"
+
+    @property
+    def frontend(self) -> Frontend:
+        """The feature front end recorded at export (extractor, VAD, normalisation).
+
+        Raises:
+            ConfigError: the file records none (exported from a bare net).
+        """
+        spec = self.meta.get("frontend") or self.meta.get("extractor")
+        if not spec:
+            raise ConfigError(
+                f"{self.path}: no feature front end in its metadata (exported from a bare net?); "
+                "export a trained model package with serkit.export.export()"
+            )
+        return Frontend.from_dict(spec)
 
     def logits(self, x: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """Raw graph output: ``x`` ``(batch, frames, dim)``, ``lengths`` ``(batch,)`` ->

@@ -1,9 +1,13 @@
 """Prediction from a trained model package: audio files in, labels and probabilities out.
 
 :class:`Predictor` loads a model package (``model.json`` + weights, see
-:mod:`serkit.models.package`) and the extractor recorded in it (``extra["extractor"]``), reads
-each file at the extractor's sample rate, extracts features and calls ``predict_proba`` in
-batches. A run folder (``runs/<name>/``) has its package in ``model/``; either may be given.
+:mod:`serkit.models.package`) and rebuilds the feature front end recorded in it
+(``extra["frontend"]``: extractor, VAD trimming, per-speaker normalisation; see
+:class:`serkit.features.frontend.Frontend`), reads each file at the extractor's sample rate,
+computes its features exactly as training did and calls ``predict_proba`` in batches. A model
+trained on per-speaker normalised features needs the speaker of every input
+(:meth:`Predictor.predict_manifest`, or ``speaker=`` for files of one speaker) and refuses
+without. A run folder (``runs/<name>/``) has its package in ``model/``; either may be given.
 
 Example:
     >>> p = Predictor.from_path("runs/ravdess-svm")           # doctest: +SKIP
@@ -14,13 +18,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from serkit.errors import AudioError, ConfigError, SerkitError
+from serkit.errors import SKIP_BAD, AudioError, ConfigError, SerkitError
+from serkit.features.frontend import Frontend
 
 
 def resolve_model_dir(path: str | os.PathLike) -> Path:
@@ -61,50 +67,82 @@ def collect_audio(inputs: Iterable[str | os.PathLike]) -> list[Path]:
     return out
 
 
-def _extractor_from_meta(meta: dict[str, Any], model_dir: Path) -> Any:
-    spec = (meta.get("extra") or {}).get("extractor")
-    if not spec:
-        raise ConfigError(
-            f"{model_dir / 'model.json'}: no extra.extractor recorded; the package cannot "
-            "turn audio into features. Save it with save_model(..., extra={'extractor': "
-            "extractor.to_dict()}) or pass an extractor to Predictor(...)"
-        )
-    from serkit.features import extractor_from_dict
+def frontend_from_meta(
+    meta: dict[str, Any], model_dir: Path, *, required: bool = True
+) -> Frontend | None:
+    """The feature front end a package was trained with (``extra["frontend"]``).
 
-    return extractor_from_dict(spec)
+    Packages written before front ends existed record ``extra["extractor"]`` (and
+    ``extra["speaker_normalize"]``); they are read as that extractor without VAD.
+
+    Args:
+        meta: the package's ``model.json``.
+        model_dir: the package folder (for messages).
+        required: raise when none is recorded (else return ``None``).
+
+    Raises:
+        ConfigError: the package records no front end and ``required``.
+    """
+    extra = meta.get("extra") or {}
+    if extra.get("frontend"):
+        return Frontend.from_dict(extra["frontend"])
+    if extra.get("extractor"):
+        legacy = Frontend.from_dict(extra["extractor"])
+        return replace(legacy, normalize="speaker" if extra.get("speaker_normalize") else "none")
+    if not required:
+        return None
+    raise ConfigError(
+        f"{model_dir / 'model.json'}: no extra.frontend recorded; the package cannot turn audio "
+        "into features. Save it with save_model(..., extra={'frontend': frontend.to_dict()}) or "
+        "pass a Frontend to Predictor(...)"
+    )
+
+
+@dataclass(frozen=True)
+class Item:
+    """One input to predict: a file (or a segment of it) and, where known, its speaker."""
+
+    path: Path
+    id: str | None = None
+    speaker: str | None = None
+    start: float | None = None
+    end: float | None = None
 
 
 class Predictor:
-    """A fitted model plus the extractor it was trained with.
+    """A fitted model plus the feature front end it was trained with.
 
     Args:
         model: fitted estimator (``predict_proba``, ``classes_``, ``input_level``).
-        extractor: callable ``signal, sample_rate -> features`` with a ``sample_rate``.
+        frontend: the :class:`~serkit.features.frontend.Frontend` (an extractor alone is
+            taken as a front end without VAD and normalisation).
         meta: the package's ``model.json`` (optional, informative).
     """
 
-    def __init__(self, model: Any, extractor: Any, meta: dict[str, Any] | None = None) -> None:
+    def __init__(self, model: Any, frontend: Frontend | Any, meta: dict[str, Any] | None = None):
         self.model = model
-        self.extractor = extractor
+        self.frontend = frontend if isinstance(frontend, Frontend) else Frontend(frontend)
         self.meta = meta or {}
 
     @classmethod
     def from_path(cls, path: str | os.PathLike) -> Predictor:
-        """Load from a run folder (with ``model/``) or a model package folder."""
+        """Load from a run folder (with ``model/``), a model package folder, or an ``.onnx``
+        file written by :func:`serkit.export.export` (run with ONNX Runtime)."""
         from serkit.models.package import load_model
 
+        if Path(path).suffix == ".onnx" and Path(path).is_file():
+            from serkit.export import OnnxClassifier
+
+            onnx = OnnxClassifier(path)
+            return cls(onnx, onnx.frontend, onnx.meta)
         model_dir = resolve_model_dir(path)
         model, meta = load_model(model_dir)
-        if (meta.get("extra") or {}).get("speaker_normalize"):
-            import warnings
+        return cls(model, frontend_from_meta(meta, model_dir), meta)
 
-            warnings.warn(
-                f"{model_dir}: trained on per-speaker z-scored features (features.normalize: "
-                "speaker) but predict sees raw per-file features; expect lower accuracy",
-                UserWarning,
-                stacklevel=2,
-            )
-        return cls(model, _extractor_from_meta(meta, model_dir), meta)
+    @property
+    def extractor(self) -> Any:
+        """The front end's extractor."""
+        return self.frontend.extractor
 
     @property
     def classes(self) -> list[str]:
@@ -116,12 +154,16 @@ class Predictor:
         """``"utterance"`` or ``"frame"``."""
         return getattr(self.model, "input_level", "utterance")
 
-    def features(self, path: str | os.PathLike) -> np.ndarray:
-        """Read one file at the extractor's rate and extract its features."""
+    def features(
+        self, path: str | os.PathLike, *, start: float | None = None, end: float | None = None
+    ) -> np.ndarray:
+        """Read one file (or segment) at the front end's rate and compute its features
+        (VAD trimming included; per-speaker normalisation is a batch step, see
+        :meth:`predict_items`)."""
         from serkit.audio import read
 
-        signal, rate = read(path, sample_rate=int(self.extractor.sample_rate))
-        feats = np.asarray(self.extractor(signal, rate), dtype=np.float32)
+        signal, rate = read(path, sample_rate=self.frontend.sample_rate, start=start, end=end)
+        feats = np.asarray(self.frontend.compute(signal, rate), dtype=np.float32)
         if not np.all(np.isfinite(feats)):
             raise AudioError(f"{path}: features contain NaN or inf (silent or corrupt audio?)")
         if feats.ndim == 2 and feats.shape[0] == 0:
@@ -129,7 +171,7 @@ class Predictor:
         return feats
 
     def predict_features(self, feats: Sequence[np.ndarray]) -> np.ndarray:
-        """Posteriors ``(n, classes)`` of already extracted features."""
+        """Posteriors ``(n, classes)`` of already computed (and normalised) features."""
         if self.input_level == "frame":
             return self.model.predict_proba(list(feats))
         return self.model.predict_proba(np.stack([np.ravel(f) for f in feats]))
@@ -138,6 +180,7 @@ class Predictor:
         self,
         inputs: Iterable[str | os.PathLike],
         *,
+        speaker: str | None = None,
         batch_size: int = 16,
         skip_bad: bool = False,
         progress: Callable[[int], None] | None = None,
@@ -146,6 +189,8 @@ class Predictor:
 
         Args:
             inputs: files and/or folders.
+            speaker: the one speaker of every file (needed by a model trained with
+                ``features.normalize: speaker``; then a ``speaker`` column is added).
             batch_size: files per ``predict_proba`` call.
             skip_bad: skip unreadable files (listed in ``df.attrs["skipped"]`` as
                 ``"path: reason"``) instead of raising.
@@ -156,57 +201,185 @@ class Predictor:
 
         Raises:
             AudioError: a bad file (naming it) when ``skip_bad`` is false.
+            ConfigError: the model needs speakers and none was given.
         """
-        paths = collect_audio(inputs)
-        rows: list[dict[str, Any]] = []
+        items = [Item(path, speaker=speaker) for path in collect_audio(inputs)]
+        return self.predict_items(
+            items, batch_size=batch_size, skip_bad=skip_bad, progress=progress
+        )
+
+    def predict_manifest(
+        self,
+        manifest: pd.DataFrame,
+        *,
+        batch_size: int = 16,
+        skip_bad: bool = False,
+        progress: Callable[[int], None] | None = None,
+    ) -> pd.DataFrame:
+        """Predict the rows of a manifest (its ``speaker`` column groups per-speaker
+        normalisation; ``start``/``end`` cut segments). Columns: ``id, path, speaker, label,
+        prob_<class>...``."""
+        from serkit import manifest as mf
+
+        starts = manifest["start"] if "start" in manifest.columns else [None] * len(manifest)
+        ends = manifest["end"] if "end" in manifest.columns else [None] * len(manifest)
+        speakers = manifest["speaker"] if "speaker" in manifest.columns else [None] * len(manifest)
+        items = [
+            Item(path, str(row_id), _text(spk), _number(start), _number(end))
+            for row_id, path, spk, start, end in zip(
+                manifest["id"], mf.audio_paths(manifest), speakers, starts, ends, strict=True
+            )
+        ]
+        return self.predict_items(
+            items, batch_size=batch_size, skip_bad=skip_bad, progress=progress
+        )
+
+    def predict_items(
+        self,
+        items: Sequence[Item],
+        *,
+        batch_size: int = 16,
+        skip_bad: bool = False,
+        progress: Callable[[int], None] | None = None,
+    ) -> pd.DataFrame:
+        """Predict :class:`Item` s in order (see :meth:`predict_files` for the arguments).
+
+        A front end with per-speaker normalisation z-scores each speaker's features with the
+        statistics of that speaker's items in this call (as training did with the speaker's
+        rows), so every item needs a speaker, and at utterance level each speaker at least
+        :data:`MIN_SPEAKER_ITEMS` items.
+        """
+        if self.frontend.needs_speakers:
+            _check_speakers(items)
+        keep: list[Item] = []
+        feats: list[np.ndarray] = []
         skipped: list[str] = []
-        pending: list[tuple[Path, np.ndarray]] = []
-
-        def flush() -> None:
-            if not pending:
-                return
-            proba = self.predict_features([f for _, f in pending])
-            for (path, _), p in zip(pending, proba, strict=True):
-                row: dict[str, Any] = {"path": str(path), "label": self.classes[int(np.argmax(p))]}
-                row.update({f"prob_{c}": float(v) for c, v in zip(self.classes, p, strict=True)})
-                rows.append(row)
-            pending.clear()
-
-        for path in paths:
+        for item in items:
             try:
-                pending.append((path, self.features(path)))
+                feats.append(self.features(item.path, start=item.start, end=item.end))
+                keep.append(item)
             except SerkitError as exc:
                 if not skip_bad:
+                    exc.hint = SKIP_BAD  # the caller can skip such files
                     raise
-                skipped.append(f"{path}: {exc}")
-            if len(pending) >= batch_size:
-                flush()
+                skipped.append(f"{item.path}: {exc}")
             if progress is not None:
                 progress(1)
-        flush()
-        columns = ["path", "label"] + [f"prob_{c}" for c in self.classes]
+        if self.frontend.needs_speakers and keep:
+            speakers = [str(item.speaker) for item in keep]
+            if self.input_level == "utterance":
+                _check_counts(speakers, skipped)
+            feats = list(self.frontend.normalise(_stacked(feats, self.input_level), speakers))
+        proba = [
+            self.predict_features(feats[i : i + batch_size])
+            for i in range(0, len(feats), batch_size)
+        ]
+        probs = np.concatenate(proba) if proba else np.zeros((0, len(self.classes)))
+        with_id = any(item.id is not None for item in items)
+        with_speaker = any(item.speaker is not None for item in items)
+        columns = (
+            (["id"] if with_id else [])
+            + ["path"]
+            + (["speaker"] if with_speaker else [])
+            + ["label"]
+            + [f"prob_{c}" for c in self.classes]
+        )
+        rows = []
+        for item, p in zip(keep, probs, strict=True):
+            row: dict[str, Any] = {"id": item.id, "path": str(item.path), "speaker": item.speaker}
+            row["label"] = self.classes[int(np.argmax(p))]
+            row.update({f"prob_{c}": float(v) for c, v in zip(self.classes, p, strict=True)})
+            rows.append(row)
         df = pd.DataFrame(rows, columns=columns)
         df.attrs["skipped"] = skipped
         return df
 
 
+#: per-speaker z-scores of utterance features need at least this many utterances of a speaker
+MIN_SPEAKER_ITEMS = 2
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or pd.isna(value) or not str(value).strip() else str(value)
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def _stacked(feats: list[np.ndarray], level: str) -> np.ndarray | list[np.ndarray]:
+    return np.stack([np.ravel(f) for f in feats]) if level == "utterance" else feats
+
+
+def _check_speakers(items: Sequence[Item]) -> None:
+    """Refuse items without a speaker when the front end normalises per speaker."""
+    unknown = [item for item in items if item.speaker is None]
+    if unknown:
+        raise ConfigError(
+            f"{unknown[0].path}: this model was trained on per-speaker z-scored features "
+            "(features.normalize: speaker) and needs the speaker of every input to normalise "
+            f"it the same way; {len(unknown)} of {len(items)} input(s) have none. Give "
+            "speaker=NAME (all files are one speaker) or predict a manifest with a speaker column"
+        )
+
+
+def _check_counts(speakers: list[str], skipped: list[str]) -> None:
+    """Refuse speakers with fewer than :data:`MIN_SPEAKER_ITEMS` utterances."""
+    names, counts = np.unique(speakers, return_counts=True)
+    few = [f"{n} ({c})" for n, c in zip(names, counts, strict=True) if c < MIN_SPEAKER_ITEMS]
+    if few:
+        note = f" after skipping {len(skipped)} bad file(s)" if skipped else ""
+        raise ConfigError(
+            "per-speaker normalisation needs at least "
+            f"{MIN_SPEAKER_ITEMS} utterances of each speaker (one utterance z-scores to "
+            f"zeros); too few{note}: {', '.join(few[:5])}. Predict more files of those "
+            "speakers together"
+        )
+
+
 def predict(
     model_path: str | os.PathLike,
-    inputs: Iterable[str | os.PathLike],
+    inputs: Iterable[str | os.PathLike] = (),
     *,
+    manifest: pd.DataFrame | None = None,
+    speaker: str | None = None,
     batch_size: int = 16,
     skip_bad: bool = False,
     progress: bool = False,
 ) -> pd.DataFrame:
-    """Load ``model_path`` (run or package folder) and predict ``inputs`` (files/folders)."""
-    predictor = Predictor.from_path(model_path)
+    """Load ``model_path`` (run or package folder) and predict ``inputs`` (files/folders) or
+    the rows of ``manifest``.
+
+    Args:
+        model_path: a run folder or a model package.
+        inputs: audio files and/or folders (with ``speaker``: all of one speaker).
+        manifest: a manifest to predict instead of ``inputs`` (speakers from its column).
+        speaker: the speaker of every input file.
+        batch_size: files per ``predict_proba`` call.
+        skip_bad: skip (and list) bad files instead of raising.
+        progress: show a progress bar.
+
+    Raises:
+        ConfigError: both or neither of ``inputs`` and ``manifest``, or ``speaker`` with a
+            manifest.
+    """
     inputs = list(inputs)
+    if (manifest is None) == (not inputs):
+        raise ConfigError("predict: give audio inputs or a manifest (exactly one of them)")
+    if manifest is not None and speaker is not None:
+        raise ConfigError("predict: speaker= applies to audio inputs; a manifest has its own")
+    predictor = Predictor.from_path(model_path)
+    total = len(manifest) if manifest is not None else len(collect_audio(inputs))
+
+    def go(update: Callable[[int], None] | None) -> pd.DataFrame:
+        options = {"batch_size": batch_size, "skip_bad": skip_bad, "progress": update}
+        if manifest is not None:
+            return predictor.predict_manifest(manifest, **options)
+        return predictor.predict_files(inputs, speaker=speaker, **options)
+
     if not progress:
-        return predictor.predict_files(inputs, batch_size=batch_size, skip_bad=skip_bad)
+        return go(None)
     from tqdm import tqdm
 
-    total = len(collect_audio(inputs))
     with tqdm(total=total, unit="file", desc="predict", leave=False) as bar:
-        return predictor.predict_files(
-            inputs, batch_size=batch_size, skip_bad=skip_bad, progress=bar.update
-        )
+        return go(bar.update)

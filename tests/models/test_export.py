@@ -10,7 +10,8 @@ import torch
 from typer.testing import CliRunner
 
 from serkit.errors import ConfigError
-from serkit.export import OnnxClassifier, export, export_net, find_package
+from serkit.export import OnnxClassifier, export, export_net
+from serkit.inference import resolve_model_dir
 from serkit.models import get_model
 from serkit.models.nets import get_net
 from serkit.models.package import save_model
@@ -72,7 +73,7 @@ def test_fitted_model_export_reproduces_predict_proba(name, tmp_path):
         params["stage1_epochs"] = 1
     model = get_model(name, **params).fit(X, y, groups)
     save_model(model, tmp_path / "run" / "model", extra={"label_set": "demo"})
-    assert find_package(tmp_path / "run") == tmp_path / "run" / "model"
+    assert resolve_model_dir(tmp_path / "run") == tmp_path / "run" / "model"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = export(tmp_path / "run", tmp_path / "model.onnx")
@@ -94,8 +95,8 @@ def test_cli_export_and_errors(tmp_path):
     result = CliRunner().invoke(app, ["export", str(tmp_path / "pkg"), str(tmp_path / "m.onnx")])
     assert result.exit_code == 0, result.output
     assert "max |torch - onnxruntime|" in result.output and (tmp_path / "m.onnx").is_file()
-    with pytest.raises(ConfigError, match="no model package"):
-        find_package(tmp_path / "nowhere")
+    with pytest.raises(ConfigError, match="no such run or model folder"):
+        resolve_model_dir(tmp_path / "nowhere")
     with pytest.raises(ConfigError, match="no such ONNX"):
         OnnxClassifier(tmp_path / "missing.onnx")
     svm = get_model("svm").fit(np.random.default_rng(0).normal(size=(12, 4)), y)

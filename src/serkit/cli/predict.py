@@ -20,11 +20,23 @@ def register(app: typer.Typer) -> None:
     def predict_cmd(
         model: Path = typer.Argument(..., help="A run folder (with model/) or a model package."),
         inputs: list[Path] = typer.Argument(
-            ..., help="Audio files and/or folders (searched recursively)."
+            None, help="Audio files and/or folders (searched recursively)."
+        ),
+        manifest: Path | None = typer.Option(
+            None,
+            "--manifest",
+            help="Predict the rows of this manifest instead (its speaker column groups "
+            "per-speaker normalisation; start/end cut segments).",
+        ),
+        speaker: str | None = typer.Option(
+            None,
+            "--speaker",
+            help="The speaker of every input file (models trained with features.normalize: "
+            "speaker need it; their statistics come from these files).",
         ),
         fmt: str = typer.Option("table", "--format", help=f"One of: {', '.join(FORMATS)}."),
         output: Path | None = typer.Option(
-            None, "-o", "--output", help="Write here instead of standard output."
+            None, "-o", "--output", dir_okay=False, help="Write here instead of standard output."
         ),
         skip_bad: bool = typer.Option(False, "--skip-bad", help=SKIP_BAD_HELP),
         batch_size: int = typer.Option(16, "--batch-size", min=1, help="Files per batch."),
@@ -35,9 +47,20 @@ def register(app: typer.Typer) -> None:
 
         if fmt not in FORMATS:
             raise typer.BadParameter(f"expected one of {', '.join(FORMATS)}, got {fmt!r}")
+        if bool(inputs) == (manifest is not None):
+            raise typer.BadParameter("give audio INPUTS or --manifest FILE (exactly one)")
+        if manifest is not None and speaker is not None:
+            raise typer.BadParameter("--speaker applies to audio INPUTS; a manifest has its own")
+        rows = None
+        if manifest is not None:
+            from serkit import manifest as mf
+
+            rows = mf.read(manifest)
         df = predict(
             model,
-            inputs,
+            inputs or (),
+            manifest=rows,
+            speaker=speaker,
             batch_size=batch_size,
             skip_bad=skip_bad,
             progress=progress and sys.stderr.isatty(),

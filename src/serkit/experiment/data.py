@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from serkit.errors import ConfigError
+from serkit.features.frontend import Frontend
 
 
 @dataclass
@@ -96,30 +97,33 @@ def load_features(
     *,
     workers: int = 1,
     progress: bool = False,
-) -> tuple[pd.DataFrame, Any, Any]:
-    """Extract (cached in the store) and load the features of ``df``.
+    extract: bool = True,
+) -> tuple[pd.DataFrame, Frontend, Any]:
+    """Extract (cached in the store) and load the features of ``df`` through the config's
+    front end, normalised as it says.
 
     Rows whose audio was skipped as bad (``features.skip_bad``) are dropped from ``df``.
+    ``extract=False`` only reads the store (ranks other than 0 of a torchrun run, after rank 0
+    extracted: they write nothing).
 
     Returns:
-        ``(df, extractor, feature_set)`` with ``df`` aligned to ``feature_set.ids``.
+        ``(df, frontend, feature_set)`` with ``df`` aligned to ``feature_set.ids``.
     """
     from serkit import features as feats
-    from serkit.features.vad import VadTrim
 
-    extractor = feats.get_extractor(features_cfg["name"], **features_cfg["params"])
+    frontend = Frontend.from_config(features_cfg)
     store = Path(features_cfg["store"])
-    vad_cfg = features_cfg.get("vad")  # optional {method: silero, pad_ms: 30, ...}
-    vad = VadTrim.from_dict(vad_cfg) if vad_cfg else None
-    feats.extract(
-        df,
-        extractor,
-        store,
-        workers=workers,
-        skip_bad=features_cfg["skip_bad"],
-        progress=progress,
-        vad=vad,
-    )
+    extractor, vad = frontend.extractor, frontend.vad
+    if extract:
+        feats.extract(
+            df,
+            extractor,
+            store,
+            workers=workers,
+            skip_bad=features_cfg["skip_bad"],
+            progress=progress,
+            vad=vad,
+        )
     fs = feats.load(df, extractor, store, allow_missing=features_cfg["skip_bad"], vad=vad)
     ids = [str(i) for i in fs.ids]
     if ids != df["id"].astype(str).tolist():
@@ -130,12 +134,12 @@ def load_features(
             raise ConfigError(f"feature store returned unknown id(s) {missing[:5]}")
         df = df.iloc[[position[rid] for rid in ids]].reset_index(drop=True)
         df.attrs = attrs
-    if features_cfg.get("normalize") == "speaker":
-        fs = speaker_normalized(fs, df)
-    return df, extractor, fs
+    if frontend.needs_speakers:
+        fs = speaker_normalized(fs, df, frontend)
+    return df, frontend, fs
 
 
-def speaker_normalized(fs: Any, df: pd.DataFrame) -> Any:
+def speaker_normalized(fs: Any, df: pd.DataFrame, frontend: Frontend) -> Any:
     """``fs`` with every row z-scored by its speaker's feature statistics (``features.normalize``).
 
     Label-free and transductive per speaker: the statistics of a test speaker come from that
@@ -145,6 +149,7 @@ def speaker_normalized(fs: Any, df: pd.DataFrame) -> Any:
     Args:
         fs: the loaded feature set, aligned with ``df``.
         df: the rows (column ``speaker``).
+        frontend: the front end (``normalize="speaker"``) that does it.
 
     Returns:
         A copy of ``fs`` with ``X`` ``(n, dim)`` or ``frames`` (in-memory) normalised.
@@ -153,8 +158,6 @@ def speaker_normalized(fs: Any, df: pd.DataFrame) -> Any:
         ConfigError: a row has no speaker id.
     """
     from dataclasses import replace
-
-    from serkit.features.normalize import speaker_zscore
 
     speakers = df["speaker"].astype("string")
     empty = speakers.isna() | (speakers.str.strip() == "")
@@ -166,8 +169,8 @@ def speaker_normalized(fs: Any, df: pd.DataFrame) -> Any:
         )
     speakers = speakers.to_numpy(dtype=str)
     if fs.level == "frame":
-        return replace(fs, frames=speaker_zscore(fs.frames, speakers))
-    return replace(fs, X=speaker_zscore(fs.X, speakers))
+        return replace(fs, frames=frontend.normalise(fs.frames, speakers))
+    return replace(fs, X=frontend.normalise(fs.X, speakers))
 
 
 def model_level(model: Any, feature_level: str, cfg: dict[str, Any]) -> str:

@@ -10,8 +10,6 @@ extractor says ``channels``.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -106,7 +104,7 @@ class Extractor:
             raise FeatureError(
                 f"extractor {self.name!r} returned an empty array {out.shape} for a signal of "
                 f"{len(signal)} samples ({len(signal) / self.sample_rate:.3f} s); the audio is "
-                "too short for it: drop the row, pad the audio or pass --skip-bad"
+                "too short for it: drop the row or pad the audio"
             )
         return out
 
@@ -124,11 +122,11 @@ class Extractor:
         return {"name": self.name, "params": params}
 
     def key(self) -> str:
-        """Store key: a hash of name, config and :data:`FEATURE_VERSION` (16 hex chars)."""
-        payload = json.dumps(
-            {"extractor": self.to_dict(), "feature_version": FEATURE_VERSION}, sort_keys=True
-        )
-        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+        """Store key: a hash of name, config and :data:`FEATURE_VERSION` (16 hex chars), i.e.
+        the key of the front end made of this extractor alone."""
+        from serkit.features.frontend import Frontend
+
+        return Frontend(self).key()
 
     @classmethod
     def example_params(cls, workdir: Path) -> dict[str, Any]:

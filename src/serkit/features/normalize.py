@@ -8,9 +8,11 @@ statistics are computed from that speaker's own (unlabelled) test utterances, wh
 all of a speaker's audio is available at once -- the standard assumption of papers that report
 speaker-normalised results, and a real difference from per-file inference.
 
-A model trained on speaker-normalised features expects speaker-normalised inputs: the
-experiment runner records ``speaker_normalize: true`` in the model package's ``extra`` and
-``serkit predict`` (which sees files one by one, without speaker statistics) warns about it.
+A model trained on speaker-normalised features expects speaker-normalised inputs: the front end
+(:class:`serkit.features.frontend.Frontend`, ``normalize="speaker"``) recorded in the model
+package makes ``serkit predict`` ask for the speaker of every input (``--speaker`` or a
+``--manifest`` with a speaker column) and normalise each speaker's files with their own
+statistics; without speakers it refuses.
 
 Example:
     >>> import numpy as np
@@ -25,8 +27,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-#: the ``features.normalize`` values the experiment config accepts
-NORMALIZE_METHODS = ("none", "speaker")
 #: standard deviations at or below this count as a constant dimension (scaled by 1, not 1/std)
 _EPS = 1e-8
 

@@ -18,9 +18,10 @@ The fingerprint of a row (audio size, mtime and path, plus segment bounds) is st
 row whose audio changed is recomputed, and a changed extractor parameter gives another folder.
 
 A VAD put in front of the extractor (``extract(..., vad=VadTrim(...))``) is part of the folder
-identity: ``key`` hashes the extractor config, :data:`FEATURE_VERSION` and the VAD's
-``to_dict()``, so plain and trimmed features of one extractor live side by side and a changed VAD
-parameter gives another folder. Without a VAD the key is ``Extractor.key()``.
+identity: the folder key is the key of the front end (:class:`serkit.features.frontend.Frontend`,
+extractor config, :data:`FEATURE_VERSION` and VAD; per-speaker normalisation is a set-level step
+and never stored), so plain and trimmed features of one extractor live side by side and a changed
+VAD parameter gives another folder. Without a VAD the key is ``Extractor.key()``.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,43 +42,18 @@ import pandas as pd
 
 from serkit.atomic import atomic_save_npy, atomic_write_parquet, atomic_write_text
 from serkit.features.base import FEATURE_VERSION, Extractor, FeatureError
+from serkit.features.frontend import Frontend, Vad, vad_spec
+
+__all__ = ["INDEX", "FeatureSet", "FeatureStore", "StoreFolder", "Vad", "store_key", "vad_spec"]
 
 INDEX = "index.parquet"
 _INDEX_COLUMNS = ("id", "fingerprint", "file", "row", "frames", "committed")
-#: a silence trimmer put in front of an extractor: ``(signal (samples,), rate) -> (samples',)``
-Vad = Callable[[np.ndarray, int], np.ndarray]
-
-
-def vad_spec(vad: Vad | None) -> dict[str, Any] | None:
-    """What identifies a VAD in the store: its ``to_dict()``, else its qualified name.
-
-    A plain function has no parameters to record, so only its ``module.qualname`` keys it; give
-    callables with parameters a ``to_dict()`` (as :class:`serkit.features.vad.VadTrim` has).
-    """
-    if vad is None:
-        return None
-    to_dict = getattr(vad, "to_dict", None)
-    if callable(to_dict):
-        return dict(to_dict())
-    qualname = getattr(vad, "__qualname__", type(vad).__qualname__)
-    return {"name": f"{getattr(vad, '__module__', '')}.{qualname}"}
 
 
 def store_key(extractor: Extractor, vad: Vad | None = None) -> str:
-    """Folder key (16 hex chars): ``extractor.key()``, or with a VAD a hash of the extractor
-    config, :data:`FEATURE_VERSION` and :func:`vad_spec`."""
-    if vad is None:
-        return extractor.key()
-    payload = json.dumps(
-        {
-            "extractor": extractor.to_dict(),
-            "feature_version": FEATURE_VERSION,
-            "vad": vad_spec(vad),
-        },
-        sort_keys=True,
-        default=str,
-    )
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+    """Folder key (16 hex chars): the :meth:`~serkit.features.frontend.Frontend.key` of the
+    front end ``extractor`` behind ``vad`` (``extractor.key()`` when there is no VAD)."""
+    return Frontend(extractor, vad).key()
 
 
 @dataclass

@@ -1,0 +1,187 @@
+"""Seed classifiers beside the classic baselines on the same six RAVDESS speaker folds.
+
+Runs eight experiments on RAVDESS speech (8 classes) with ``speaker-kfold`` k = 6, seed 0
+(identical folds of four actors for every row): eGeMAPS + RBF SVM, ComParE 2016 + linear SVM,
+the 3-D ACRNN and DCNN-BLSTMwA, each on plain and on per-speaker z-scored features
+(``features.normalize: speaker``). Prints UAR and WA pooled over folds with 95 % intervals
+(``serkit.metrics.summarize``: by default a bootstrap over test speakers), the training time
+(sum of the six fold fits) and the exact command of every row, and writes the table to ``--out``
+(Markdown) and ``--out`` with ``.json`` (the figures).
+
+Usage (from the repository root; the neural rows take about half an hour each on 2 cores)::
+
+    OMP_NUM_THREADS=1 nice -n 10 python benchmarks/seed_folds.py --out seed_folds.md
+    python benchmarks/seed_folds.py --rows egemaps compare     # a subset
+    python benchmarks/seed_folds.py --summarise-only           # tables from finished runs
+
+Runs resume where they stopped (``serkit train`` does); a row whose run folder already holds
+``predictions.parquet`` is only summarised. Work files (manifest, feature store, run folders)
+go to ``--work`` (default ``/tmp/serkit_seed_folds``), never into the repository.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data"
+SIX_FOLDS = ["protocol.name=speaker-kfold", "protocol.params.k=6", "protocol.params.seed=0"]
+#: row key -> (table label, config file, overrides)
+ROWS: dict[str, tuple[str, str, list[str]]] = {
+    "egemaps": ("eGeMAPS + RBF SVM", "ravdess_egemaps_svm.yaml", SIX_FOLDS),
+    "compare": ("ComParE 2016 + linear SVM", "ravdess_compare_svm.yaml", SIX_FOLDS),
+    "acrnn": ("3-D ACRNN", "ravdess_acrnn.yaml", []),
+    "dcnn": ("DCNN-BLSTMwA", "ravdess_dcnn_blstmwa.yaml", []),
+    "egemaps_spk": (
+        "speaker-normalised: eGeMAPS + RBF SVM",
+        "ravdess_egemaps_svm_spknorm.yaml",
+        SIX_FOLDS,
+    ),
+    "compare_spk": (
+        "speaker-normalised: ComParE 2016 + linear SVM",
+        "ravdess_compare_svm_spknorm.yaml",
+        SIX_FOLDS,
+    ),
+    "acrnn_spk": ("speaker-normalised: 3-D ACRNN", "ravdess_acrnn_spknorm.yaml", []),
+    "dcnn_spk": ("speaker-normalised: DCNN-BLSTMwA", "ravdess_dcnn_blstmwa_spknorm.yaml", []),
+}
+
+
+def _run_name(key: str) -> str:
+    return f"seed_folds_{key}"
+
+
+def run_row(key: str, work: Path, workers: int, log: bool, store: str | None = None) -> Path:
+    """Train (or resume) one row's experiment in ``work``; returns its run folder."""
+    from serkit import experiment
+
+    _, config, extra = ROWS[key]
+    overrides = [*extra, f"name={_run_name(key)}", "final_model=false", f"workers={workers}"]
+    if store:
+        overrides.append(f"features.store={store}")
+    run_dir = work / "runs" / _run_name(key)
+    command = f"serkit train configs/{config} {' '.join(overrides)}"
+    print(f"\n$ {command}", flush=True)
+    if (run_dir / "predictions.parquet").exists():
+        print("  (finished earlier: summarised only)")
+        return run_dir
+    cfg = experiment.load_config(REPO / "configs" / config, overrides)
+    started = time.perf_counter()
+    printer = (lambda line: print("  " + line, flush=True)) if log else None
+    experiment.run(cfg, log=printer, command=command)
+    print(f"  wall time {time.perf_counter() - started:.0f} s", flush=True)
+    return run_dir
+
+
+def summarise(key: str, run_dir: Path, reps: int) -> dict:
+    """The table row of a finished run, recomputed from its ``predictions.parquet``."""
+    import pandas as pd
+
+    from serkit import metrics
+
+    predictions = pd.read_parquet(run_dir / "predictions.parquet")
+    dataset = json.loads((run_dir / "dataset.json").read_text())
+    result = metrics.summarize(predictions, dataset["classes"], reps=reps, seed=0)
+    pooled = result["pooled"]
+    label, config, extra = ROWS[key]
+    return {
+        "row": key,
+        "label": label,
+        "command": f"serkit train configs/{config} {' '.join(extra)}".strip(),
+        "folds": result["n_folds"],
+        "uar": pooled["uar"],
+        "uar_ci": pooled["ci95"]["uar"],
+        "wa": pooled["wa"],
+        "wa_ci": pooled["ci95"]["wa"],
+        "train_seconds": sum(f["seconds"] for f in dataset["folds"]),
+        "interval": result.get("bootstrap", {"method": "row"}),
+    }
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
+def table(rows: list[dict]) -> str:
+    """The Markdown table of the README."""
+    method = rows[0]["interval"].get("method", "row") if rows else "row"
+    lines = [
+        f"95 % intervals: bootstrap over test {'speakers' if method == 'speaker' else 'rows'}",
+        "",
+        "| features + model | UAR % | WA % | training, 6 folds |",
+        "|---|---|---|---|",
+    ]
+    for r in rows:
+        uar = f"{100 * r['uar']:.1f} [{100 * r['uar_ci'][0]:.1f}, {100 * r['uar_ci'][1]:.1f}]"
+        wa = f"{100 * r['wa']:.1f} [{100 * r['wa_ci'][0]:.1f}, {100 * r['wa_ci'][1]:.1f}]"
+        lines.append(f"| {r['label']} | {uar} | {wa} | {_minutes(r['train_seconds'])} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the rows and print the table; returns the exit status."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DATA, help="folder with the corpora")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/serkit_seed_folds"))
+    parser.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
+    parser.add_argument("--workers", type=int, default=2, help="feature-extraction processes")
+    parser.add_argument("--reps", type=int, default=1000, help="bootstrap repetitions")
+    parser.add_argument("--out", type=Path, default=Path("seed_folds.md"), help="table file")
+    parser.add_argument("--summarise-only", action="store_true", help="train nothing")
+    parser.add_argument("--quiet", action="store_true", help="no per-fold log lines")
+    parser.add_argument(
+        "--store",
+        default=None,
+        help="feature store (default: the configs'); give each of two "
+        "concurrent invocations its own",
+    )
+    args = parser.parse_args(argv)
+
+    from serkit.corpora import prepare
+
+    out = args.out.resolve()
+    root = (args.data / "ravdess").resolve()
+    work = args.work.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    os.chdir(work)  # the configs' relative paths (manifests/, features/, runs/) resolve here
+    if not Path("manifests/ravdess.parquet").exists():
+        if not root.is_dir():
+            print(f"no RAVDESS at {root}: nothing to run")
+            return 1
+        prepare("ravdess", root, output=Path("manifests"))
+        print(f"$ serkit prepare ravdess {root} -o manifests")
+    rows = []
+    for key in args.rows:
+        run_dir = work / "runs" / _run_name(key)
+        if not args.summarise_only:
+            run_row(key, work, args.workers, not args.quiet, args.store)
+        if (run_dir / "predictions.parquet").exists():
+            rows.append(summarise(key, run_dir, args.reps))
+        else:
+            print(f"skip {key}: {run_dir} has no predictions yet")
+    text = table(rows)
+    commands = "\n".join(f"- {r['label']}: `{r['command']}`" for r in rows)
+    print("\nRAVDESS speech, 8 classes, speaker-kfold k=6 seed 0, pooled over folds\n")
+    print(text)
+    print("\n" + commands)
+    out.write_text(
+        text
+        + "\n\nCommands (after `serkit prepare ravdess DIR -o manifests`):\n\n"
+        + commands
+        + "\n"
+    )
+    out.with_suffix(".json").write_text(json.dumps(rows, indent=1))
+    print(f"\ntable written to {out} (figures in {out.with_suffix('.json')})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
