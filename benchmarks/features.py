@@ -2,11 +2,13 @@
 
 Usage::
 
-    nice -n 10 python benchmarks/features.py --limit 40 --scale-files 200
+    nice -n 10 python benchmarks/features.py --limit 40 --scale-files 200 --out features.md
+    python benchmarks/features.py --demo --limit 8 --scale-files 16 --memory-sizes 8 16 --no-cli
 
 Corpus: the shared RAVDESS (``../shared/data/ravdess``, prepared with the ``ravdess`` recipe)
-or, when it is absent, the synthetic demo corpus (``serkit demo-corpus``) in a temporary folder.
-It prints:
+or, when it is absent (or with ``--demo``), the synthetic demo corpus (``serkit demo-corpus``)
+in a temporary folder. It prints, as Markdown tables that also go to ``--out`` (the figures
+beside it as ``.json``):
 
 1. throughput (seconds of audio per second, one thread) of every registered extractor on
    ``--limit`` files (extractors that need a resource such as a model folder are listed as
@@ -43,17 +45,17 @@ import pandas as pd  # noqa: E402
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "ravdess"
 
 
-def corpus(limit: int, workdir: Path) -> tuple[pd.DataFrame, str]:
-    """A manifest of ``limit`` files (spread over speakers) and a description."""
+def corpus(limit: int, workdir: Path, demo: bool = False) -> tuple[pd.DataFrame, str]:
+    """A manifest of up to ``limit`` files (spread over speakers) and a description."""
     from serkit.corpora import prepare
 
-    if SHARED.is_dir():
+    if SHARED.is_dir() and not demo:
         df, name = prepare("ravdess", SHARED), f"RAVDESS ({SHARED})"
     else:
         from serkit.demo import make_corpus
 
         root = workdir / "demo"
-        make_corpus(root, speakers=4)
+        make_corpus(root, speakers=4, repetitions=max(2, -(-limit // 88)))  # 88 files a repetition
         df, name = prepare("ravdess", root), "demo corpus (synthetic)"
     attrs = dict(df.attrs)
     out = df.sample(frac=1.0, random_state=0).reset_index(drop=True)
@@ -74,7 +76,7 @@ def signals(df: pd.DataFrame) -> list[np.ndarray]:
     return [audio.read(path, sample_rate=16000)[0] for path in mf.audio_paths(df)]
 
 
-def throughput(sigs: list[np.ndarray], audio_seconds: float) -> list[tuple[str, str]]:
+def throughput(sigs: list[np.ndarray], audio_seconds: float) -> list[dict]:
     """Seconds of audio per second for every registered extractor (after one warm-up call)."""
     from serkit import features
 
@@ -84,13 +86,15 @@ def throughput(sigs: list[np.ndarray], audio_seconds: float) -> list[tuple[str, 
             ex = features.get_extractor(name)
             ex(sigs[0], 16000)  # warm-up: imports, model loading, numba compilation
         except Exception as exc:  # report, do not stop the benchmark
-            rows.append((name, f"skipped ({type(exc).__name__}: {str(exc)[:70]})"))
+            reason = f"{type(exc).__name__}: {str(exc)[:70]}"
+            rows.append({"extractor": name, "level": None, "rate": None, "skipped": reason})
             continue
         started = time.perf_counter()
         for x in sigs:
             ex(x, 16000)
         elapsed = time.perf_counter() - started
-        rows.append((name, f"{audio_seconds / elapsed:9.1f} s/s  ({ex.level})"))
+        rate = audio_seconds / elapsed
+        rows.append({"extractor": name, "level": ex.level, "rate": rate, "skipped": None})
     return rows
 
 
@@ -149,7 +153,13 @@ def peak_memory(df, ex, store) -> float:
     return peak / 2**20
 
 
-def main(argv: list[str] | None = None) -> None:
+def _load() -> str:
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def _parser() -> argparse.ArgumentParser:
+    from _report import add_out_option
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=40, help="files for the throughput runs")
     parser.add_argument("--memory-sizes", type=int, nargs=2, default=(50, 200))
@@ -159,43 +169,78 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--no-cli", dest="cli", action="store_false", help="skip the CLI cold/warm run (4b)"
     )
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--demo", action="store_true", help="the synthetic demo corpus even when RAVDESS is there"
+    )
+    add_out_option(parser, "features.md")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure, print each section's table as it is done, write them all to ``--out``."""
+    args = _parser().parse_args(argv)
     import torch
 
     torch.set_num_threads(1)
     import soundfile as sf
 
+    from _report import md_table, write_table
     from serkit import features
     from serkit import manifest as mf
 
-    print(f"load average at start: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    sections: list[str] = []
+    figures: dict = {"load_average_start": list(os.getloadavg()), "cores": os.cpu_count()}
+
+    def emit(text: str) -> None:
+        print(text + "\n", flush=True)
+        sections.append(text)
+
+    given = " ".join(sys.argv[1:] if argv is None else argv)
     with tempfile.TemporaryDirectory(prefix="serkit-bench-") as tmp:
         work = Path(tmp)
-        full, name = corpus(max(args.limit, args.scale_files, *args.memory_sizes), work)
+        size = max(args.limit, args.scale_files, *args.memory_sizes)
+        full, name = corpus(size, work, demo=args.demo)
         df = subset(full, args.limit)
         sigs = signals(df)
         seconds = sum(len(x) for x in sigs) / 16000
-        print(f"corpus: {name}; {len(df)} files, {seconds:.1f} s of audio; 1 thread per process")
+        figures["corpus"] = {"name": name, "files": len(df), "audio_seconds": seconds}
+        emit(
+            f"`python benchmarks/features.py {given}`: corpus {name}; {len(df)} files, "
+            f"{seconds:.1f} s of audio; 1 thread per process, {os.cpu_count()} cores; "
+            f"load average at start {_load()}"
+        )
 
-        print("\n1. throughput per extractor (seconds of audio per second, one core)")
-        for extractor, text in throughput(sigs, seconds):
-            print(f"   {extractor:16s} {text}")
+        rows = throughput(sigs, seconds)
+        figures["throughput"] = rows
+        body = [
+            [r["extractor"], r["level"], f"{r['rate']:.1f}"]
+            if r["skipped"] is None
+            else [r["extractor"], "-", f"skipped ({r['skipped']})"]
+            for r in rows
+        ]
+        emit(
+            "1. Throughput per extractor (seconds of audio per second, one core)\n\n"
+            + md_table(["extractor", "level", "s of audio / s"], body)
+        )
 
         ours, theirs = logmel_vs_librosa(sigs)
-        print("\n2. log-mel (64 mels, n_fft 512, win 400, hop 160) on the same signals")
-        print(f"   serkit   {ours:.3f} s  ({seconds / ours:.0f} s/s)")
-        print(f"   librosa  {theirs:.3f} s  ({seconds / theirs:.0f} s/s)")
-        print(f"   ratio    {theirs / ours:.2f}x faster")
+        figures["logmel_vs_librosa"] = {"serkit_s": ours, "librosa_s": theirs}
+        emit(
+            "2. Log-mel (64 mels, n_fft 512, win 400, hop 160) on the same signals\n\n"
+            + md_table(
+                ["implementation", "seconds", "s of audio / s"],
+                [
+                    ["serkit", f"{ours:.3f}", f"{seconds / ours:.0f}"],
+                    ["librosa", f"{theirs:.3f}", f"{seconds / theirs:.0f}"],
+                ],
+            )
+            + f"\n\nserkit is {theirs / ours:.2f}x as fast as librosa."
+        )
 
         scaled = subset(full, args.scale_files)
+        n = len(scaled)
         scaled_seconds = sum(sf.info(str(path)).duration for path in mf.audio_paths(scaled))
-        print(
-            f"\n3. extract into a fresh store, 1 vs 2 worker processes: {len(scaled)} files, "
-            f"{scaled_seconds:.0f} s of audio"
-        )
-        print("   (imports and first calls are paid before timing in this process; the 2-worker")
-        print(f"   total includes spawning the workers once; {os.cpu_count()} cores)")
-        cold = {}
+        cold, scale_rows, notes = {}, [], []
         for label, extractor_name, params in (
             ("egemaps", "egemaps", {}),
             ("logmel:dcnn", "logmel", {"preset": "dcnn"}),
@@ -204,7 +249,7 @@ def main(argv: list[str] | None = None) -> None:
                 bench_ex = features.get_extractor(extractor_name, **params)
                 timed_extract(subset(full, 2), bench_ex, work / f"warmup-{extractor_name}")
             except Exception as exc:  # an optional package may be missing
-                print(f"   {label}: skipped ({type(exc).__name__}: {exc})")
+                notes.append(f"{label}: skipped ({type(exc).__name__}: {exc})")
                 continue
             start_up, _ = timed_extract(
                 subset(full, 2), bench_ex, work / f"spawn-{extractor_name}", workers=2
@@ -212,24 +257,37 @@ def main(argv: list[str] | None = None) -> None:
             one, _ = timed_extract(scaled, bench_ex, work / f"{extractor_name}-1", workers=1)
             two, _ = timed_extract(scaled, bench_ex, work / f"{extractor_name}-2", workers=2)
             cold[label] = (bench_ex, one)
-            n = len(scaled)
-            print(f"   {label}")
             for workers, total in ((1, one), (2, two)):
-                print(
-                    f"     {workers} worker{'s' if workers > 1 else ' '} {total:7.2f} s total  "
-                    f"{n / total:7.1f} files/s  {1000 * total / n:6.1f} ms/file  "
-                    f"{scaled_seconds / total:6.0f} s audio/s"
+                scale_rows.append(
+                    [label, workers, f"{total:.2f}", f"{n / total:.1f}", f"{1000 * total / n:.1f}"]
+                    + [f"{scaled_seconds / total:.0f}"]
                 )
             # start-up: a 2-worker run on 2 files minus the in-process cost of computing them
             overhead = max(0.0, start_up - 2 * one / n)
             steady = two - overhead
             without = f"{one / steady:.2f}x" if steady > 0.2 * two else "n/a (start-up dominates)"
-            print(
-                f"     speed-up {one / two:.2f}x total; spawning 2 workers ~{overhead:.2f} s, "
-                f"{without} without it"
+            figures.setdefault("workers", {})[label] = {
+                "one_s": one,
+                "two_s": two,
+                "spawn_s": overhead,
+            }
+            notes.append(
+                f"{label}: speed-up {one / two:.2f}x in total; spawning 2 workers "
+                f"~{overhead:.2f} s, {without} without it"
             )
+        figures["scale"] = {"files": n, "audio_seconds": scaled_seconds}
+        emit(
+            f"3. `extract` into a fresh store, 1 vs 2 worker processes: {n} files, "
+            f"{scaled_seconds:.0f} s of audio (imports and first calls paid before timing; the "
+            "2-worker total includes spawning the workers once)\n\n"
+            + md_table(
+                ["extractor", "workers", "total s", "files/s", "ms/file", "s of audio / s"],
+                scale_rows,
+            )
+            + "".join(f"\n\n{note}" for note in notes)
+        )
 
-        print(f"\n4. cold vs warm store ({len(scaled)} files, 1 worker, in this process)")
+        warm_rows = []
         for label, (bench_ex, one) in cold.items():
             store = work / f"{bench_ex.name}-1"
             warm, summary = timed_extract(scaled, bench_ex, store)
@@ -238,35 +296,47 @@ def main(argv: list[str] | None = None) -> None:
             loaded = features.load(scaled, bench_ex, store)
             load_s = time.perf_counter() - started
             assert len(loaded) == len(scaled)
-            print(
-                f"   {label:12s} cold {one:7.3f} s  warm {warm:6.3f} s  ratio {one / warm:6.1f}x"
-                f"   (load {load_s:.3f} s; cold / (warm + load) {one / (warm + load_s):.1f}x)"
+            times = {"cold_s": one, "warm_s": warm, "load_s": load_s}
+            figures.setdefault("cache", {})[label] = times
+            warm_rows.append(
+                [label, f"{one:.3f}", f"{warm:.3f}", f"{one / warm:.1f}x", f"{load_s:.3f}"]
+                + [f"{one / (warm + load_s):.1f}x"]
             )
+        cache = f"4. Cold vs warm store ({n} files, 1 worker, in this process)\n\n" + md_table(
+            ["extractor", "cold s", "warm s", "cold / warm", "load s", "cold / (warm + load)"],
+            warm_rows,
+        )
         if args.cli and "egemaps" in cold:
-            print(
-                f"\n4b. the same through the CLI (`serkit features`, egemaps, {len(scaled)} "
-                "files, 1 worker;"
-            )
-            print("    each a fresh process: Python start-up and imports included)")
             manifest_path = mf.write(scaled, work / "scaled.parquet")
             cli_cold = cli_extract(manifest_path, "egemaps", work / "cli-store")
             cli_warm = cli_extract(manifest_path, "egemaps", work / "cli-store")
             idle = cli_extract(manifest_path, "egemaps", work / "cli-store", merge_only=True)
-            print(
-                f"    cold {cli_cold:.2f} s  warm {cli_warm:.2f} s  "
-                f"ratio {cli_cold / cli_warm:.1f}x   (a no-op `--merge` process: {idle:.2f} s)"
+            figures["cli"] = {"cold_s": cli_cold, "warm_s": cli_warm, "merge_only_s": idle}
+            cache += (
+                f"\n\n4b. The same through `serkit features` (egemaps, {n} files, 1 worker), each "
+                f"a fresh process with Python start-up and imports: cold {cli_cold:.2f} s, warm "
+                f"{cli_warm:.2f} s, ratio {cli_cold / cli_warm:.1f}x (a no-op `--merge` process: "
+                f"{idle:.2f} s)"
             )
+        emit(cache)
 
         small, large = args.memory_sizes
         mem_ex = features.get_extractor("logmel")
-        peaks = [peak_memory(subset(full, n), mem_ex, work / f"m{n}") for n in (small, large)]
-        print("\n5. peak traced memory of a cold extract (logmel, chunk 32)")
-        for n, peak in zip((small, large), peaks, strict=True):
-            print(f"   {n:5d} files  {peak:7.1f} MiB")
-        print(f"   ratio {peaks[1] / peaks[0]:.2f} for {large / small:.0f}x the files")
-    print(f"\nload average at end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    sys.stdout.flush()
+        peaks = [peak_memory(subset(full, k), mem_ex, work / f"m{k}") for k in (small, large)]
+        figures["memory_mib"] = dict(zip((small, large), peaks, strict=True))
+        emit(
+            "5. Peak traced memory of a cold extract (logmel, chunk 32)\n\n"
+            + md_table(
+                ["files", "peak MiB"],
+                [[k, f"{peak:.1f}"] for k, peak in zip((small, large), peaks, strict=True)],
+            )
+            + f"\n\nratio {peaks[1] / peaks[0]:.2f} for {large / small:.0f}x the files"
+        )
+    figures["load_average_end"] = list(os.getloadavg())
+    emit(f"Load average at end: {_load()}")
+    write_table(args.out, "\n\n".join(sections), figures)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

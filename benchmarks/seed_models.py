@@ -9,11 +9,13 @@ For each model (CPU presets by default, ``--preset paper`` for the papers' sizes
   stage 2 on whole utterances (AlexNet trainable and frozen);
 * inference latency per 3-s clip (batch 1) and per clip in a batch of 16, torch eager vs ONNX
   Runtime on the same exported graph, with the ratio torch / ORT (> 1: ORT faster), and the
-  largest logit difference between the two.
+  largest logit difference between the two;
+
+as Markdown tables, written to ``--out`` as well (the figures beside it as ``.json``).
 
 Usage (from the repository root; about a minute)::
 
-    OMP_NUM_THREADS=1 nice -n 10 python benchmarks/seed_models.py --threads 1
+    OMP_NUM_THREADS=1 nice -n 10 python benchmarks/seed_models.py --threads 1 --out seed_models.md
 
 All figures are medians over ``--repeats`` timed runs after one warm-up run, measured in this
 process; nothing is assumed.
@@ -27,6 +29,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
 import statistics  # noqa: E402
+import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
@@ -91,8 +94,36 @@ def latency(net: torch.nn.Module, dim: int, batch: int, repeats: int, threads: i
     return t_torch, t_ort, diff
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Print the throughput and latency table; returns the exit status."""
+def tables(settings: str, training: list[dict], latencies: list[dict]) -> str:
+    """The two Markdown tables (training throughput, inference latency) under ``settings``."""
+    from _report import md_table
+
+    train = md_table(
+        ["model", "utterances/s"], [[r["model"], f"{r['utterances_per_s']:.1f}"] for r in training]
+    )
+    infer = md_table(
+        ["model", "batch", "torch ms", "ORT ms", "torch / ORT", "max abs logit diff"],
+        [
+            [
+                r["model"],
+                r["batch"],
+                f"{1e3 * r['torch_s']:.2f}",
+                f"{1e3 * r['ort_s']:.2f}",
+                f"{r['torch_s'] / r['ort_s']:.2f}",
+                f"{r['max_diff']:.1e}",
+            ]
+            for r in latencies
+        ],
+    )
+    return (
+        f"{settings}\n\nTraining throughput (one Adam step)\n\n{train}\n\n"
+        f"Inference latency per 3-s clip: torch eager vs ONNX Runtime\n\n{infer}"
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    from _report import add_out_option
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--preset", default="cpu", choices=["cpu", "paper"])
     parser.add_argument("--threads", type=int, default=1, help="torch and ORT threads")
@@ -109,15 +140,26 @@ def main(argv: list[str] | None = None) -> int:
         default="128/64",
         help="DCNN window/hop in frames (128/64: configs/ravdess_dcnn_blstmwa.yaml; 64/32: seed)",
     )
-    args = parser.parse_args(argv)
+    add_out_option(parser, "seed_models.md")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the throughput and latency tables and write them to ``--out``; exit status."""
+    args = _parser().parse_args(argv)
+    from _report import write_table
+
     window, hop = (int(v) for v in args.window.split("/"))
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    print(
-        f"preset {args.preset}, {args.threads} thread(s), 3-s clips ({FRAMES} frames), "
+    given = " ".join(sys.argv[1:] if argv is None else argv)
+    settings = (
+        f"Preset {args.preset}, {args.threads} thread(s), 3-s clips ({FRAMES} frames), "
         f"training batch {args.batch}, median of {args.repeats} runs, AlexNet batch norm "
-        f"{args.alexnet_batch_norm}, DCNN windows {window}/{hop} frames\n"
+        f"{args.alexnet_batch_norm}, DCNN windows {window}/{hop} frames "
+        f"(`python benchmarks/seed_models.py {given}`)"
     )
+    print("measuring (about a minute at 5 repeats) ...", flush=True)
     alexnet = {"batch_norm": args.alexnet_batch_norm == "on"}
     windows = {"segment_frames": window, "segment_hop": hop}
 
@@ -139,47 +181,40 @@ def main(argv: list[str] | None = None) -> int:
 
     b = args.batch
     full = torch.full((b,), FRAMES)
-    rows = [
-        (
-            "acrnn (3-s segments)",
-            train_rate(acrnn, torch.randn(b, FRAMES, 120), full, args.repeats),
-        ),
-        (
-            f"dcnn stage 1 (AlexNet, {n_win} windows/clip)",
-            train_rate(
+    training = [
+        {
+            "model": "acrnn (3-s segments)",
+            "utterances_per_s": train_rate(acrnn, torch.randn(b, FRAMES, 120), full, args.repeats),
+        },
+        {
+            "model": f"dcnn stage 1 (AlexNet, {n_win} windows/clip)",
+            "utterances_per_s": train_rate(
                 stage1,
                 torch.randn(b * n_win, window, 192),
                 torch.full((b * n_win,), window),
                 args.repeats,
             )
             / n_win,
-        ),
-        (
-            "dcnn stage 2 (AlexNet trainable)",
-            train_rate(dcnn, torch.randn(b, FRAMES, 192), full, args.repeats),
-        ),
-        (
-            "dcnn stage 2 (AlexNet frozen)",
-            train_rate(frozen, torch.randn(b, FRAMES, 192), full, args.repeats),
-        ),
+        },
+        {
+            "model": "dcnn stage 2 (AlexNet trainable)",
+            "utterances_per_s": train_rate(dcnn, torch.randn(b, FRAMES, 192), full, args.repeats),
+        },
+        {
+            "model": "dcnn stage 2 (AlexNet frozen)",
+            "utterances_per_s": train_rate(frozen, torch.randn(b, FRAMES, 192), full, args.repeats),
+        },
     ]
-    print("training throughput (one Adam step)")
-    print(f"  {'model':44s} {'utterances/s':>12s}")
-    for name, rate in rows:
-        print(f"  {name:44s} {rate:12.1f}")
-
-    print("\ninference latency per 3-s clip (ms): torch eager vs ONNX Runtime")
-    print(
-        f"  {'model':14s} {'batch':>5s} {'torch':>9s} {'ORT':>9s} {'torch/ORT':>9s} "
-        f"{'max|diff|':>10s}"
-    )
+    latencies = []
     for name, net, dim in (("acrnn", acrnn, 120), ("dcnn-blstmwa", dcnn, 192)):
         for batch in (1, 16):
             t_torch, t_ort, diff = latency(net, dim, batch, args.repeats, args.threads)
-            print(
-                f"  {name:14s} {batch:5d} {t_torch * 1e3:9.2f} {t_ort * 1e3:9.2f} "
-                f"{t_torch / t_ort:9.2f} {diff:10.1e}"
-            )
+            times = {"torch_s": t_torch, "ort_s": t_ort, "max_diff": diff}
+            latencies.append({"model": name, "batch": batch, **times})
+    text = tables(settings, training, latencies)
+    print("\n" + text)
+    figures = {"settings": vars(args), "training": training, "latency": latencies}
+    write_table(args.out, text, figures)
     return 0
 
 

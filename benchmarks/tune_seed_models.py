@@ -16,9 +16,12 @@ Usage (from the folder the config's paths resolve against)::
 
     OMP_NUM_THREADS=1 nice python benchmarks/tune_seed_models.py configs/ravdess_acrnn.yaml \\
         --variant e8:model.params.epochs=8 --variant e30:model.params.epochs=30 \\
-        --out tuning/acrnn.json
+        --out tuning/acrnn.md
 
-A variant is ``NAME:KEY=VALUE[,KEY=VALUE...]`` (``NAME:`` alone: the config as it is).
+A variant is ``NAME:KEY=VALUE[,KEY=VALUE...]`` (``NAME:`` alone: the config as it is). The
+table goes to ``--out`` (Markdown; default ``tune_<config name>.md``) and every variant's
+record to ``--out`` with ``.json`` as soon as it is fitted; a variant already recorded there
+with the same config, overrides, dev fold and seed is kept, not refitted.
 """
 
 from __future__ import annotations
@@ -117,7 +120,42 @@ def table(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
+def _request(config: str, overrides: list[str], dev_fold: int, seed: int) -> dict[str, Any]:
+    """What a stored result must match to be kept instead of refitted."""
+    return {"config": config, "overrides": overrides, "dev_fold_index": dev_fold, "seed": seed}
+
+
+def kept(stored: dict[str, Any] | None, request: dict[str, Any]) -> bool:
+    """Whether a stored record answers ``request`` (and is kept instead of refitted).
+
+    Records written by older versions of this script lack the config, dev fold and seed; they
+    match on their overrides alone.
+    """
+    if not stored or stored.get("overrides") != request["overrides"]:
+        return False
+    return all(stored.get(key, value) == value for key, value in request.items())
+
+
+def report(results: dict[str, dict[str, Any]], config: str) -> str:
+    """The table, its caveat and the overrides of every variant (Markdown)."""
+    first = next(iter(results.values()))
+    variants = "\n".join(
+        f"- {name}: `{','.join(r['overrides']) or '(the config as it is)'}`"
+        for name, r in results.items()
+    )
+    return (
+        f"Validation-only tuning of `{config}`\n\n{table(results)}\n\n"
+        f"Tuning data: outer fold {first['dev_fold']} without its test speakers "
+        f"({', '.join(first['dropped_test_speakers'])}); validation split: "
+        f"{first['val_split']}. These validation speakers are test speakers of other outer "
+        "folds: a choice made here is validation-only for this fold, not nested for the others."
+        f"\n\nVariants (`--variant NAME:OVERRIDES`):\n\n{variants}"
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    from _report import add_out_option
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("config", help="experiment YAML")
     parser.add_argument("--variant", action="append", required=True, help="NAME:KEY=VALUE,...")
@@ -128,36 +166,37 @@ def main() -> None:
         help="outer fold whose test part is dropped (its training speakers are the tuning data)",
     )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--out",
-        type=Path,
-        help="JSON file of the results (kept per variant; variants already in it are not refitted)",
-    )
-    args = parser.parse_args()
-    results: dict[str, dict[str, Any]] = {}
-    if args.out and args.out.exists():
-        results = json.loads(args.out.read_text())
+    add_out_option(parser, None, shown="tune_<config file name>.md")
+    return parser
+
+
+def out_path(args: argparse.Namespace) -> Path:
+    """``--out``, by default ``tune_<config file name>.md`` in the working folder."""
+    return args.out or Path(f"tune_{Path(args.config).stem}.md")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Fit the variants not yet in ``--out``'s figures, print and write the table."""
+    args = _parser().parse_args(argv)
+    from _report import read_figures, write_figures, write_table
+
+    out = out_path(args)
+    results: dict[str, dict[str, Any]] = read_figures(out) or {}
     for text in args.variant:
         name, overrides = parse_variant(text)
-        if name in results and results[name]["overrides"] == overrides:
-            print(f"{name}: kept from {args.out}")
+        request = _request(args.config, overrides, args.dev_fold, args.seed)
+        if kept(results.get(name), request):
+            print(f"{name}: kept from {out}")
             continue
         print(f"{name}: fitting with {overrides or 'the config as it is'}", flush=True)
-        results[name] = score_variant(args.config, overrides, args.dev_fold, args.seed)
+        results[name] = score_variant(args.config, overrides, args.dev_fold, args.seed) | request
         print(json.dumps(results[name]), flush=True)
-        if args.out:
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            args.out.write_text(json.dumps(results, indent=1))
-    print()
-    print(table(results))
-    first = next(iter(results.values()))
-    print(
-        f"\nTuning data: outer fold {first['dev_fold']} without its test speakers "
-        f"({', '.join(first['dropped_test_speakers'])}); validation split: "
-        f"{first['val_split']}. These validation speakers are test speakers of other outer "
-        "folds: a choice made here is validation-only for this fold, not nested for the others."
-    )
+        write_figures(out, results)  # after every variant: an interrupted run keeps its fits
+    text = report(results, args.config)
+    print("\n" + text)
+    write_table(out, text, results)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -1,0 +1,174 @@
+"""The benchmark scripts: their parsers, table writers and ``baselines --summarise-only``.
+
+Nothing here measures anything: the scripts' tables are built from small synthetic figures or
+a fake run folder, so the tests stay fast and never assert timings.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+SCRIPTS = ("baselines", "features", "seed_models", "tune_seed_models")
+
+
+@pytest.fixture
+def bench(monkeypatch):
+    """Import a benchmark script as ``python benchmarks/x.py`` would (its folder on the path)."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+
+    def load(name: str):
+        sys.modules.pop(name, None)
+        return importlib.import_module(name)
+
+    return load
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_every_script_has_an_out_option_with_a_default(bench, name):
+    module = bench(name)
+    argv = ["configs/x.yaml", "--variant", "a:"] if name == "tune_seed_models" else []
+    args = module._parser().parse_args(argv)
+    if name == "tune_seed_models":  # the default depends on the config
+        assert module.out_path(args) == Path("tune_x.md")
+    else:
+        assert args.out == Path(f"{name}.md")
+    assert module._parser().parse_args([*argv, "--out", "t/x.md"]).out == Path("t/x.md")
+
+
+def test_write_table_writes_markdown_and_json(bench, tmp_path, capsys):
+    report = bench("_report")
+    text = report.md_table(["a", "b"], [[1, np.float32(0.5)]])
+    md, js = report.write_table(tmp_path / "sub" / "t.md", text, {"x": np.float64(0.25)})
+    assert md.read_text() == "| a | b |\n|---|---|\n| 1 | 0.5 |\n"
+    assert json.loads(js.read_text()) == {"x": 0.25} == report.read_figures(md)
+    assert str(md) in capsys.readouterr().out
+    # an --out ending in .json names the figures; the table goes beside it as .md
+    md2, js2 = report.write_table(tmp_path / "r.json", "x", [1])
+    assert (md2.name, md2.read_text(), json.loads(js2.read_text())) == ("r.md", "x\n", [1])
+    assert report.read_figures(tmp_path / "none.md") is None
+
+
+def _fake_run(run_dir: Path, name: str, model: dict, bootstrap: dict | None) -> None:
+    """A finished run of 4 test speakers who are all alike: 3 of 4 rows right, UAR 0.75."""
+    rows = []
+    for s in range(4):
+        for i, (true, pred) in enumerate([("a", "a"), ("a", "b"), ("b", "b"), ("b", "b")]):
+            rows.append(
+                {"id": f"c/s{s}_{i}", "fold": f"s{s}", "seed": 0, "speaker": f"c/s{s}"}
+                | {"true": true, "pred": pred}
+            )
+    run_dir.mkdir(parents=True)
+    pd.DataFrame(rows).to_parquet(run_dir / "predictions.parquet")
+    cfg = {"name": name, "model": model} | ({"bootstrap": bootstrap} if bootstrap else {})
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg))
+    folds = [{"seed": 0, "fold": f"s{s}", "seconds": 1.5} for s in range(4)]
+    (run_dir / "dataset.json").write_text(json.dumps({"classes": ["a", "b"], "folds": folds}))
+
+
+def test_baselines_summarise_only_rebuilds_the_table_from_run_folders(bench, tmp_path, capsys):
+    baselines = bench("baselines")
+    work = tmp_path / "work"
+    rbf = {"name": "svm", "params": {"C": 1.0, "kernel": "rbf"}}
+    _fake_run(work / "runs" / "ravdess_egemaps_svm", "ravdess_egemaps_svm", rbf, None)
+    out = tmp_path / "tables" / "baselines.md"
+    argv = ["--work", str(work), "--summarise-only", "--out", str(out), "--corpora", "ravdess"]
+    assert baselines.main([*argv, "--features", "egemaps"]) == 0
+    text = out.read_text()
+    figures = json.loads(out.with_suffix(".json").read_text())
+    # no run folder for the spknorm twin: skipped and said so, not tabulated
+    assert "ravdess_egemaps_svm_spknorm.yaml" in capsys.readouterr().out
+    assert figures["skipped"] == [str(work / "runs" / "ravdess_egemaps_svm_spknorm")]
+    (row,) = figures["rows"]
+    assert (row["uar"], row["wa"], row["folds"], row["fit_seconds"]) == (0.75, 0.75, 4, 6.0)
+    # config without a bootstrap key: the default speaker bootstrap, and the table says so
+    assert row["bootstrap"]["method"] == "speaker" and row["uar_ci"] == [0.75, 0.75]
+    line = next(x for x in text.splitlines() if x.startswith("| RAVDESS"))
+    assert "| eGeMAPS + RBF SVM (C=1.0) | 75.0 [75.0, 75.0] |" in line
+    assert "bootstrap over 4 test speakers" in line and "| 6 s |" in line
+    assert "`serkit train configs/ravdess_egemaps_svm.yaml workers=2 seeds=[0]`" in text
+
+    # --method row recomputes the intervals over rows: no longer degenerate, and labelled
+    assert baselines.main([*argv, "--features", "egemaps", "--method", "row"]) == 0
+    (row,) = json.loads(out.with_suffix(".json").read_text())["rows"]
+    assert row["uar_ci"][1] - row["uar_ci"][0] > 0.1
+    assert "bootstrap over 16 test rows" in out.read_text()
+
+
+def test_baselines_plans_spknorm_rows_only_where_a_config_exists(bench):
+    baselines = bench("baselines")
+    rows = baselines.planned_rows(["ravdess", "turev"], ["egemaps"], ["none", "speaker"])
+    keys = [(corpus, norm) for corpus, _, norm, _ in rows]
+    assert keys == [("ravdess", "none"), ("turev", "none"), ("ravdess", "speaker")]
+    assert rows[-1][3].name == "ravdess_egemaps_svm_spknorm.yaml"
+
+
+def test_baselines_without_finished_runs_fails_plainly(bench, tmp_path, capsys):
+    baselines = bench("baselines")
+    argv = ["--work", str(tmp_path), "--summarise-only", "--out", str(tmp_path / "b.md")]
+    assert baselines.main(argv) == 1
+    assert "no finished runs" in capsys.readouterr().out
+    assert not (tmp_path / "b.md").exists()
+
+
+def test_seed_models_tables(bench):
+    seed_models = bench("seed_models")
+    training = [{"model": "acrnn", "utterances_per_s": 103.04}]
+    latency = [{"model": "acrnn", "batch": 1, "torch_s": 0.0074, "ort_s": 0.0032, "max_diff": 2e-6}]
+    text = seed_models.tables("settings", training, latency)
+    assert "| acrnn | 103.0 |" in text
+    assert "| acrnn | 1 | 7.40 | 3.20 | 2.31 | 2.0e-06 |" in text
+
+
+def test_tune_keeps_a_recorded_variant_only_for_the_same_request(bench):
+    tune = bench("tune_seed_models")
+    request = tune._request("c.yaml", ["a=1"], 0, 0)
+    assert tune.kept({"overrides": ["a=1"], "val_uar": 0.5} | request, request)
+    assert tune.kept({"overrides": ["a=1"]}, request)  # written before config/seed were kept
+    assert not tune.kept({"overrides": ["a=1"]} | tune._request("d.yaml", ["a=1"], 0, 0), request)
+    assert not tune.kept({"overrides": ["a=2"]}, request)
+    assert not tune.kept(None, request)
+
+
+def test_tune_writes_its_table_and_refits_only_new_requests(bench, tmp_path, monkeypatch):
+    tune = bench("tune_seed_models")
+    fits = []
+
+    def fake_score(config, overrides, dev_fold, seed):  # the fit itself: test_experiment.py
+        fits.append((overrides, seed))
+        return {
+            "overrides": overrides,
+            "dev_fold": f"fold{dev_fold}",
+            "dropped_test_speakers": ["c/s1"],
+            "val_split": "speaker-disjoint: 1 of 3 speakers",
+            "val_uar": 0.5 + 0.1 * len(overrides),
+            "best_epoch": 2,
+            "epochs_run": 3,
+            "stage1_val_uar": None,
+            "stage1_best_epoch": None,
+            "decision": None,
+            "decision_scores": {},
+            "seconds": 1.0,
+        }
+
+    monkeypatch.setattr(tune, "score_variant", fake_score)
+    monkeypatch.chdir(tmp_path)
+    argv = ["configs/acrnn.yaml", "--variant", "as_is:", "--variant", "e8:model.params.epochs=8"]
+    assert tune.main(argv) == 0
+    text = Path("tune_acrnn.md").read_text()
+    assert "| as_is | 50.0 (2/3) |" in text and "| e8 | 60.0 (2/3) |" in text
+    assert "- e8: `model.params.epochs=8`" in text and "not nested" in text
+    assert set(json.loads(Path("tune_acrnn.json").read_text())) == {"as_is", "e8"}
+    assert tune.main(argv) == 0 and len(fits) == 2  # both kept from the record
+    assert tune.main([*argv, "--seed", "1"]) == 0 and fits[2:] == [
+        ([], 1),
+        (["model.params.epochs=8"], 1),
+    ]
