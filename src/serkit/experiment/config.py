@@ -277,7 +277,7 @@ def _bootstrap_method(boot: dict[str, Any]) -> None:
 
 def _normalize(features: dict[str, Any]) -> None:
     """Check ``features.normalize``; ``none`` is dropped so old run fingerprints stay put."""
-    from serkit.features.normalize import NORMALIZE_METHODS
+    from serkit.features.frontend import NORMALIZE_METHODS
 
     value = features["normalize"]
     if value is None or value == "none":
