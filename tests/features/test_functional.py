@@ -171,6 +171,55 @@ def test_highpass_removes_low_frequency():
     assert F.highpass(np.ones(10, np.float32), sr).shape == (10,)
 
 
+def test_highpass_short_signals_and_dtype():
+    x = np.random.default_rng(0).standard_normal(40)
+    edge = 3 * 6  # filtfilt's default padding for order 5
+    for n in (2, edge - 1, edge):
+        np.testing.assert_array_equal(F.highpass(x[:n], 16000, short="keep"), x[:n].astype("f4"))
+        assert not np.allclose(F.highpass(x[:n], 16000, short="reduce"), x[:n], atol=1e-3)
+    long = x[: edge + 1]  # long enough: both modes filter alike, only the dtype differs
+    wide = F.highpass(long, 16000, short="keep", dtype=np.float64)
+    assert wide.dtype == np.float64 and not np.allclose(wide, long, atol=1e-3)
+    np.testing.assert_array_equal(F.highpass(long, 16000, short="reduce"), wide.astype("f4"))
+    np.testing.assert_array_equal(F.highpass(x[:1], 16000), x[:1].astype("f4"))
+    with pytest.raises(ValueError, match="short"):
+        F.highpass(x, 16000, short="drop")
+
+
+@given(
+    samples=st.integers(0, 900),
+    frame_length=st.integers(1, 300),
+    hop=st.integers(1, 200),
+    center=st.booleans(),
+)
+@settings(max_examples=150, deadline=None)
+def test_framing_matches_index_construction(samples, frame_length, hop, center):
+    x = np.random.default_rng(samples).standard_normal(samples)
+    padded = np.pad(x, frame_length // 2) if center else x
+    for count in (None, samples // hop + 1):
+        frames = F.frame_signal(x, frame_length, hop, center=center, count=count, dtype="f8")
+        expected_count = F.n_frames(samples, frame_length, hop, center) if count is None else count
+        assert frames.shape == (expected_count, frame_length) and frames.dtype == np.float64
+        idx = np.arange(expected_count)[:, None] * hop + np.arange(frame_length)[None, :]
+        tail = np.pad(padded, (0, max(0, int(idx.max()) + 1 - padded.size)))
+        np.testing.assert_array_equal(frames, tail[idx])  # zeros past the end
+
+
+def test_frame_count_rules_differ_only_for_odd_frames_on_hop_multiples():
+    x = np.ones(320, np.float32)
+    assert F.frame_signal(x, 400, 160).shape[0] == 320 // 160 + 1 == 3
+    assert F.frame_signal(x, 401, 160).shape[0] == 2  # librosa's rule
+    assert F.frame_signal(x, 401, 160, count=320 // 160 + 1).shape[0] == 3  # one per hop
+    with pytest.raises(ValueError, match="count"):
+        F.frame_signal(x, 400, 160, count=0)
+
+
+def test_rms_db_floor():
+    frames = np.array([[0.1, -0.1], [0.0, 0.0], [1e-8, 1e-8]])
+    np.testing.assert_allclose(F.rms_db(frames), [-20.0, -100.0, -100.0])
+    np.testing.assert_allclose(F.rms_db(frames, floor_db=-200.0), [-20.0, -200.0, -160.0])
+
+
 @pytest.mark.parametrize("samples", [0, 1, 100, 399, 400, 401, 16000])
 @pytest.mark.parametrize("center", [True, False])
 def test_framing_always_gives_frames(samples, center):

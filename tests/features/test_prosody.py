@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 
 from serkit.errors import ConfigError
 from serkit.features import get_extractor
+from serkit.features.functional import highpass
 from serkit.features.prosody import prosody_functionals, runs, track_f0
 from serkit.features.speechsplit import (
-    highpass,
     log_f0_stats,
     normalize_log_f0,
     one_hot,
@@ -106,7 +106,8 @@ def test_speaker_stats_and_speechsplit_code():
     np.testing.assert_array_equal(index[:, 0], bins)
     # per-utterance statistics when none are given
     own = get_extractor("speechsplit-f0", output="normalized")(high, SR)[:, 0]
-    track = track_f0(highpass(high, SR, 30.0), SR, f0_min=50.0, f0_max=600.0, frame_period_ms=16.0)
+    clean = highpass(high, SR, 30.0, short="keep", dtype=np.float64)
+    track = track_f0(clean, SR, f0_min=50.0, f0_max=600.0, frame_period_ms=16.0)
     track = track[: len(own)]
     expected = normalize_log_f0(track, *log_f0_stats(track))
     np.testing.assert_allclose(own, expected, atol=1e-6)
@@ -120,13 +121,15 @@ def test_speechsplit_config_errors():
     assert get_extractor("speechsplit-f0", preset="female").config.gender == "female"
 
 
-def test_highpass_removes_rumble_and_keeps_voice():
+def test_speechsplit_highpass_keeps_float64_and_short_signals():
     t = np.arange(SR) / SR
     rumble, voice = np.sin(2 * np.pi * 5 * t), np.sin(2 * np.pi * 200 * t)
-    out = highpass(rumble + voice, SR, 30.0)
+    out = highpass(rumble + voice, SR, 30.0, short="keep", dtype=np.float64)
     middle = slice(SR // 4, 3 * SR // 4)
+    assert out.dtype == np.float64
     np.testing.assert_allclose(out[middle], voice[middle], atol=0.01)
-    np.testing.assert_array_equal(highpass(np.ones(5), SR, 30.0), np.ones(5))  # too short
+    short = np.random.default_rng(0).standard_normal(18)  # not longer than the padding (3 * 6)
+    np.testing.assert_array_equal(highpass(short, SR, 30.0, short="keep"), short.astype("f4"))
 
 
 def test_log_f0_stats_unvoiced_default():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -29,6 +30,7 @@ __all__ = [
     "n_frames",
     "power_to_db",
     "pre_emphasis",
+    "rms_db",
     "speechsplit_normalize",
     "stack_channels",
     "stats_names",
@@ -58,27 +60,53 @@ def pre_emphasis(signal: np.ndarray, coef: float = 0.97) -> np.ndarray:
     return out
 
 
-def highpass(signal: np.ndarray, sample_rate: int, cutoff: float = 30.0, order: int = 5):
+def highpass(
+    signal: np.ndarray,
+    sample_rate: int,
+    cutoff: float = 30.0,
+    order: int = 5,
+    *,
+    short: str = "reduce",
+    dtype: Any = np.float32,
+) -> np.ndarray:
     """Zero-phase Butterworth high-pass (SpeechSplit uses order 5 at 30 Hz, ``filtfilt``).
+
+    ``filtfilt`` pads both ends by ``3 * (order + 1)`` samples (odd extension); a signal not
+    longer than that is too short for the full padding.
 
     Args:
         signal: ``(samples,)``.
         sample_rate: in Hz.
         cutoff: the cut-off frequency in Hz.
         order: the Butterworth order.
+        short: what happens to a signal too short for the full padding: ``"reduce"`` filters
+            it with the padding cut to ``samples - 1`` (the log-mel front ends), ``"keep"``
+            returns it unfiltered (the SpeechSplit F0 tracker). Signals under 2 samples are
+            always returned unfiltered.
+        dtype: output dtype; the filter runs in float64 (float32 for features, float64 to
+            keep its precision, e.g. in front of an F0 tracker).
 
     Returns:
-        ``(samples,)`` float32. Signals too short for the filter's edge padding are filtered
-        with a reduced padding.
+        ``(samples,)`` of ``dtype``.
+
+    >>> t = np.arange(16000) / 16000
+    >>> hum, voice = np.sin(2 * np.pi * 5 * t), np.sin(2 * np.pi * 200 * t)
+    >>> out = highpass(hum + voice, 16000, 30.0, dtype=np.float64)
+    >>> bool(np.abs(out - voice)[4000:12000].max() < 0.01)
+    True
+    >>> highpass(np.ones(5), 16000, short="keep").tolist()
+    [1.0, 1.0, 1.0, 1.0, 1.0]
     """
     from scipy import signal as sps
 
+    if short not in ("reduce", "keep"):
+        raise ValueError(f"highpass short must be 'reduce' or 'keep', got {short!r}")
     x = np.asarray(signal, dtype=np.float64)
     b, a = _butter_highpass(int(sample_rate), float(cutoff), int(order))
-    if x.size < 2:
-        return x.astype(np.float32)
-    padlen = min(3 * max(len(a), len(b)), x.size - 1)
-    return sps.filtfilt(b, a, x, padlen=padlen).astype(np.float32)
+    edge = 3 * max(len(a), len(b))
+    if x.size < 2 or (short == "keep" and x.size <= edge):
+        return x.astype(dtype)
+    return sps.filtfilt(b, a, x, padlen=min(edge, x.size - 1)).astype(dtype)
 
 
 @functools.lru_cache(maxsize=16)
@@ -139,6 +167,8 @@ def frame_signal(
     *,
     center: bool = True,
     pad_mode: str = "constant",
+    count: int | None = None,
+    dtype: Any = np.float32,
 ) -> np.ndarray:
     """Cut a signal into overlapping frames (a strided view when no copy is needed).
 
@@ -153,26 +183,53 @@ def frame_signal(
         hop_length: samples between frame starts.
         center: pad so that frame ``t`` is centred at sample ``t * hop_length``.
         pad_mode: "reflect" or "constant".
+        count: how many frames: ``None`` = as many as fit (librosa's rule, see
+            :func:`n_frames`); a number gives exactly that many, zero-padding the end as
+            needed: ``samples // hop_length + 1`` with ``center`` is one frame per hop
+            multiple, the WORLD F0 frames (it differs from librosa's count for odd
+            ``frame_length`` when the hop divides the length).
+        dtype: dtype of the frames (the signal is cast once, before padding).
 
     Returns:
-        ``(frames, frame_length)`` float32 view.
+        ``(frames, frame_length)`` read-only view of ``dtype``.
+
+    >>> frame_signal(np.arange(5), 4, 2).tolist()
+    [[0.0, 0.0, 0.0, 1.0], [0.0, 1.0, 2.0, 3.0], [2.0, 3.0, 4.0, 0.0]]
+    >>> frame_signal(np.arange(5), 3, 2, center=False).tolist()
+    [[0.0, 1.0, 2.0], [2.0, 3.0, 4.0]]
+    >>> frame_signal(np.arange(4), 3, 2).shape, frame_signal(np.arange(4), 3, 2, count=3).shape
+    ((2, 3), (3, 3))
     """
-    x = np.asarray(signal, dtype=np.float32)
+    x = np.asarray(signal, dtype=dtype)
     if hop_length <= 0 or frame_length <= 0:
         raise ValueError(
             f"frame_length and hop_length must be positive: {frame_length}, {hop_length}"
         )
+    if count is not None and count < 1:
+        raise ValueError(f"frame count must be >= 1 (or None), got {count}")
     if center:
         pad = frame_length // 2
         mode = pad_mode if (pad_mode != "reflect" or x.size > pad) else "constant"
         x = np.pad(x, pad, mode=mode) if pad else x
-    if x.size < frame_length:
-        x = np.pad(x, (0, frame_length - x.size))
-    count = 1 + (x.size - frame_length) // hop_length
+    need = frame_length if count is None else (count - 1) * hop_length + frame_length
+    if x.size < need:
+        x = np.pad(x, (0, need - x.size))
+    if count is None:
+        count = 1 + (x.size - frame_length) // hop_length
     stride = x.strides[0]
     return np.lib.stride_tricks.as_strided(
         x, shape=(count, frame_length), strides=(hop_length * stride, stride), writeable=False
     )
+
+
+def rms_db(frames: np.ndarray, floor_db: float = -100.0) -> np.ndarray:
+    """Per-frame RMS level in dBFS, floored at ``floor_db``: ``(frames, length)`` -> ``(frames,)``.
+
+    >>> rms_db(np.array([[0.5, -0.5], [0.0, 0.0]]), floor_db=-60.0).round(2).tolist()
+    [-6.02, -60.0]
+    """
+    rms = np.sqrt(np.mean(np.square(frames), axis=1))
+    return 20.0 * np.log10(np.maximum(rms, 10.0 ** (floor_db / 20.0)))
 
 
 def stft(

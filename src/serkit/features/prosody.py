@@ -22,6 +22,7 @@ import dataclasses
 import numpy as np
 
 from serkit.errors import ConfigError
+from serkit.features import functional as F
 from serkit.features.base import Extractor, ExtractorConfig, register_extractor
 
 #: F0 search range per gender used by SpeechSplit (Hz); ``None`` = the union of both.
@@ -79,29 +80,6 @@ def track_f0(
     f0 = np.nan_to_num(np.asarray(f0, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
     f0[f0 < 0] = 0.0
     return f0
-
-
-def frame_signal(signal: np.ndarray, frame_length: int, hop: int) -> np.ndarray:
-    """Centred frames (zero padding of ``frame_length // 2`` at both ends).
-
-    Returns:
-        ``(samples // hop + 1, frame_length)`` float64; frame ``i`` is centred at ``i * hop``.
-    """
-    x = np.asarray(signal, dtype=np.float64)
-    pad = frame_length // 2
-    x = np.pad(x, (pad, pad))
-    n = len(signal) // hop + 1
-    starts = np.arange(n) * hop
-    idx = starts[:, None] + np.arange(frame_length)[None, :]
-    x = np.pad(x, (0, max(0, int(idx.max()) + 1 - len(x))))
-    return x[idx]
-
-
-def rms_db(frames: np.ndarray) -> np.ndarray:
-    """Per-frame RMS level in dBFS, floored at :data:`ENERGY_FLOOR_DB`. ``(n, L)`` -> ``(n,)``."""
-    rms = np.sqrt(np.mean(np.square(frames), axis=1))
-    floor = 10.0 ** (ENERGY_FLOOR_DB / 20.0)
-    return 20.0 * np.log10(np.maximum(rms, floor))
 
 
 def zero_crossing_rate(frames: np.ndarray) -> np.ndarray:
@@ -306,9 +284,11 @@ class EnergyConfig(ExtractorConfig):
 
 
 def _energy_frames(signal: np.ndarray, sample_rate: int, frame_ms: float, hop_ms: float):
+    """Centred float64 frames, one per hop multiple (``samples // hop + 1``, as the F0 track)."""
     length = max(2, int(round(frame_ms * sample_rate / 1000.0)))
     hop = max(1, int(round(hop_ms * sample_rate / 1000.0)))
-    return frame_signal(signal, length, hop)
+    count = len(signal) // hop + 1
+    return F.frame_signal(signal, length, hop, count=count, dtype=np.float64)
 
 
 @register_extractor
@@ -321,7 +301,8 @@ class Energy(Extractor):
 
     def compute(self, signal: np.ndarray) -> np.ndarray:
         frames = _energy_frames(signal, self.sample_rate, self.config.frame_ms, self.config.hop_ms)
-        return np.stack([rms_db(frames), zero_crossing_rate(frames)], axis=1).astype(np.float32)
+        level = F.rms_db(frames, ENERGY_FLOOR_DB)
+        return np.stack([level, zero_crossing_rate(frames)], axis=1).astype(np.float32)
 
     def feature_names(self) -> list[str]:
         return ["energy_db", "zcr"]
@@ -363,7 +344,8 @@ class ProsodyStats(Extractor):
             f0_max=c.f0_max,
             frame_period_ms=c.hop_ms,
         )
-        energy = rms_db(_energy_frames(signal, self.sample_rate, c.frame_ms, c.hop_ms))
+        frames = _energy_frames(signal, self.sample_rate, c.frame_ms, c.hop_ms)
+        energy = F.rms_db(frames, ENERGY_FLOOR_DB)
         stats = prosody_functionals(f0, energy, c.hop_ms / 1000.0, pause_db=c.pause_db)
         return stats.astype(np.float32)
 

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from serkit.errors import ConfigError
+from serkit.features import functional as F
 from serkit.features.base import Extractor, ExtractorConfig, register_extractor
 from serkit.features.prosody import F0_METHODS, f0_range, track_f0
 
@@ -134,25 +135,14 @@ class SpeechSplitF0Config(ExtractorConfig):
             raise ConfigError(f"need hop > 0 and bins >= 2; found hop={self.hop} bins={self.bins}")
 
 
-def highpass(signal: np.ndarray, sample_rate: int, cutoff_hz: float, order: int = 5) -> np.ndarray:
-    """Zero-phase Butterworth high-pass (``filtfilt``), ``(samples,)`` -> ``(samples,)`` float64.
-
-    Signals too short for ``filtfilt`` are returned unchanged.
-    """
-    from scipy.signal import butter, filtfilt
-
-    x = np.asarray(signal, dtype=np.float64)
-    b, a = butter(order, cutoff_hz / (sample_rate / 2), btype="high")
-    if len(x) <= 3 * max(len(a), len(b)):
-        return x
-    return filtfilt(b, a, x)
-
-
 def _speechsplit_track(signal: np.ndarray, config: SpeechSplitF0Config) -> np.ndarray:
     lo, hi = f0_range(config.gender, config.f0_min, config.f0_max)
     n = len(signal) // config.hop + 1
     if config.highpass_hz > 0:
-        signal = highpass(signal, config.sample_rate, config.highpass_hz)
+        # float64 into the tracker; a signal too short for filtfilt's padding stays unfiltered
+        signal = F.highpass(
+            signal, config.sample_rate, config.highpass_hz, short="keep", dtype=np.float64
+        )
     f0 = track_f0(
         signal,
         config.sample_rate,

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from serkit.errors import ConfigError
+from serkit.features import functional as F
 from serkit.features.base import Extractor, ExtractorConfig, register_extractor
 
 VAD_METHODS = ("silero", "energy")
@@ -129,11 +130,8 @@ def energy_speech_mask(
     """
     frame = max(1, int(round(frame_ms * sample_rate / 1000.0)))
     hop = max(1, int(round(hop_ms * sample_rate / 1000.0)))
-    x = np.asarray(signal, dtype=np.float64)
-    n = max(1, 1 + (len(x) - frame) // hop) if len(x) >= frame else 1
-    x = np.pad(x, (0, max(0, (n - 1) * hop + frame - len(x))))
-    idx = np.arange(n)[:, None] * hop + np.arange(frame)[None, :]
-    level = 20.0 * np.log10(np.maximum(np.sqrt(np.mean(x[idx] ** 2, axis=1)), 1e-10))
+    frames = F.frame_signal(signal, frame, hop, center=False, dtype=np.float64)
+    level = F.rms_db(frames, floor_db=-200.0)
     reference = np.percentile(level, 95)
     mask = (level > reference + threshold_db) & (level > ABSOLUTE_FLOOR_DB)
     return mask, hop, frame
