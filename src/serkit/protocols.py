@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from serkit.errors import ConfigError, ProtocolError
+from serkit.holdout import validation_split
 from serkit.registry import Registry
 
 SPEAKER_DEPENDENT = "speaker-dependent"
@@ -476,11 +477,15 @@ def speaker_disjoint_validation(
     fraction: float = 0.1,
     seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Split a training fold into train / validation by whole speakers.
+    """Split a training fold into train / validation by whole speakers (the runner's
+    ``validation:`` section).
 
-    Speakers are shuffled with ``seed`` and moved to validation until at least ``fraction`` of
-    the rows are there; at least one speaker always stays in training. Only ever call this on
-    the training side of a fold, never on test rows.
+    The rule is :func:`serkit.holdout.validation_split`, the one the neural estimators use:
+    speakers shuffled with ``seed`` move to validation until at least ``fraction`` of the rows
+    are there, and at least two speakers always stay in training. This needs at least three
+    training speakers; there is no stratified fallback here (the validation rows must be
+    speaker-disjoint). Before the rules were merged this function kept only one speaker in
+    training and accepted two speakers. Only ever call it on the training side of a fold.
 
     Args:
         df_train: the training fold's manifest rows (needs ``speaker``), or an array of
@@ -492,7 +497,7 @@ def speaker_disjoint_validation(
         ``(train_positions, val_positions)``: positional indices into ``df_train``.
 
     Raises:
-        ProtocolError: fewer than 2 speakers or a fraction outside ``(0, 1)``.
+        ProtocolError: fewer than 3 speakers or a fraction outside ``(0, 1)``.
     """
     if isinstance(df_train, pd.DataFrame):
         speakers = df_train["speaker"].astype("string").to_numpy(dtype=str)
@@ -500,20 +505,6 @@ def speaker_disjoint_validation(
         speakers = np.asarray(df_train).astype(str)
     if not 0.0 < float(fraction) < 1.0:
         raise ProtocolError(f"validation fraction must be in (0, 1), got {fraction}")
-    unique = np.unique(speakers)
-    if len(unique) < 2:
-        raise ProtocolError(
-            f"a speaker-disjoint validation split needs at least 2 training speakers, "
-            f"found {len(unique)}"
-        )
-    order = np.random.default_rng(seed).permutation(unique)
-    target = float(fraction) * len(speakers)
-    chosen: list[str] = []
-    count = 0
-    for speaker in order[:-1]:
-        if count >= target:
-            break
-        chosen.append(speaker)
-        count += int((speakers == speaker).sum())
-    is_val = np.isin(speakers, chosen)
-    return np.flatnonzero(~is_val), np.flatnonzero(is_val)
+    labels = np.zeros(len(speakers), dtype=np.int64)  # only a fallback would use them
+    train, val, _ = validation_split(labels, speakers, float(fraction), seed, fallback=False)
+    return train, val

@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 
 from serkit.errors import ConfigError
+from serkit.holdout import validation_split
 from serkit.models import register_model
-from serkit.models.neural import NeuralClassifier, balanced_weights, validation_split
+from serkit.models.neural import NeuralClassifier, balanced_weights
 from serkit.models.segmented import PooledForward, SegmentCollate, init_params, make_augment
 
 DECISIONS = ("blstm", "segments", "auto")

@@ -29,59 +29,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from serkit.errors import ConfigError
+from serkit.holdout import validation_split
 from serkit.models import register_model
-
-MIN_SPEAKERS = 3
-
-
-def validation_split(
-    y: np.ndarray, groups: np.ndarray | None, fraction: float, seed: int
-) -> tuple[np.ndarray, np.ndarray, str]:
-    """Split item indices into train / validation.
-
-    Args:
-        y: ``(n,)`` class indices.
-        groups: ``(n,)`` speaker ids or ``None``.
-        fraction: target share of items in validation (0 = no validation).
-        seed: random seed.
-
-    Returns:
-        ``(train_idx, val_idx, note)``; ``note`` says how the split was made.
-    """
-    n = len(y)
-    rng = np.random.default_rng(seed)
-    everything = np.arange(n)
-    if fraction <= 0:
-        return everything, everything[:0], "none (val_fraction=0)"
-    if groups is not None:
-        groups = np.asarray(groups).astype(str)
-        speakers = np.unique(groups)
-        if len(speakers) >= MIN_SPEAKERS:
-            order = rng.permutation(speakers)
-            chosen: list[str] = []
-            count = 0
-            for spk in order[:-2]:  # keep at least two speakers for training
-                if count >= fraction * n:
-                    break
-                chosen.append(spk)
-                count += int(np.sum(groups == spk))
-            val_mask = np.isin(groups, chosen)
-            note = f"speaker-disjoint: {len(chosen)} of {len(speakers)} speakers"
-            return everything[~val_mask], everything[val_mask], note
-        reason = f"only {len(speakers)} speaker(s)"
-    else:
-        reason = "no speaker groups"
-    val = []
-    for c in np.unique(y):
-        members = rng.permutation(np.flatnonzero(y == c))
-        if len(members) >= 2:
-            take = max(1, int(round(fraction * len(members))))
-            val.extend(members[: min(take, len(members) - 1)].tolist())
-    val_idx = np.sort(np.asarray(val, dtype=np.int64))
-    if len(val_idx) == 0:
-        return everything, val_idx, f"none ({reason}, too few items per class)"
-    train_idx = np.setdiff1d(everything, val_idx)
-    return train_idx, val_idx, f"stratified random ({reason}; not speaker-disjoint)"
 
 
 def balanced_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
