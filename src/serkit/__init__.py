@@ -3,7 +3,7 @@
 The public API follows the one-way data flow of the toolkit::
 
     corpus folder --prepare--> manifest --features--> feature store
-        --train (protocol x model)--> run/ --predict | serve | export--> labels
+        --train (protocol x model)--> run/ --predict | export--> labels
 """
 
 from __future__ import annotations

@@ -66,10 +66,10 @@ def info(path: str | os.PathLike) -> AudioInfo:
     except Exception as exc:  # soundfile raises LibsndfileError / RuntimeError / TypeError
         raise AudioError(
             f"{path}: not a readable audio file ({_short(exc)}); "
-            "expected WAV/FLAC/OGG/MP3; re-encode it or pass --skip-bad to skip it"
+            "expected WAV/FLAC/OGG/MP3; re-encode or remove it"
         ) from exc
     if header.frames <= 0:
-        raise AudioError(f"{path}: audio has zero samples; remove it or pass --skip-bad")
+        raise AudioError(f"{path}: audio has zero samples; remove it")
     return AudioInfo(path, int(header.samplerate), int(header.channels), int(header.frames))
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from serkit import audio
-from serkit.errors import AudioError
+from serkit.errors import SKIP_BAD, AudioError, ConfigError
 
 FORMATS: tuple[str, ...] = ("wav", "flac", "same")
 _WRITABLE = {".wav", ".flac", ".ogg", ".aiff", ".aif", ".au", ".mp3"}
@@ -66,7 +66,7 @@ class TreeResult:
 def output_suffix(src: Path, fmt: str) -> str:
     """The output extension for ``src`` under format ``fmt`` (``wav``, ``flac`` or ``same``)."""
     if fmt not in FORMATS:
-        raise ValueError(f"unknown output format {fmt!r}; expected one of {', '.join(FORMATS)}")
+        raise ConfigError(f"unknown output format {fmt!r}; expected one of {', '.join(FORMATS)}")
     if fmt == "same":
         suffix = src.suffix.lower()
         return suffix if suffix in _WRITABLE else ".wav"
@@ -90,10 +90,15 @@ def plan(
 
     Raises:
         AudioError: the source does not exist, or the destination lies inside the source folder.
+        ConfigError: the source is a folder and the destination an existing file.
     """
     src, dst = Path(src), Path(dst)
     if not src.exists():
         raise AudioError(f"{src}: no such file or folder")
+    if src.is_dir() and dst.exists() and not dst.is_dir():
+        raise ConfigError(
+            f"{dst}: is a file; the output of the source folder {src} must be a folder"
+        )
     if src.is_file():
         if audio.is_audio(dst) and not dst.is_dir():
             out = dst
@@ -146,7 +151,7 @@ def read_channels(path: Path) -> tuple[np.ndarray, int]:
     except Exception as exc:  # soundfile raises LibsndfileError / RuntimeError
         raise AudioError(f"{path}: failed to decode audio ({exc}); re-encode or remove it") from exc
     if data.shape[0] == 0:
-        raise AudioError(f"{path}: audio has zero samples; remove it or pass --skip-bad")
+        raise AudioError(f"{path}: audio has zero samples; remove it")
     if not np.all(np.isfinite(data)):
         raise AudioError(f"{path}: audio contains NaN or inf samples")
     return data, int(rate or header.sample_rate)
@@ -196,7 +201,7 @@ def _run(
             data, rate = transform(data, rate, source)
             audio.write(out, data, rate)
         except AudioError as exc:
-            return out, str(exc)
+            return out, exc.message
         except Exception as exc:  # an unexpected failure is still reported by file name
             return out, f"{source}: {type(exc).__name__}: {exc}"
         return out, None
@@ -209,8 +214,7 @@ def _run(
             elif skip_bad:
                 result.skipped.append(error)
             else:
-                hint = "" if "skip-bad" in error else " Pass --skip-bad (skip_bad=True) to go on."
-                raise AudioError(error + hint)
+                raise AudioError(error, hint=SKIP_BAD)
     finally:
         outcomes.close()  # closes the progress bar and waits for running workers
     result.seconds = time.perf_counter() - started
@@ -269,9 +273,10 @@ def resample_tree(
     Raises:
         AudioError: naming the first bad file (without ``skip_bad``); files written before it
             are complete.
+        ConfigError: a ``sample_rate`` or ``fmt`` out of range.
     """
     if int(sample_rate) <= 0:
-        raise ValueError(f"sample_rate must be a positive number of Hz, got {sample_rate}")
+        raise ConfigError(f"sample_rate must be a positive number of Hz, got {sample_rate}")
 
     def transform(data: np.ndarray, rate: int, source: Path) -> tuple[np.ndarray, int]:
         return _finish(resample_channels(data, rate, int(sample_rate)), mono), int(sample_rate)
@@ -324,11 +329,14 @@ def normalize_tree(
 
     Raises:
         AudioError: naming the first bad or silent file (without ``skip_bad``).
+        ConfigError: a ``method``, ``level``, ``sample_rate`` or ``fmt`` out of range.
     """
     if method not in ("peak", "rms"):
-        raise ValueError(f"unknown normalisation method {method!r}; expected 'peak' or 'rms'")
+        raise ConfigError(f"unknown normalisation method {method!r}; expected 'peak' or 'rms'")
     if level is not None and not 0 < level <= 1:
-        raise ValueError(f"level must be in (0, 1], got {level}")
+        raise ConfigError(f"level must be in (0, 1], got {level}")
+    if sample_rate is not None and int(sample_rate) <= 0:
+        raise ConfigError(f"sample_rate must be a positive number of Hz, got {sample_rate}")
 
     def transform(data: np.ndarray, rate: int, source: Path) -> tuple[np.ndarray, int]:
         if sample_rate is not None and sample_rate != rate:

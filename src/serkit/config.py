@@ -42,15 +42,34 @@ def load(path: str | os.PathLike, overrides: list[str] | tuple[str, ...] = ()) -
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: no such config file")
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder; expected a YAML config file (see configs/)")
     try:
-        data = _safe_load(path.read_text()) or {}
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"{path}: cannot read the config ({type(exc).__name__}: {exc}); "
+            "pass a readable UTF-8 YAML file"
+        ) from exc
+    try:
+        data = _safe_load(text) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+        raise ConfigError(f"{path}: invalid YAML{_yaml_problem(exc)}; fix the syntax") from exc
     if not isinstance(data, dict):
         raise ConfigError(
             f"{path}: expected a mapping at the top level, found {type(data).__name__}"
         )
     return apply_overrides(data, overrides)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """`` at line L, column C: <problem>`` of a YAML error, on one line."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    text = f"{context}, {problem}" if context else problem
+    return f"{where}: {' '.join(str(text).split())}"
 
 
 def parse_value(text: str) -> Any:

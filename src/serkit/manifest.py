@@ -123,7 +123,8 @@ def _coerce_types(df: pd.DataFrame) -> pd.DataFrame:
     for column in ("id", "corpus", "path", "speaker", "emotion", "raw_emotion"):
         if column in df.columns:
             df[column] = df[column].astype("string")
-    df["duration"] = pd.to_numeric(df["duration"], errors="coerce").astype("float64")
+    if "duration" in df.columns:  # absent: validate() names the missing column
+        df["duration"] = pd.to_numeric(df["duration"], errors="coerce").astype("float64")
     for column, kind in OPTIONAL_COLUMNS.items():
         if column in df.columns:
             if kind == "float":
@@ -293,18 +294,28 @@ def read(path: str | os.PathLike, *, validate_schema: bool = True) -> pd.DataFra
     path = Path(path)
     if not path.exists():
         raise ManifestError(f"{path}: no such manifest file; create one with `serkit prepare`")
+    if path.is_dir():
+        raise ManifestError(f"{path}: is a folder; expected a manifest file (.parquet or .csv)")
     suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        table = pq.read_table(path)
-        raw = (table.schema.metadata or {}).get(_META_KEY)
-        df = table.to_pandas()
-        meta = json.loads(raw) if raw else {}
-    elif suffix in (".csv", ".tsv"):
-        df = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", dtype={"id": "string"})
-        sidecar = path.with_name(path.name + ".meta.json")
-        meta = json.loads(sidecar.read_text()) if sidecar.exists() else {}
-    else:
+    if suffix not in (".parquet", ".csv", ".tsv"):
         raise ManifestError(f"{path}: unknown manifest format {suffix!r}; use .parquet or .csv")
+    try:
+        if suffix == ".parquet":
+            table = pq.read_table(path)
+            raw = (table.schema.metadata or {}).get(_META_KEY)
+            df = table.to_pandas()
+            meta = json.loads(raw) if raw else {}
+        else:
+            df = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", dtype={"id": "string"})
+            sidecar = path.with_name(path.name + ".meta.json")
+            meta = json.loads(sidecar.read_text()) if sidecar.exists() else {}
+    except (OSError, ValueError, UnicodeDecodeError) as exc:  # pyarrow / pandas / json errors
+        kind = "Parquet" if suffix == ".parquet" else "CSV"
+        raise ManifestError(
+            f"{path}: not a readable {kind} manifest ({type(exc).__name__}: "
+            f"{' '.join(str(exc).split())}); pass a manifest written by `serkit prepare` "
+            "or serkit.manifest.write"
+        ) from exc
     df = _coerce_types(_canonical_order(df))
     df.attrs.update(meta)
     if validate_schema:

@@ -56,6 +56,20 @@ def demo_config(folder: Path, *, features: dict, model: dict, workers: int = 1) 
     }
 
 
+def _check(folder: Path, features: dict, model: dict, workers: int) -> None:
+    """Refuse bad arguments before any stage runs (the registries name unknown names)."""
+    from serkit.errors import ConfigError
+    from serkit.features import get_extractor
+    from serkit.models import get_model
+
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"{folder}: is a file; the quickstart needs a folder to write into")
+    if int(workers) < 1:
+        raise ConfigError(f"workers must be >= 1, got {workers}")
+    get_extractor(features["name"], **(features.get("params") or {}))
+    get_model(model["name"], **(model.get("params") or {}))
+
+
 def quickstart(
     folder: str | os.PathLike,
     *,
@@ -75,6 +89,10 @@ def quickstart(
 
     Returns:
         The paths of the outputs, the pooled metrics and the predictions on new audio.
+
+    Raises:
+        ConfigError / RegistryError: an unknown extractor or model, a bad parameter, ``workers``
+            below 1 or a ``folder`` that is a file (before anything is written).
     """
     from serkit import config as config_io
     from serkit import experiment, manifest
@@ -85,9 +103,10 @@ def quickstart(
     from serkit.report import headline
 
     folder = Path(folder).resolve()
-    folder.mkdir(parents=True, exist_ok=True)
     features = dict(features or DEFAULT_FEATURES)
     model = dict(model or DEFAULT_MODEL)
+    _check(folder, features, model, workers)
+    folder.mkdir(parents=True, exist_ok=True)
 
     log("1/5 writing the synthetic demo corpus")
     corpus = make_corpus(folder / "corpus")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -183,7 +184,8 @@ def test_cli_vad_options(tmp_path):
     assert "3 computed" in result.output and "vad:      vad-trim energy" in result.output
     trim = VadTrim(method="energy", pad_ms=10.0, min_speech_ms=0.0)  # ints from --vad-set match
     assert len(features.load(df, "energy", tmp_path / "s", vad=trim)) == 3
-    with pytest.raises(features.FeatureError, match="--vad energy --vad-set min_speech_ms=0.0"):
+    stored = re.escape("vad=VadTrim(method='energy', min_speech_ms=0.0, pad_ms=10.0)")
+    with pytest.raises(features.FeatureError, match=stored):
         features.load(df, "energy", tmp_path / "s")  # the hint names the stored VAD options
     plain = _cli(base)
     assert plain.exit_code == 0 and "3 computed" in plain.output  # its own folder

@@ -15,7 +15,7 @@ from serkit import __version__
 app = typer.Typer(
     name="serkit",
     help="Speech emotion recognition toolkit: prepare corpora, extract features, train and "
-    "evaluate speaker-independently, predict and serve.",
+    "evaluate speaker-independently, predict and export.",
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"], "show_default": True},
     pretty_exceptions_enable=False,
@@ -61,11 +61,13 @@ for _name in _VERB_MODULES:
 
 
 def main() -> None:
-    """Entry point of the ``serkit`` console script; turns serkit errors into messages."""
-    from serkit.errors import SerkitError
+    """Entry point of the ``serkit`` console script.
 
-    try:
-        app()
-    except SerkitError as exc:
-        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
-        raise SystemExit(2) from None
+    Bad input ends in one ``error: ...`` paragraph and a non-zero exit; a bug shows its
+    traceback (see :mod:`serkit.cli._errors`).
+    """
+    from serkit.cli._errors import run
+
+    code = run(app)
+    if code:
+        raise SystemExit(code)

@@ -21,6 +21,13 @@ def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:
     return value
 
 
+def _level(value: float | None) -> float | None:
+    """``--level``: a linear amplitude in (0, 1]."""
+    if value is not None and not 0 < value <= 1:
+        raise typer.BadParameter(f"expected a linear level in (0, 1], got {value}")
+    return value
+
+
 def _finish(result) -> None:
     report_problems(result.skipped)
     typer.echo(result.format())
@@ -39,14 +46,14 @@ def register(app: typer.Typer) -> None:
     def resample_cmd(
         src: Path = typer.Argument(..., help=_SRC_HELP),
         dst: Path = typer.Argument(..., help=_DST_HELP),
-        sr: int = typer.Option(16000, "--sr", help="Target sample rate in Hz."),
+        sr: int = typer.Option(16000, "--sr", min=1, help="Target sample rate in Hz."),
         fmt: str = typer.Option("same", "--format", help=_FORMAT_HELP),
         mono: bool = typer.Option(False, "--mono", help="Mix channels down to one."),
         skip_bad: bool = typer.Option(False, "--skip-bad", help=SKIP_BAD_HELP),
         skip_existing: bool = typer.Option(
             False, "--skip-existing", help="Keep outputs newer than their source (resume)."
         ),
-        workers: int = typer.Option(1, "--workers", help="Files processed in parallel."),
+        workers: int = typer.Option(1, "--workers", min=1, help="Files processed in parallel."),
         quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress bar."),
     ) -> None:
         """Resample every audio file under SRC to --sr Hz into DST."""
@@ -72,16 +79,19 @@ def register(app: typer.Typer) -> None:
         dst: Path = typer.Argument(..., help=_DST_HELP),
         method: str = typer.Option("peak", "--method", help="peak or rms."),
         level: float = typer.Option(
-            None, "--level", help="Target level (linear); default 1.0 for peak, 0.1 for rms."
+            None,
+            "--level",
+            callback=_level,
+            help="Target level (linear, in (0, 1]); default 1.0 for peak, 0.1 for rms.",
         ),
-        sr: int = typer.Option(None, "--sr", help="Also resample to this rate (Hz)."),
+        sr: int = typer.Option(None, "--sr", min=1, help="Also resample to this rate (Hz)."),
         fmt: str = typer.Option("same", "--format", help=_FORMAT_HELP),
         mono: bool = typer.Option(False, "--mono", help="Mix channels down to one."),
         skip_bad: bool = typer.Option(False, "--skip-bad", help=SKIP_BAD_HELP),
         skip_existing: bool = typer.Option(
             False, "--skip-existing", help="Keep outputs newer than their source (resume)."
         ),
-        workers: int = typer.Option(1, "--workers", help="Files processed in parallel."),
+        workers: int = typer.Option(1, "--workers", min=1, help="Files processed in parallel."),
         quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress bar."),
     ) -> None:
         """Normalise the amplitude of every audio file under SRC into DST."""

@@ -17,7 +17,9 @@ def register(app: typer.Typer) -> None:
     def prepare_cmd(
         corpus: str = typer.Argument(..., help="Recipe name (see `serkit list corpora`)."),
         root: Path = typer.Argument(..., help="The corpus root folder."),
-        output: Path = typer.Option(Path("manifests"), "-o", "--output", help="Output folder."),
+        output: Path = typer.Option(
+            Path("manifests"), "-o", "--output", file_okay=False, help="Output folder."
+        ),
         skip_bad: bool = typer.Option(False, "--skip-bad", help=SKIP_BAD_HELP),
         option: list[str] = typer.Option(
             [], "--set", help="Recipe option KEY=VALUE (e.g. channels=[speech])."

@@ -12,7 +12,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("demo-corpus")
     def demo_corpus_cmd(
-        directory: Path = typer.Argument(..., help="Output folder of the corpus."),
+        directory: Path = typer.Argument(..., file_okay=False, help="Output folder of the corpus."),
         speakers: int = typer.Option(6, "--speakers", help="Actors, 1-99 (odd male, even female)."),
         sentences: int = typer.Option(2, "--sentences", help="Statements, 1 or 2."),
         repetitions: int = typer.Option(2, "--repetitions", help="Repetitions of each item."),

@@ -36,7 +36,11 @@ def register(app: typer.Typer) -> None:
             None, help="Overrides KEY=VALUE, e.g. model.params.C=10 seeds=[0,1,2]."
         ),
         output: Path = typer.Option(
-            None, "-o", "--output", help="Parent folder of the run (default: config `output`)."
+            None,
+            "-o",
+            "--output",
+            file_okay=False,
+            help="Parent folder of the run (default: config `output`).",
         ),
         overwrite: bool = typer.Option(
             False, "--overwrite", help="Discard an existing run folder of the same name."

@@ -13,7 +13,7 @@ def register(app: typer.Typer) -> None:
     @app.command("export")
     def export_cmd(
         model: Path = typer.Argument(..., help="A run folder (with model/) or a model package."),
-        output: Path = typer.Argument(..., help="Destination .onnx file."),
+        output: Path = typer.Argument(..., dir_okay=False, help="Destination .onnx file."),
         check: bool = typer.Option(
             True, "--check/--no-check", help="Compare ONNX Runtime with torch on random inputs."
         ),

@@ -23,8 +23,10 @@ def register(app: typer.Typer) -> None:
             [], "--set", help="Extractor parameter KEY=VALUE (e.g. n_mels=40); repeatable."
         ),
         preset: str = typer.Option(None, "--preset", help="Named preset (e.g. acrnn, dcnn)."),
-        store: Path = typer.Option(Path("features"), "--store", help="Feature store folder."),
-        workers: int = typer.Option(1, "-j", "--workers", help="Worker processes."),
+        store: Path = typer.Option(
+            Path("features"), "--store", file_okay=False, help="Feature store folder."
+        ),
+        workers: int = typer.Option(1, "-j", "--workers", min=1, help="Worker processes."),
         shard: str = typer.Option(
             None, "--shard", help="Compute only shard I/N (0-based, e.g. 0/4); join with --merge."
         ),
@@ -32,7 +34,7 @@ def register(app: typer.Typer) -> None:
             False, "--merge", help="Join the outputs of finished --shard jobs instead."
         ),
         skip_bad: bool = typer.Option(False, "--skip-bad", help=SKIP_BAD_HELP),
-        chunk_size: int = typer.Option(64, "--chunk-size", help="Rows per committed chunk."),
+        chunk_size: int = typer.Option(64, "--chunk-size", min=1, help="Rows per committed chunk."),
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar."),
         vad: str = typer.Option(
             None,
@@ -50,10 +52,17 @@ def register(app: typer.Typer) -> None:
         """Extract features of every manifest row into the store (cached rows are skipped)."""
         from serkit import config, features
         from serkit import manifest as mf
+        from serkit.features.extract import parse_shard
         from serkit.features.vad import VadTrim
 
         if vad_option and not vad:
             raise typer.BadParameter("--vad-set needs --vad silero|energy", param_hint="--vad-set")
+        if merge and shard:
+            raise typer.BadParameter(
+                f"--merge joins the shards of finished --shard jobs; drop --shard {shard}",
+                param_hint="--merge",
+            )
+        parse_shard(shard)  # a malformed I/N stops here, before any work
         trim = VadTrim.from_dict({**config.parse_pairs(vad_option), "method": vad}) if vad else None
 
         started = time.perf_counter()

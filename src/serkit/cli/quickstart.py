@@ -12,10 +12,12 @@ def register(app: typer.Typer) -> None:
 
     @app.command("quickstart")
     def quickstart_cmd(
-        folder: Path = typer.Argument(Path("demo"), help="Where everything is written."),
+        folder: Path = typer.Argument(
+            Path("demo"), file_okay=False, help="Where everything is written."
+        ),
         features: str = typer.Option("egemaps", "--features", help="Extractor name."),
         model: str = typer.Option("svm", "--model", help="Model name."),
-        workers: int = typer.Option(1, "--workers", help="Feature-extraction processes."),
+        workers: int = typer.Option(1, "--workers", min=1, help="Feature-extraction processes."),
     ) -> None:
         """Demo corpus -> prepare -> features -> train (leave one speaker out) -> report ->
         predict, printing where each output is."""

@@ -16,6 +16,7 @@ from types import ModuleType
 import pandas as pd
 
 from serkit.corpora.labels import LABEL_SETS, apply_label_set, get_label_set
+from serkit.errors import ConfigError
 from serkit.registry import Registry, import_submodules
 
 RECIPES: Registry[ModuleType] = Registry("corpus")
@@ -59,16 +60,38 @@ def prepare(
         output: a folder for the manifest (Parquet and a CSV copy); ``None`` writes nothing.
         skip_bad: skip unreadable audio files (listed in ``df.attrs["skipped"]``).
         **options: recipe-specific options (see the recipe's ``prepare``).
+
+    Raises:
+        ConfigError: an option the recipe does not take, or an ``output`` that is a file.
     """
     from serkit import manifest
 
     recipe = get_recipe(name)
+    _check_options(recipe, options)
+    if output is not None and Path(output).exists() and not Path(output).is_dir():
+        raise ConfigError(f"output {output}: is a file; expected a folder for the manifest")
     df = recipe.prepare(Path(root), skip_bad=skip_bad, **options)
     if output is not None:
         out = Path(output)
         manifest.write(df, out / f"{recipe.NAME}.parquet")
         manifest.write(df, out / f"{recipe.NAME}.csv")
     return df
+
+
+def _check_options(recipe: ModuleType, options: dict) -> None:
+    """Raise naming the options ``recipe.prepare`` does not take (and those it does)."""
+    import inspect
+
+    params = inspect.signature(recipe.prepare).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return
+    known = sorted(n for n, p in params.items() if p.kind is p.KEYWORD_ONLY and n != "skip_bad")
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"corpus {recipe.NAME!r} has no option(s) {', '.join(unknown)}; "
+            f"known: {', '.join(known) or 'none'}"
+        )
 
 
 __all__ = [

@@ -11,7 +11,7 @@ import pandas as pd
 
 from serkit import audio, manifest
 from serkit.corpora.labels import CANONICAL
-from serkit.errors import AudioError, CorpusError
+from serkit.errors import SKIP_BAD, AudioError, CorpusError
 
 
 @dataclass
@@ -104,10 +104,8 @@ def build(
                     row["duration"] = header_cache[rel]
                 except AudioError as exc:
                     if not skip_bad:
-                        raise CorpusError(
-                            f"{corpus}: {exc}. Pass --skip-bad (skip_bad=True) to skip such files."
-                        ) from exc
-                    skipped.append(str(exc))
+                        raise CorpusError(f"{corpus}: {exc.message}", hint=SKIP_BAD) from exc
+                    skipped.append(exc.message)
                     continue
         local_id = row.pop("local_id")
         row["id"] = f"{corpus}/{local_id}"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from serkit import audio
-from serkit.errors import AudioError, CorpusError
+from serkit.errors import SKIP_BAD, AudioError, CorpusError
 
 
 def check_files(
@@ -33,10 +33,8 @@ def check_files(
             durations[rel] = audio.info(root / rel).duration
         except AudioError as exc:
             if not skip_bad:
-                raise CorpusError(
-                    f"{corpus}: {exc}. Pass --skip-bad (skip_bad=True) to skip such files."
-                ) from exc
-            skipped.append(str(exc))
+                raise CorpusError(f"{corpus}: {exc.message}", hint=SKIP_BAD) from exc
+            skipped.append(exc.message)
     return durations, skipped
 
 

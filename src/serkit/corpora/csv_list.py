@@ -38,7 +38,7 @@ import pandas as pd
 
 from serkit import manifest
 from serkit.corpora import _common, _synonyms
-from serkit.errors import ConfigError, CorpusError
+from serkit.errors import SKIP_BAD, ConfigError, CorpusError
 
 NAME = "csv"
 ALIASES = ("csv-list", "csv_list", "tsv")
@@ -154,7 +154,7 @@ def prepare(
         if not (root / rel).is_file():
             message = f"{where}: audio file {rel} not found under {root}"
             if not skip_bad:
-                raise CorpusError(message + "; fix the path or pass --skip-bad to skip it")
+                raise CorpusError(message + "; fix the path", hint=SKIP_BAD)
             skipped.append(message)
             continue
         raw = record["label"]

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from serkit.atomic import atomic_write_parquet, atomic_write_text
-from serkit.errors import ConfigError
+from serkit.errors import ConfigError, Hint
 from serkit.experiment.config import fingerprint, validate_config
 from serkit.experiment.data import Dataset, load_features, load_rows, model_level
 from serkit.experiment.search import fit_model, grid_search
@@ -177,8 +177,8 @@ def _prepare_folder(run_dir: Path, fp: str, overwrite: bool, log: Log) -> Path:
     elif stamp.exists() and stamp.read_text().strip() != fp:
         raise ConfigError(
             f"{run_dir} holds results of a different config (fingerprint "
-            f"{stamp.read_text().strip()} != {fp}); choose another `name`, or pass "
-            "--overwrite to discard them"
+            f"{stamp.read_text().strip()} != {fp}); choose another `name`",
+            hint=Hint("overwrite", True, "to discard them"),
         )
     partial.mkdir(parents=True, exist_ok=True)
     atomic_write_text(stamp, fp + "\n")

@@ -23,19 +23,33 @@ def _require(run_dir: Path, name: str) -> Path:
     return path
 
 
+def _read(path: Path) -> Any:
+    """A run file parsed by its suffix (Parquet, JSON or YAML); a damaged one raises naming it."""
+    try:
+        if path.suffix == ".parquet":
+            return pd.read_parquet(path)
+        text = path.read_text()
+        return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text) or {}
+    except (OSError, ValueError, yaml.YAMLError) as exc:  # pyarrow, json and yaml errors
+        raise ConfigError(
+            f"{path}: damaged run file ({type(exc).__name__}: {' '.join(str(exc).split())}); "
+            "restore it, or train the run again"
+        ) from exc
+
+
 def read_config(run_dir: Path) -> dict[str, Any]:
     """The resolved config stored in a run folder (empty when absent)."""
     path = run_dir / "config.yaml"
     if not path.exists():
         return {}
-    return yaml.safe_load(path.read_text()) or {}
+    return _read(path)
 
 
 def _summarize(run_dir: Path, method: str | None) -> dict[str, Any]:
     """Metrics of a run from its predictions, with its config's bootstrap settings."""
     from serkit import metrics
 
-    predictions = pd.read_parquet(_require(run_dir, "predictions.parquet"))
+    predictions = _read(_require(run_dir, "predictions.parquet"))
     boot = read_config(run_dir).get("bootstrap") or {}
     return metrics.summarize(
         predictions,
@@ -107,7 +121,7 @@ def compare(
     for item in run_dirs:
         run_dir = Path(item)
         if method is None:
-            m = json.loads(_require(run_dir, "metrics.json").read_text())
+            m = _read(_require(run_dir, "metrics.json"))
         else:
             m = _summarize(run_dir, method)
         cfg = read_config(run_dir)

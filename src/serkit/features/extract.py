@@ -3,7 +3,7 @@
 ``extract`` computes only the rows the store lacks (by id and audio fingerprint), optionally in
 worker processes and on one shard of the manifest, and commits results in chunks so an
 interrupted run resumes where it stopped. ``load`` returns a :class:`FeatureSet` aligned to the
-manifest order. ``merge`` joins the outputs of ``--shard`` jobs. A ``vad`` (e.g.
+manifest order. ``merge`` joins the outputs of ``shard=`` jobs. A ``vad`` (e.g.
 :class:`serkit.features.vad.VadTrim`) trims each signal before the extractor; it selects its own
 store folder, so pass the same ``vad`` to ``extract``, ``merge`` and ``load``.
 """
@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from serkit.errors import AudioError, ConfigError
+from serkit.errors import SKIP_BAD, AudioError, ConfigError, message_of
 from serkit.features.base import EXTRACTORS, Extractor, FeatureError
 from serkit.features.store import INDEX, FeatureSet, FeatureStore, StoreFolder, Vad, vad_spec
 
@@ -168,7 +168,7 @@ def compute_batch(
                 job.path, sample_rate=extractor.sample_rate, start=job.start, end=job.end
             )
         except AudioError as exc:
-            out.append((job, None, f"unreadable audio: {exc}", 0.0))
+            out.append((job, None, f"unreadable audio: {message_of(exc)}", 0.0))
             continue
         seconds = len(signal) / rate
         try:
@@ -176,14 +176,8 @@ def compute_batch(
                 signal = np.asarray(vad(signal, rate), dtype=np.float32)
             array = extractor(signal, rate)
         except Exception as exc:  # any extractor failure is reported with the file name
-            out.append(
-                (
-                    job,
-                    None,
-                    f"extractor {extractor.name!r} failed: {type(exc).__name__}: {exc}",
-                    seconds,
-                )
-            )
+            reason = f"{type(exc).__name__}: {message_of(exc)}"
+            out.append((job, None, f"extractor {extractor.name!r} failed: {reason}", seconds))
             continue
         if not np.all(np.isfinite(array)):
             bad = int(np.size(array) - np.isfinite(array).sum())
@@ -345,8 +339,9 @@ def _run(
                     folder.commit(pending, index_name)
                     pending = []
                     raise FeatureError(
-                        f"{message}. Fix or remove the file, or pass --skip-bad to skip it; "
-                        "rows computed so far are kept in the store"
+                        f"{message}. Fix or remove the file (rows computed so far are kept in "
+                        "the store)",
+                        hint=SKIP_BAD,
                     )
                 summary.skipped.append(message)
             else:
@@ -383,7 +378,7 @@ def merge(
 ) -> ExtractSummary:
     """Join the shard indexes (and utterance chunks) of ``extractor`` into one index.
 
-    Run it after every ``--shard`` job has finished (with the ``vad`` the jobs used). The
+    Run it after every ``shard=`` job has finished (with the ``vad`` the jobs used). The
     summary counts the manifest rows that are stored (``cached``) and still ``missing``.
     """
     started = time.perf_counter()
@@ -440,9 +435,9 @@ def load(
         raise FeatureError(
             f"{path}: no features for {extractor!r}"
             + (f" behind VAD {_describe_vad(spec)}" if spec else " (without VAD)")
-            + f" in store {store.root}; run `serkit features MANIFEST --extractor "
-            f"{extractor.name} --store {store.root}{_vad_options(spec)}` with the same "
-            "parameters first" + _other_vads(store, extractor, vad)
+            + f" in store {store.root}; compute them first with extract(manifest, "
+            f"{extractor.name!r}, {str(store.root)!r}{_vad_argument(spec)}) and the same "
+            "extractor parameters" + _other_vads(store, extractor, vad)
         )
     folder = store.open(extractor, vad)
     index = folder.index().set_index("id")
@@ -458,8 +453,8 @@ def load(
         raise FeatureError(
             f"{path}: {len(missing)} of {len(manifest)} manifest row(s) have no current "
             f"features (absent, skipped as bad, or their audio changed): {shown}. Run "
-            f"`serkit features MANIFEST --extractor {extractor.name}` again (it computes only "
-            "those), or load with allow_missing=True"
+            f"extract() with the same {extractor.name!r} extractor and vad again (it computes "
+            "only those), or load with allow_missing=True"
         )
     entries = index.loc[keep].reset_index()
     X, frames = folder.read(entries)
@@ -479,16 +474,22 @@ def load(
     )
 
 
-def _vad_options(spec: dict[str, Any] | None) -> str:
-    """The ``--vad``/``--vad-set`` options of ``serkit features`` for a VadTrim spec."""
-    if not spec or spec.get("name") != "vad-trim":
-        return ""
+def _vad_argument(spec: dict[str, Any] | None) -> str:
+    """``, vad=VadTrim(method='energy', pad_ms=10.0)`` for a VAD spec (``""`` for none)."""
+    return f", vad={_vad_call(spec)}" if spec else ""
+
+
+def _vad_call(spec: dict[str, Any]) -> str:
+    """The call that builds a VAD spec: ``VadTrim(method=...)`` plus its non-default fields."""
+    if spec.get("name") != "vad-trim":
+        return _describe_vad(spec)
     from serkit.features.vad import VadTrim
 
     defaults = VadTrim().to_dict()["params"]
     params = spec.get("params") or {}
-    sets = [f" --vad-set {k}={v}" for k, v in params.items() if k != "method" and v != defaults[k]]
-    return f" --vad {params.get('method', defaults['method'])}" + "".join(sets)
+    method = params.get("method", defaults["method"])
+    rest = [f", {k}={v!r}" for k, v in params.items() if k != "method" and v != defaults.get(k)]
+    return f"VadTrim(method={method!r}{''.join(rest)})"
 
 
 def _other_vads(store: FeatureStore, extractor: Extractor, vad: Vad | None) -> str:
@@ -505,8 +506,5 @@ def _other_vads(store: FeatureStore, extractor: Extractor, vad: Vad | None) -> s
     ]
     if not others:
         return ""
-    shown = "; ".join(
-        "no VAD" if o is None else _describe_vad(o) + f" [{_vad_options(o).strip()}]"
-        for o in others
-    )
-    return f". The store holds this extractor with: {shown} (pass the same vad / --vad)"
+    shown = "; ".join("no VAD (vad=None)" if o is None else f"vad={_vad_call(o)}" for o in others)
+    return f". The store holds this extractor with: {shown} (pass the same vad)"

@@ -57,6 +57,7 @@ class _PipelineClassifier(ClassifierMixin, BaseEstimator):
         """
         from sklearn.pipeline import Pipeline
         from sklearn.preprocessing import StandardScaler
+        from sklearn.utils._param_validation import InvalidParameterError
 
         X = check_matrix(X, who=type(self).__name__)
         y = np.asarray(y)
@@ -65,7 +66,13 @@ class _PipelineClassifier(ClassifierMixin, BaseEstimator):
         if len(np.unique(y)) < 2:
             raise ConfigError(f"need at least 2 classes to train, found {np.unique(y).tolist()}")
         self.pipeline_ = Pipeline([("scale", StandardScaler()), ("clf", self._classifier(y))])
-        self.pipeline_.fit(X, y)
+        try:
+            self.pipeline_.fit(X, y)
+        except InvalidParameterError as exc:  # sklearn rejected a value of our params
+            raise ConfigError(
+                f"{type(self).__name__}: {exc} Fix that parameter of the model "
+                f"(its params: {self.get_params()})"
+            ) from exc
         self.classes_ = self.pipeline_.classes_
         self.n_features_in_ = X.shape[1]
         return self
