@@ -294,6 +294,7 @@ def _facts(s: dict[str, Any]) -> list[tuple[str, str]]:
         ("model", f"{cfg.get('model', {}).get('name')} {cfg.get('model', {}).get('params') or ''}"),
         ("protocol", f"{protocol.get('name')} {protocol.get('params') or ''}"),
         ("seeds", ", ".join(map(str, cfg.get("seeds", [])))),
+        ("world size", f"{prov.get('world_size', 1)} process(es)"),
         ("git revision", str(prov.get("git_revision"))),
         ("command", str(prov.get("command"))),
     ]

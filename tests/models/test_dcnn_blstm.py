@@ -277,3 +277,16 @@ def test_fit_is_reproducible_whatever_the_global_random_state():
         np.random.seed(state)
         probas.append(dcnn(epochs=1, stage1_epochs=1).fit(X, y, groups).predict_proba(X))
     np.testing.assert_array_equal(probas[0], probas[1])
+
+
+def test_each_stage_checkpoints_in_its_own_folder_and_resumes(tmp_path):
+    X, y, groups = frames(n=18)
+    params = {"device": "cpu", "epochs": 2, "stage1_epochs": 2, "checkpoint_dir": str(tmp_path)}
+    first = dcnn(**params).fit(X, y, groups)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["stage1", "stage2"]
+    for stage in ("stage1", "stage2"):
+        assert sorted(p.name for p in (tmp_path / stage).iterdir()) == ["last.pt", "progress.json"]
+    # a second fit finds both stages finished: nothing retrains, same model
+    again = dcnn(**params).fit(X, y, groups)
+    assert again.stage1_history_ == first.stage1_history_ and again.history_ == first.history_
+    np.testing.assert_allclose(again.predict_proba(X), first.predict_proba(X), atol=1e-6)

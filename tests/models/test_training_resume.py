@@ -158,3 +158,43 @@ def test_neural_classifier_resumes_from_its_checkpoint_dir(tmp_path):
     second = get_model("neural", **params).fit(X, y, groups)
     assert second.history_ == first.history_
     np.testing.assert_allclose(second.predict_proba(X), first.predict_proba(X), atol=1e-6)
+
+
+def test_checkpoint_of_other_items_of_the_same_size_is_refused(tmp_path):
+    """The fingerprint hashes the items: another fold of the same size cannot resume it."""
+    _tiny_training(tmp_path)
+    x, y = synthetic(12, 4, 1)  # same count and shapes as _tiny_training's, other values
+    net = build_net("cnn-attn", 4, 2, channels=4, blocks=1, attention_dim=4)
+    with pytest.raises(ConfigError, match="other training/validation items"):
+        train_module(
+            net,
+            SequenceDataset(x, y),
+            SequenceDataset(x[:4], y[:4]),
+            epochs=2,
+            batch_size=4,
+            checkpoint_dir=tmp_path / "ckpt",
+        )
+
+
+def test_data_digest_depends_on_items_labels_and_order():
+    from serkit.models.training import data_digest
+
+    x, y = synthetic(6, 4, 0)
+    base = data_digest(SequenceDataset(x, y))
+    assert base == data_digest(SequenceDataset([a.copy() for a in x], y.copy()))
+    assert base != data_digest(SequenceDataset(x, 1 - y))
+    assert base != data_digest(SequenceDataset(x[::-1], y[::-1]))
+    assert base != data_digest(SequenceDataset(x[:5], y[:5]))
+
+    class Items(torch.utils.data.Dataset):  # no frames/labels attributes: hashed from items
+        def __init__(self, labels):
+            self.y = labels
+
+        def __len__(self):
+            return len(x)
+
+        def __getitem__(self, i):
+            return torch.from_numpy(x[i]), int(self.y[i])
+
+    # the same items give the same digest by either path; other labels another
+    assert data_digest(Items(y)) == base != data_digest(Items(1 - y))

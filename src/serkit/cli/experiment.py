@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -55,7 +56,9 @@ def register(app: typer.Typer) -> None:
         """Run an experiment: features, certified folds, predictions, metrics, report, model.
 
         Relative paths in the config resolve against the current directory. A run that was
-        interrupted resumes at the first unfinished fold when started again.
+        interrupted resumes at the first unfinished fold (neural models: after its last
+        finished epoch) when started again. Neural models train on several processes with
+        `torchrun --standalone --nproc_per_node=2 -m serkit train CONFIG` (DDP).
         """
         import json
 
@@ -86,6 +89,8 @@ def register(app: typer.Typer) -> None:
             command=" ".join(["serkit", *sys.argv[1:]]),
             progress=True,
         )
+        if os.environ.get("RANK", "0") != "0":  # torchrun: rank 0 reports for all
+            return
         metrics = json.loads((run_dir / "metrics.json").read_text())
         typer.echo(headline(metrics))
         typer.echo(f"run folder: {run_dir}")

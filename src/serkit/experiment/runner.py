@@ -3,6 +3,30 @@
 Every fold's predictions are written atomically to ``<run>/partial/`` as soon as the fold is
 done, so a killed experiment started again with the same config resumes at the first fold
 that has no partial file (earlier folds are read back, not recomputed).
+
+Checkpoints: every fit of a neural model (one with a ``checkpoint_dir`` parameter) gets its
+own folder, set with ``set_params`` on the runner's fresh estimator (whatever the config
+says): ``<run>/checkpoints/<seed>-<fold>/`` for a fold (``stage1/`` and ``stage2/`` inside for
+``dcnn-blstmwa``) and ``<run>/checkpoints/final/`` for the final refit. The training loop writes
+them after every epoch, and their fingerprint holds a content hash of the training and
+validation items, so no fold can ever resume another's checkpoint. A run killed mid-fold
+(``kill -9`` too) and started again resumes the unfinished fold after its last finished epoch
+and ends with the same predictions as an uninterrupted run with the same number of processes.
+A fold's checkpoint folder is deleted once its partial predictions are written (they are the
+record; a DCNN checkpoint is hundreds of MB at paper size), and ``checkpoints/`` is removed
+when the run is complete.
+
+Scale-out: started by ``torchrun`` (``torchrun --standalone --nproc_per_node=2 -m serkit train
+CONFIG``), :func:`run` joins the process group once (:mod:`serkit.experiment.distributed`).
+Every rank computes the same folds and fits each neural model together with the others:
+DDP, the training rows sharded by the training loop's ``DistributedSampler`` (gloo on CPU).
+Rank 0 alone extracts features (the others wait, then only read the store), writes every file
+of the run folder and the checkpoints, and logs; the other ranks write nothing. The world size
+is recorded in ``config.yaml`` (``provenance.world_size``), per fold in ``dataset.json`` and in
+the report. ``batch_size`` is per process, so N processes take 1/N of the optimiser steps per
+epoch; results match a one-process run within seed-to-seed noise, not bit for bit. Classic
+(scikit-learn) models train in one process: under torchrun they are refused with a
+:class:`~serkit.errors.ConfigError` before anything is written.
 """
 
 from __future__ import annotations
@@ -21,8 +45,10 @@ import pandas as pd
 
 from serkit.atomic import atomic_write_parquet, atomic_write_text
 from serkit.errors import ConfigError, Hint
+from serkit.experiment.checkpoints import CHECKPOINTS, checkpoints_in, fold_checkpoints, resume_note
 from serkit.experiment.config import fingerprint, validate_config
 from serkit.experiment.data import Dataset, load_features, load_rows, model_level
+from serkit.experiment.distributed import SOLO, Group, join
 from serkit.experiment.search import fit_model, grid_search
 
 Log = Callable[[str], None]
@@ -81,13 +107,20 @@ def make_model(cfg: dict[str, Any], seed: int, params: dict[str, Any] | None = N
 
 
 def experiment_data(
-    cfg: dict[str, Any], rows: pd.DataFrame, log: Log, progress: bool = False
+    cfg: dict[str, Any],
+    rows: pd.DataFrame,
+    log: Log,
+    progress: bool = False,
+    extract: bool = True,
 ) -> tuple[pd.DataFrame, Any, Any, Dataset, str]:
     """Features of a resolved config's rows, as the runner and the tuning tools use them.
 
+    ``extract=False`` only reads the feature store (it must hold every row already).
+
     Returns:
-        ``(df, extractor, feature_set, dataset, level)``: the rows that have features, the
-        extractor, its loaded features, the :class:`Dataset` and the model's input level.
+        ``(df, frontend, feature_set, dataset, level)``: the rows that have features, the
+        feature front end (:class:`~serkit.features.frontend.Frontend`), its loaded features,
+        the :class:`Dataset` and the model's input level.
     """
     template = make_model(cfg, cfg["seeds"][0])
     log(
@@ -95,14 +128,15 @@ def experiment_data(
         f"{', '.join(rows.attrs['classes'])}"
     )
     log(f"features: {cfg['features']['name']} (store {cfg['features']['store']})")
-    df, extractor, fs = load_features(
-        rows, cfg["features"], workers=cfg["workers"], progress=progress
+    df, frontend, fs = load_features(
+        rows, cfg["features"], workers=cfg["workers"], progress=progress, extract=extract
     )
-    if cfg["features"].get("normalize") == "speaker":
+    log(f"front end: {frontend.describe()} (key {frontend.key()})")
+    if frontend.needs_speakers:
         log("features: z-scored per speaker (label-free, transductive per speaker)")
     level = model_level(template, fs.level, cfg)
     classes = [c for c in rows.attrs["classes"] if c in set(df["label"].astype(str))]
-    return df, extractor, fs, Dataset(df, classes, fs), level
+    return df, frontend, fs, Dataset(df, classes, fs), level
 
 
 def searched_model(
@@ -168,10 +202,13 @@ def predictions_frame(
     return out
 
 
-def _prepare_folder(run_dir: Path, fp: str, overwrite: bool, log: Log) -> Path:
+def _prepare_folder(run_dir: Path, fp: str, overwrite: bool, log: Log, write: bool) -> Path:
+    """Check (every rank) and, with ``write``, prepare (rank 0) the run folder; ``partial/``."""
     partial = run_dir / "partial"
     stamp = partial / "fingerprint.txt"
     if run_dir.exists() and overwrite:
+        if not write:
+            return partial
         log(f"removing the old run folder {run_dir} (--overwrite)")
         shutil.rmtree(run_dir)
     elif stamp.exists() and stamp.read_text().strip() != fp:
@@ -180,9 +217,31 @@ def _prepare_folder(run_dir: Path, fp: str, overwrite: bool, log: Log) -> Path:
             f"{stamp.read_text().strip()} != {fp}); choose another `name`",
             hint=Hint("overwrite", True, "to discard them"),
         )
+    if not write:
+        return partial
     partial.mkdir(parents=True, exist_ok=True)
     atomic_write_text(stamp, fp + "\n")
     return partial
+
+
+def _finished_folds(partial: Path) -> list[str]:
+    """Keys of the folds whose partial predictions and info are both written."""
+    if not partial.is_dir():
+        return []
+    return sorted(p.stem for p in partial.glob("*.parquet") if p.with_suffix(".json").exists())
+
+
+def _check_distributable(cfg: dict[str, Any], world: int) -> None:
+    """Under torchrun only neural models (the DDP training loop) may run."""
+    from serkit.models.neural import NeuralClassifier
+
+    if world > 1 and not isinstance(make_model(cfg, cfg["seeds"][0]), NeuralClassifier):
+        raise ConfigError(
+            f"model {cfg['model']['name']!r} is a classic (scikit-learn) model: it trains in "
+            f"one process, so {world} processes (torchrun) would only repeat its work. Run "
+            "this config in a single process (not under torchrun); only neural models "
+            "(neural, acrnn, dcnn-blstmwa) train with DDP"
+        )
 
 
 def _run_fold(
@@ -193,14 +252,24 @@ def _run_fold(
     seed: int,
     partial: Path,
     key: str,
-) -> tuple[pd.DataFrame, dict[str, Any], bool]:
-    """Run one fold or read it back from ``partial``; returns (predictions, info, cached)."""
-    pfile, mfile = partial / f"{key}.parquet", partial / f"{key}.json"
-    if pfile.exists() and mfile.exists():
-        return pd.read_parquet(pfile), json.loads(mfile.read_text()), True
+    checkpoints: Path,
+    group: Group,
+    log: Log,
+) -> tuple[pd.DataFrame, dict[str, Any]] | None:
+    """Fit and predict one fold, checkpointing into ``checkpoints``.
+
+    Rank 0 writes the fold's partial files, deletes its checkpoints and returns
+    ``(predictions, info)``; the other ranks take part in the fit and return ``None``.
+    """
     started = time.time()
     model, best, search = searched_model(cfg, dataset, fold.train, level, seed)
-    model = _fit(model, dataset, fold, level, asked=cfg["validation"] is not None)
+    note = resume_note(checkpoints)
+    if note:
+        log(f"seed {seed} fold {fold.name}: {note}")
+    with checkpoints_in(model, checkpoints):
+        model = _fit(model, dataset, fold, level, asked=cfg["validation"] is not None)
+    if not group.writer:
+        return None
     preds = predictions_frame(model, dataset, fold.test, level, fold.name, seed)
     history = getattr(model, "history_", None)
     fit_summary = getattr(model, "fit_summary_", None)
@@ -213,14 +282,17 @@ def _run_fold(
         "started": started,
         "finished": time.time(),
         "seconds": round(time.time() - started, 3),
+        "world_size": group.world,
+        "resumed_from": getattr(model, "resumed_from_", None),
         "best_params": best,
         "search": search,
         "history": _jsonable(history) if history else None,
         "fit_summary": _jsonable(fit_summary) if fit_summary else None,
     }
-    atomic_write_text(mfile, json.dumps(info, indent=1, default=str))
-    atomic_write_parquet(pfile, preds)  # the parquet marks the fold as done
-    return preds, info, False
+    atomic_write_text(partial / f"{key}.json", json.dumps(info, indent=1, default=str))
+    atomic_write_parquet(partial / f"{key}.parquet", preds)  # the parquet marks the fold done
+    shutil.rmtree(checkpoints, ignore_errors=True)
+    return preds, info
 
 
 def _jsonable(value: Any) -> Any:
@@ -254,6 +326,9 @@ def run(
 ) -> Path:
     """Run an experiment and write its run folder ``<output>/<name>/``.
 
+    Under ``torchrun`` every rank calls this with the same arguments; neural models train
+    with DDP and rank 0 alone writes and logs (see the module docstring).
+
     Args:
         config: the experiment config (raw or resolved; validated here).
         output: parent folder of the run folder (default: the config's ``output``).
@@ -269,25 +344,60 @@ def run(
         ``metrics.json``, ``dataset.json``, ``report.md``, ``report.html``, ``history.json``
         (neural models: per-fold epoch history, plus ``fit_summary`` where the model keeps
         one, e.g. the stage-1 history and decision of ``dcnn-blstmwa``) and ``model/``.
+
+    Raises:
+        ConfigError: bad config, a run folder of another config, or a classic model under
+            torchrun.
     """
+    cfg = validate_config(config)
+    group = join()
+    try:
+        run_dir = _run(cfg, output, overwrite, log, command, progress, stop_after, group)
+        group.barrier()  # the ranks leave together, after rank 0 wrote the run folder
+        return run_dir
+    finally:
+        group.leave()
+
+
+def _run(
+    cfg: dict[str, Any],
+    output: str | os.PathLike | None,
+    overwrite: bool,
+    log: Log | None,
+    command: str | None,
+    progress: bool,
+    stop_after: int | None,
+    group: Group,
+) -> Path:
+    """:func:`run` in one process of ``group``."""
     from serkit import metrics
     from serkit.experiment.provenance import provenance
     from serkit.manifest import summary
 
-    log = log or _quiet
-    cfg = validate_config(config)
+    log = (log or _quiet) if group.writer else _quiet
+    progress = progress and group.writer
     run_dir = Path(output if output is not None else cfg["output"]) / cfg["name"]
     fp = fingerprint(cfg)
+    _check_distributable(cfg, group.world)
     rows = load_rows(cfg["data"])
-    partial = _prepare_folder(run_dir, fp, overwrite, log)
-    df, extractor, fs, dataset, level = experiment_data(cfg, rows, log, progress)
+    partial = _prepare_folder(run_dir, fp, overwrite, log, write=group.writer)
+    if group.world > 1:
+        log(f"torchrun: {group.world} processes; rank 0 extracts features and writes the run")
+    if group.writer:  # rank 0 extracts (cached in the store); the others only read it
+        df, frontend, fs, dataset, level = experiment_data(cfg, rows, log, progress)
+    group.barrier()
+    if not group.writer:
+        df, frontend, fs, dataset, level = experiment_data(cfg, rows, log, extract=False)
     classes = dataset.classes
+    finished = set(group.agree(_finished_folds(partial) if group.writer else None))
 
     folds_by_seed, certificate = {}, None
     for seed in cfg["seeds"]:
         folds_by_seed[seed], certificate = make_folds(cfg, df, seed)
     log(certificate.statement())
-    atomic_write_text(run_dir / "folds.csv", folds_table(folds_by_seed, df).to_csv(index=False))
+    if group.writer:
+        table = folds_table(folds_by_seed, df).to_csv(index=False)
+        atomic_write_text(run_dir / "folds.csv", table)
 
     frames, infos, computed = [], [], 0
     total = sum(len(f) for f in folds_by_seed.values())
@@ -295,23 +405,37 @@ def run(
     for seed, folds in folds_by_seed.items():
         for i, fold in enumerate(folds):
             done += 1
-            preds, info, cached = _run_fold(
-                cfg, dataset, fold, level, seed, partial, f"seed{seed}__{i:04d}"
-            )
-            frames.append(preds)
-            infos.append(info)
-            score = metrics.uar(preds["true"], preds["pred"], classes)
-            how = "cached" if cached else f"{info['seconds']:.1f} s"
-            log(
-                f"[{done}/{total}] seed {seed} fold {fold.name}: n={len(preds)} "
-                f"UAR {score:.3f} ({how})"
-            )
+            key = f"seed{seed}__{i:04d}"
+            cached = key in finished
+            if cached and group.writer:
+                result = (
+                    pd.read_parquet(partial / f"{key}.parquet"),
+                    json.loads((partial / f"{key}.json").read_text()),
+                )
+            elif not cached:
+                folder = fold_checkpoints(run_dir, seed, fold.name)
+                args = (partial, key, folder, group, log)
+                result = _run_fold(cfg, dataset, fold, level, seed, *args)
+            if group.writer:
+                preds, info = result
+                frames.append(preds)
+                infos.append(info)
+                score = metrics.uar(preds["true"], preds["pred"], classes)
+                how = "cached" if cached else f"{info['seconds']:.1f} s"
+                log(
+                    f"[{done}/{total}] seed {seed} fold {fold.name}: n={len(preds)} "
+                    f"UAR {score:.3f} ({how})"
+                )
             if not cached:
                 computed += 1
                 if stop_after is not None and computed >= stop_after and done < total:
                     log(f"stopping after {computed} new fold(s) as asked; re-run to resume")
                     return run_dir
 
+    if not group.writer:  # the other ranks only take part in the final refit
+        if cfg["final_model"]:
+            _final_model(cfg, dataset, level, frontend, classes, run_dir, log, group)
+        return run_dir
     predictions = pd.concat(frames, ignore_index=True)
     atomic_write_parquet(run_dir / "predictions.parquet", predictions)
     result = metrics.summarize(predictions, classes, **cfg["bootstrap"])
@@ -342,25 +466,29 @@ def run(
         "classes": classes,
         "per_class": {c: int((df["label"] == c).sum()) for c in classes},
         "features": {
-            "extractor": extractor.to_dict(),
+            "frontend": frontend.to_dict(),
             "level": fs.level,
             "dim": int(fs.dim),
         },
         "certification": certificate.to_dict(),
         "folds": [
-            {k: i[k] for k in ("seed", "fold", "n_train", "n_val", "n_test", "seconds")}
+            {
+                **{k: i[k] for k in ("seed", "fold", "n_train", "n_val", "n_test", "seconds")},
+                "world_size": i.get("world_size", 1),
+            }
             for i in infos
         ],
         "search": search,
     }
     atomic_write_text(run_dir / "dataset.json", json.dumps(dataset_info, indent=1, default=str))
-    resolved = {**cfg, "provenance": provenance(command, fp)}
+    resolved = {**cfg, "provenance": {**provenance(command, fp), "world_size": group.world}}
     from serkit import config as config_io
 
     config_io.dump(resolved, run_dir / "config.yaml")
 
     if cfg["final_model"]:
-        _final_model(cfg, dataset, level, extractor, classes, run_dir, log)
+        _final_model(cfg, dataset, level, frontend, classes, run_dir, log, group)
+    shutil.rmtree(run_dir / CHECKPOINTS, ignore_errors=True)  # every fit is done and recorded
     from serkit.report import write_report
 
     md, _ = write_report(run_dir)
@@ -372,37 +500,42 @@ def _final_model(
     cfg: dict[str, Any],
     dataset: Dataset,
     level: str,
-    extractor: Any,
+    frontend: Any,
     classes: list[str],
     run_dir: Path,
     log: Log,
+    group: Group = SOLO,
 ) -> Path:
-    """Refit on every row (after the same search, if any) and save the model package."""
+    """Refit on every row (after the same search, if any) and save the model package.
+
+    Checkpoints go to ``<run>/checkpoints/final/``; under torchrun every rank fits (DDP) and
+    rank 0 saves."""
     from serkit.models.package import save_model
 
     target = run_dir / "model"
     marker = run_dir / "partial" / "final_model.done"
-    if marker.exists() and target.exists():
+    if group.agree(marker.exists() and target.exists()):
         log(f"final model: {target} (cached)")
         return target
     seed = cfg["seeds"][0]
     every = np.arange(len(dataset.df))
     model, best, _ = searched_model(cfg, dataset, every, level, seed)
     started = time.time()
-    model = fit_model(model, dataset, every, level)
+    with checkpoints_in(model, run_dir / CHECKPOINTS / "final"):
+        model = fit_model(model, dataset, every, level)
+    if not group.writer:
+        return target
     if target.exists():
         shutil.rmtree(target)
     save_model(
         model,
         target,
         extra={
-            "extractor": extractor.to_dict(),
+            "frontend": frontend.to_dict(),
             "label_set": cfg["data"]["label_set"],
             "classes": classes,
             "experiment": cfg["name"],
             "best_params": best,
-            # inputs must be speaker-normalised too (serkit.features.normalize)
-            "speaker_normalize": cfg["features"].get("normalize") == "speaker",
         },
     )
     atomic_write_text(marker, "ok\n")

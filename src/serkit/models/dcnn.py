@@ -35,7 +35,8 @@ class DCNNBLSTMwAClassifier(NeuralClassifier):
     The :class:`NeuralClassifier` parameters drive stage 2 (``net`` defaults to
     ``"dcnn-blstmwa"``, ``normalize`` to ``"none"`` since the net min-max normalises each
     utterance). Windows (``segment_frames``/``segment_hop``, default 64/32) and AlexNet sizes
-    come from ``net_params``.
+    come from ``net_params``. With ``checkpoint_dir`` each stage checkpoints (and resumes) in
+    its own subfolder, ``stage1/`` and ``stage2/``.
 
     Args (besides those of :class:`NeuralClassifier`):
         stage1_epochs: AlexNet fine-tuning epochs (0 skips stage 1).
@@ -61,6 +62,8 @@ class DCNNBLSTMwAClassifier(NeuralClassifier):
         fit_summary_: JSON-able facts of the fit (stage-1 history, decision, scores) that the
             experiment runner keeps beside ``history_``.
     """
+
+    main_stage = "stage2"  # checkpoints: <checkpoint_dir>/stage1/ and <checkpoint_dir>/stage2/
 
     def __init__(
         self,
@@ -273,7 +276,6 @@ class DCNNBLSTMwAClassifier(NeuralClassifier):
         val = None
         if len(val_idx):
             val = SequenceDataset([images[i] for i in val_idx], y_idx[val_idx])
-        ckpt = None if self.checkpoint_dir is None else str(Path(self.checkpoint_dir) / "stage1")
         result = train_module(
             stage1,
             SequenceDataset([images[i] for i in train_idx], y_idx[train_idx]),
@@ -286,7 +288,7 @@ class DCNNBLSTMwAClassifier(NeuralClassifier):
             collate_fn=collate(True),
             eval_collate_fn=collate(False),
             forward_fn=PooledForward("mean", "logits"),
-            checkpoint_dir=ckpt,
+            checkpoint_dir=self.checkpoint_folder("stage1"),
             **self.shared_training_options(),
         )
         self.stage1_history_ = list(result.history)

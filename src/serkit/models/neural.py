@@ -67,7 +67,10 @@ class NeuralClassifier(ClassifierMixin, BaseEstimator):
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
         num_threads: torch CPU threads (``None``: leave torch's setting).
         checkpoint_dir: folder for per-epoch checkpoints (``None``: none). Give each fold
-            its own folder.
+            its own folder (the experiment runner sets ``<run>/checkpoints/<seed>-<fold>/``
+            with ``set_params`` on its fresh estimator); a checkpoint of other training items
+            is refused, never resumed. Multi-stage subclasses use one subfolder per stage
+            (:meth:`checkpoint_folder`).
         resume: continue from ``checkpoint_dir`` when it holds a checkpoint.
 
     Attributes:
@@ -77,10 +80,14 @@ class NeuralClassifier(ClassifierMixin, BaseEstimator):
             val_split``.
         val_split_: how the validation split was made.
         best_epoch_: epoch whose weights were kept.
+        resumed_from_: the checkpoint epoch the (main) training continued after, or ``None``.
         norm_mean_, norm_std_: ``(dim,)`` normalisation statistics (or ``None``).
     """
 
     input_level: ClassVar[str] = "frame"
+    #: subfolder of ``checkpoint_dir`` that the main training stage uses (``None``: the
+    #: folder itself); multi-stage subclasses give every stage its own
+    main_stage: ClassVar[str | None] = None
 
     def __init__(
         self,
@@ -234,7 +241,7 @@ class NeuralClassifier(ClassifierMixin, BaseEstimator):
             eval_collate_fn=self.make_collate(False),
             forward_fn=self.forward_fn(),
             loss_fn=self.loss_fn(),
-            checkpoint_dir=self.checkpoint_dir,
+            checkpoint_dir=self.checkpoint_folder(self.main_stage),
             **self.shared_training_options(),
         )
         self.module_ = module
@@ -242,7 +249,15 @@ class NeuralClassifier(ClassifierMixin, BaseEstimator):
         self.history_ = [dict(entry, val_split=note) for entry in result.history]
         self.best_epoch_ = result.best_epoch
         self.stopped_early_ = result.stopped_early
+        self.resumed_from_ = result.resumed_from
         return self
+
+    def checkpoint_folder(self, stage: str | None = None) -> str | None:
+        """The checkpoint folder of one training stage: ``checkpoint_dir/<stage>``
+        (``stage=None``: ``checkpoint_dir`` itself), or ``None`` without ``checkpoint_dir``."""
+        if self.checkpoint_dir is None:
+            return None
+        return str(Path(self.checkpoint_dir) / stage) if stage else str(self.checkpoint_dir)
 
     def shared_training_options(self) -> dict[str, Any]:
         """The :func:`~serkit.models.training.train_module` options every training stage of

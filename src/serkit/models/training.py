@@ -14,7 +14,9 @@
 * with ``checkpoint_dir``, a checkpoint ``last.pt`` (model, optimizer, scheduler, RNG states,
   history, best weights, early-stopping state) plus ``progress.json`` is written atomically
   after EVERY epoch; with ``resume=True`` a rerun continues after the last finished epoch (a
-  finished run returns at once);
+  finished run returns at once). The checkpoint's fingerprint holds the module's parameter
+  shapes and a content hash of the training and validation items (:func:`data_digest`), so a
+  folder is never resumed by another fold's training (that is an error);
 * under ``torchrun`` (call :func:`init_distributed` at the entry point first) the module is
   wrapped in ``DistributedDataParallel``, the training data is sharded with
   ``DistributedSampler``, buffers are re-broadcast from rank 0 after each epoch, every rank
@@ -46,6 +48,8 @@ Example::
 from __future__ import annotations
 
 import copy
+import datetime
+import hashlib
 import json
 import os
 import random
@@ -110,12 +114,15 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return torch.device(device)
 
 
-def init_distributed(backend: str | None = None) -> tuple[int, int]:
+def init_distributed(
+    backend: str | None = None, timeout: datetime.timedelta | None = None
+) -> tuple[int, int]:
     """Join the process group that ``torchrun`` describes (call once, at the entry point).
 
     Reads ``RANK``/``WORLD_SIZE``/``LOCAL_RANK`` set by torchrun; does nothing when they are
     absent or the group already exists. ``backend`` defaults to ``nccl`` with CUDA, else
-    ``gloo``.
+    ``gloo``; ``timeout`` bounds every collective wait (``None``: torch's default, 30 min for
+    gloo), e.g. longer while rank 0 alone extracts features.
 
     Returns:
         ``(rank, world_size)``.
@@ -130,7 +137,7 @@ def init_distributed(backend: str | None = None) -> tuple[int, int]:
         backend = "nccl" if torch.cuda.is_available() else "gloo"
     if backend == "nccl":
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-    dist.init_process_group(backend=backend)
+    dist.init_process_group(backend=backend, **({"timeout": timeout} if timeout else {}))
     return dist.get_rank(), dist.get_world_size()
 
 
@@ -206,13 +213,63 @@ def _labels(dataset: Any) -> np.ndarray:
 # --------------------------------------------------------------------------- checkpoints
 
 
-def _fingerprint(module: nn.Module, n_train: int, n_val: int) -> dict[str, Any]:
+def _feed(digest: Any, item: Any) -> None:
+    if isinstance(item, torch.Tensor):
+        item = item.detach().cpu().numpy()
+    if isinstance(item, np.ndarray):
+        item = np.ascontiguousarray(item)
+        digest.update(f"{item.dtype.str}{item.shape}".encode())
+        digest.update(item.view(np.uint8).reshape(-1).data)
+    elif isinstance(item, (tuple, list)):
+        digest.update(f"[{len(item)}".encode())
+        for part in item:
+            _feed(digest, part)
+    else:
+        digest.update(repr(item).encode())
+
+
+def data_digest(dataset: Any) -> str:
+    """Content hash (16 hex) of a torch dataset's items, in order.
+
+    A dataset that keeps ``frames`` and ``labels`` (e.g.
+    :class:`~serkit.models.data.SequenceDataset`) is hashed from them directly; any other from
+    its items ``dataset[i]`` (arrays, tensors, numbers). Two folds of one corpus train on
+    different rows, so their digests differ: part of the checkpoint fingerprint, it keeps a
+    checkpoint from ever being resumed by another fold's (or another data set's) training.
+    """
+    digest = hashlib.blake2b(digest_size=8)
+    frames, labels = getattr(dataset, "frames", None), getattr(dataset, "labels", None)
+    if frames is not None and labels is not None:
+        items: Any = zip(frames, np.asarray(labels).tolist(), strict=True)
+    else:
+        items = (dataset[i] for i in range(len(dataset)))
+    digest.update(f"{len(dataset)}".encode())
+    for item in items:
+        _feed(digest, item)
+    return digest.hexdigest()
+
+
+def _fingerprint(module: nn.Module, train_data: Any, val_data: Any | None) -> dict[str, Any]:
+    """What a checkpoint must match to be resumed: the module's class and parameter shapes,
+    and the content of the training and validation items (:func:`data_digest`)."""
     return {
         "module": f"{type(module).__module__}.{type(module).__qualname__}",
         "parameters": [[k, list(v.shape)] for k, v in module.state_dict().items()],
-        "n_train": n_train,
-        "n_val": n_val,
+        "n_train": len(train_data),
+        "n_val": len(val_data) if val_data else 0,
+        "train_data": data_digest(train_data),
+        "val_data": data_digest(val_data) if val_data else None,
     }
+
+
+def _mismatch(saved: dict[str, Any], now: dict[str, Any]) -> str:
+    """Which part of two checkpoint fingerprints differs, in words."""
+    if saved.get("module") != now["module"] or saved.get("parameters") != now["parameters"]:
+        return f"saved {saved.get('module')}, now {now['module']} (or other parameter shapes)"
+    sizes = (
+        f"saved {saved.get('n_train')}/{saved.get('n_val')}, now {now['n_train']}/{now['n_val']}"
+    )
+    return f"other training/validation items ({sizes} items; content hashes differ)"
 
 
 def read_progress(checkpoint_dir: str | os.PathLike) -> dict[str, Any] | None:
@@ -348,17 +405,16 @@ def train_module(
         "done": False,
         "stopped_early": False,
     }
-    fingerprint = _fingerprint(module, len(train_data), len(val_data) if val_data else 0)
     ckpt_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    fingerprint = _fingerprint(module, train_data, val_data) if ckpt_dir is not None else {}
     start_epoch, resumed_from = 1, None
     if ckpt_dir is not None and resume and (ckpt_dir / CHECKPOINT).exists():
         saved = torch.load(ckpt_dir / CHECKPOINT, map_location="cpu", weights_only=False)
         if saved["fingerprint"] != fingerprint:
             raise ConfigError(
                 f"{ckpt_dir / CHECKPOINT}: checkpoint belongs to a different training "
-                f"(saved {saved['fingerprint']['module']} with {saved['fingerprint']['n_train']} "
-                f"training items; now {fingerprint['module']} with {fingerprint['n_train']}); "
-                "delete the folder, use another checkpoint_dir, or pass resume=False"
+                f"({_mismatch(saved['fingerprint'], fingerprint)}); delete the folder, use "
+                "another checkpoint_dir (one per fold), or pass resume=False"
             )
         module.load_state_dict(saved["model"])
         opt.load_state_dict(saved["optimizer"])
