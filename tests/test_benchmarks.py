@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-SCRIPTS = ("baselines", "features", "seed_models", "tune_seed_models")
+SCRIPTS = ("baselines", "ddp_speed", "features", "seed_models", "tune_seed_models")
 
 
 @pytest.fixture
