@@ -225,6 +225,20 @@ CASES = [
         "{not_parquet}",
     ),
     case("train-output-file", "train {exp} -o {wav}", "--output", "{wav}"),
+    case("train-sklearn-param", "train {exp} model.params.C=-1 -o {out}/tc", "'C'", "Got -1"),
+    case(
+        "train-neural-lr",
+        "train {exp} model.name=neural features.name=mfcc model.params.lr=-1 -o {out}/tn",
+        "lr=-1",
+    ),
+    case(
+        "train-net-param",
+        "train {exp} model.name=neural features.name=mfcc model.params.net_params.foo=1"
+        " -o {out}/tp",
+        "foo",
+        "cnn-attn",
+    ),
+    case("features-ssl-no-model", "features {manifest} -e ssl --store {out}/s", "model_path"),
     case("evaluate-missing", "evaluate {missing}", "{missing}", "predictions.parquet"),
     case("evaluate-damaged", "evaluate {damaged} --no-write", "predictions.parquet", "damaged"),
     case("compare-damaged", "compare {damaged}", "metrics.json", "damaged"),

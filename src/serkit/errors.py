@@ -7,6 +7,10 @@ spells it its own way (the CLI as the flag or config key of the verb that ran, e
 
     raise CorpusError(f"{corpus}: {exc.message}", hint=SKIP_BAD)
     str(error)  # "ravdess: x.wav: empty file (0 bytes); pass skip_bad=True to skip such files"
+
+Low-level errors (``serkit.audio``) carry no hint: the batch function that offers the option
+adds it (``hint=`` when wrapping, or ``exc.hint = SKIP_BAD`` before re-raising), and embeds
+other errors by :attr:`SerkitError.message` (or :func:`message_of`) so no hint is repeated.
 """
 
 from __future__ import annotations

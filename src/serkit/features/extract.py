@@ -175,6 +175,8 @@ def compute_batch(
             if vad is not None:
                 signal = np.asarray(vad(signal, rate), dtype=np.float32)
             array = extractor(signal, rate)
+        except ConfigError:  # the extractor's setup (e.g. no model_path) fails every file alike
+            raise
         except Exception as exc:  # any extractor failure is reported with the file name
             reason = f"{type(exc).__name__}: {message_of(exc)}"
             out.append((job, None, f"extractor {extractor.name!r} failed: {reason}", seconds))

@@ -370,6 +370,11 @@ def train_module(
     """
     if epochs < 0:
         raise ConfigError(f"epochs must be >= 0 (0: train nothing), found {epochs}")
+    if not lr > 0 or weight_decay < 0 or int(batch_size) < 1:
+        raise ConfigError(
+            f"need lr > 0, weight_decay >= 0 and batch_size >= 1; found lr={lr}, "
+            f"weight_decay={weight_decay}, batch_size={batch_size}"
+        )
     if len(train_data) == 0:
         raise ConfigError("train_module() got an empty training set")
     distributed, rank, world = _dist()

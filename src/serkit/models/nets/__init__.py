@@ -55,8 +55,25 @@ def get_net(name: str) -> type:
 
 
 def build_net(name: str, input_dim: int, num_classes: int, **params: Any) -> Any:
-    """Instantiate net ``name`` for ``input_dim`` features and ``num_classes`` classes."""
-    return get_net(name)(int(input_dim), int(num_classes), **params)
+    """Instantiate net ``name`` for ``input_dim`` features and ``num_classes`` classes.
+
+    Raises:
+        ConfigError: a parameter the net does not take (naming those it does).
+    """
+    import inspect
+
+    from serkit.errors import ConfigError
+
+    cls = get_net(name)
+    accepted = inspect.signature(cls.__init__).parameters
+    if not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
+        unknown = sorted(set(params) - set(accepted))
+        if unknown:
+            known = sorted(set(accepted) - {"self", "input_dim", "num_classes"})
+            raise ConfigError(
+                f"net {name!r} has no parameter(s) {', '.join(unknown)}; known: {', '.join(known)}"
+            )
+    return cls(int(input_dim), int(num_classes), **params)
 
 
 def net_test_params(name: str) -> dict[str, Any]:
