@@ -6,7 +6,7 @@ the 3-D ACRNN and DCNN-BLSTMwA, each on plain and on per-speaker z-scored featur
 (``features.normalize: speaker``). Prints UAR and WA pooled over folds with 95 % intervals
 (``serkit.metrics.summarize``: by default a bootstrap over test speakers), the training time
 (sum of the six fold fits) and the exact command of every row, and writes the table to ``--out``
-(Markdown) and ``--out`` with ``.json`` (the figures).
+(Markdown) and the figures beside it (``.json``).
 
 Usage (from the repository root; the neural rows take about half an hour each on 2 cores)::
 
@@ -81,15 +81,13 @@ def run_row(key: str, work: Path, workers: int, log: bool, store: str | None = N
     return run_dir
 
 
-def summarise(key: str, run_dir: Path, reps: int) -> dict:
-    """The table row of a finished run, recomputed from its ``predictions.parquet``."""
-    import pandas as pd
+def summarise(key: str, run_dir: Path) -> dict:
+    """The table row of a finished run, recomputed from its ``predictions.parquet`` with the
+    current metrics code (``serkit evaluate``; the run config's bootstrap settings)."""
+    from serkit import experiment
 
-    from serkit import metrics
-
-    predictions = pd.read_parquet(run_dir / "predictions.parquet")
+    result = experiment.evaluate(run_dir, write=False)
     dataset = json.loads((run_dir / "dataset.json").read_text())
-    result = metrics.summarize(predictions, dataset["classes"], reps=reps, seed=0)
     pooled = result["pooled"]
     label, config, extra = ROWS[key]
     return {
@@ -102,7 +100,7 @@ def summarise(key: str, run_dir: Path, reps: int) -> dict:
         "wa": pooled["wa"],
         "wa_ci": pooled["ci95"]["wa"],
         "train_seconds": sum(f["seconds"] for f in dataset["folds"]),
-        "interval": result.get("bootstrap", {"method": "row"}),
+        "bootstrap": result.get("bootstrap"),
     }
 
 
@@ -111,30 +109,39 @@ def _minutes(seconds: float) -> str:
 
 
 def table(rows: list[dict]) -> str:
-    """The Markdown table of the README."""
-    method = rows[0]["interval"].get("method", "row") if rows else "row"
-    lines = [
-        f"95 % intervals: bootstrap over test {'speakers' if method == 'speaker' else 'rows'}",
-        "",
-        "| features + model | UAR % | WA % | training, 6 folds |",
-        "|---|---|---|---|",
-    ]
-    for r in rows:
-        uar = f"{100 * r['uar']:.1f} [{100 * r['uar_ci'][0]:.1f}, {100 * r['uar_ci'][1]:.1f}]"
-        wa = f"{100 * r['wa']:.1f} [{100 * r['wa_ci'][0]:.1f}, {100 * r['wa_ci'][1]:.1f}]"
-        lines.append(f"| {r['label']} | {uar} | {wa} | {_minutes(r['train_seconds'])} |")
-    return "\n".join(lines)
+    """The Markdown table of the README, with the interval method above it."""
+    from _report import md_table
+    from serkit.report import describe_bootstrap
+
+    def cell(value: float, ci: list[float]) -> str:
+        return f"{100 * value:.1f} [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]"
+
+    methods = sorted({describe_bootstrap(r["bootstrap"]) for r in rows})
+    body = md_table(
+        ["features + model", "UAR %", "WA %", "training, 6 folds"],
+        [
+            [
+                r["label"],
+                cell(r["uar"], r["uar_ci"]),
+                cell(r["wa"], r["wa_ci"]),
+                _minutes(r["train_seconds"]),
+            ]
+            for r in rows
+        ],
+    )
+    return f"95 % intervals: {'; '.join(methods)}\n\n{body}"
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the rows and print the table; returns the exit status."""
+    from _report import add_out_option
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA, help="folder with the corpora")
     parser.add_argument("--work", type=Path, default=Path("/tmp/serkit_seed_folds"))
     parser.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
     parser.add_argument("--workers", type=int, default=2, help="feature-extraction processes")
-    parser.add_argument("--reps", type=int, default=1000, help="bootstrap repetitions")
-    parser.add_argument("--out", type=Path, default=Path("seed_folds.md"), help="table file")
+    add_out_option(parser, "seed_folds.md")
     parser.add_argument("--summarise-only", action="store_true", help="train nothing")
     parser.add_argument("--quiet", action="store_true", help="no per-fold log lines")
     parser.add_argument(
@@ -144,10 +151,10 @@ def main(argv: list[str] | None = None) -> int:
         "concurrent invocations its own",
     )
     args = parser.parse_args(argv)
-
+    from _report import write_table
     from serkit.corpora import prepare
 
-    out = args.out.resolve()
+    out = Path(args.out).resolve()
     root = (args.data / "ravdess").resolve()
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -164,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.summarise_only:
             run_row(key, work, args.workers, not args.quiet, args.store)
         if (run_dir / "predictions.parquet").exists():
-            rows.append(summarise(key, run_dir, args.reps))
+            rows.append(summarise(key, run_dir))
         else:
             print(f"skip {key}: {run_dir} has no predictions yet")
     text = table(rows)
@@ -172,14 +179,11 @@ def main(argv: list[str] | None = None) -> int:
     print("\nRAVDESS speech, 8 classes, speaker-kfold k=6 seed 0, pooled over folds\n")
     print(text)
     print("\n" + commands)
-    out.write_text(
-        text
-        + "\n\nCommands (after `serkit prepare ravdess DIR -o manifests`):\n\n"
-        + commands
-        + "\n"
+    write_table(
+        out,
+        text + "\n\nCommands (after `serkit prepare ravdess DIR -o manifests`):\n\n" + commands,
+        rows,
     )
-    out.with_suffix(".json").write_text(json.dumps(rows, indent=1))
-    print(f"\ntable written to {out} (figures in {out.with_suffix('.json')})")
     return 0
 
 

@@ -26,7 +26,8 @@ import pandas as pd
 
 from serkit.errors import SKIP_BAD, AudioError, ConfigError, message_of
 from serkit.features.base import EXTRACTORS, Extractor, FeatureError
-from serkit.features.store import INDEX, FeatureSet, FeatureStore, StoreFolder, Vad, vad_spec
+from serkit.features.frontend import Frontend, Vad, vad_spec
+from serkit.features.store import INDEX, FeatureSet, FeatureStore, StoreFolder
 
 
 class Job(NamedTuple):
@@ -131,7 +132,7 @@ def jobs_of(manifest: pd.DataFrame) -> list[Job]:
 
     The fingerprint is ``size:mtime_ns:absolute path`` plus the segment bounds, so editing,
     replacing or moving a file, or changing a segment, invalidates the row (a VAD selects the
-    store folder instead, see :func:`serkit.features.store.store_key`).
+    store folder instead, see :meth:`serkit.features.frontend.Frontend.key`).
     """
     from serkit import manifest as mf
 
@@ -172,9 +173,7 @@ def compute_batch(
             continue
         seconds = len(signal) / rate
         try:
-            if vad is not None:
-                signal = np.asarray(vad(signal, rate), dtype=np.float32)
-            array = extractor(signal, rate)
+            array = Frontend(extractor, vad).compute(signal, rate)
         except ConfigError:  # the extractor's setup (e.g. no model_path) fails every file alike
             raise
         except Exception as exc:  # any extractor failure is reported with the file name
