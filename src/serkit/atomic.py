@@ -11,7 +11,10 @@ only at import time; numpy and pandas are used only by the writers that need the
 * :func:`atomic_write_bytes`, :func:`atomic_write_text`, :func:`atomic_write_json`,
   :func:`atomic_save_npy`, :func:`atomic_write_parquet` are the common writers on top of it.
 * :func:`atomic_dir` does the same for a folder written in full and then renamed into place
-  (model packages); an existing folder is moved aside and removed after the swap.
+  (model packages); an existing folder is moved aside and removed after the swap. It first
+  removes what killed writers of the same destination left behind
+  (:func:`remove_stale_temps`): a writer killed with ``SIGKILL`` cannot clean up after itself,
+  so the next writer does.
 
 Temp names are unique per writer (process id + random part, created exclusively), live in the
 destination folder (same filesystem, so the rename is atomic) and get the permissions an
@@ -31,8 +34,10 @@ import contextlib
 import errno
 import json
 import os
+import re
 import secrets
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,10 +54,16 @@ __all__ = [
     "atomic_write_json",
     "atomic_write_parquet",
     "atomic_write_text",
+    "remove_stale_temps",
+    "stale_temps",
     "temp_name",
 ]
 
 _ATTEMPTS = 100
+#: a temp whose writer still runs (or whose pid was reused) is removed after this many seconds
+STALE_AFTER = 24 * 3600.0
+#: what follows ``.<name>.`` in a temp name: ``<pid>.<8 hex>.tmp`` (plus an optional suffix)
+_TEMP_TAIL = re.compile(r"^(?P<pid>\d+)\.[0-9a-f]{8}\.tmp(\.[^.]+)?$")
 
 
 def temp_name(path: Path, *, keep_suffix: bool = False) -> Path:
@@ -153,6 +164,73 @@ def atomic_write_parquet(path: str | os.PathLike, df: pd.DataFrame) -> Path:
     return Path(path)
 
 
+def _pid_alive(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this machine (signal 0 probes without sending)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, owned by someone else
+        return True
+    return True
+
+
+def stale_temps(path: str | os.PathLike, *, max_age: float = STALE_AFTER) -> list[Path]:
+    """Temps of ``path`` (files or folders named by :func:`temp_name`) that no writer uses.
+
+    A temp is stale when the process named in it no longer runs on this machine, or when it
+    is older than ``max_age`` seconds whoever holds its pid (a pid can be reused). Temps of
+    live writers, this process included, are left alone, so a concurrent writer is never
+    disturbed. (On a folder shared between machines, the pid test speaks for this machine
+    only: do not write one destination from two machines at once.)
+
+    Args:
+        path: the destination file or folder.
+        max_age: seconds after which any temp counts as stale (by its modification time).
+
+    Returns:
+        The stale temps, sorted.
+    """
+    path = Path(path)
+    prefix = f".{path.name}."
+    try:
+        names = os.listdir(path.parent)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    now = time.time()
+    out = []
+    for name in names:
+        match = _TEMP_TAIL.match(name[len(prefix) :]) if name.startswith(prefix) else None
+        if match is None:
+            continue
+        temp = path.parent / name
+        try:
+            age = now - temp.lstat().st_mtime
+        except FileNotFoundError:  # its writer finished meanwhile
+            continue
+        if age > max_age or not _pid_alive(int(match["pid"])):
+            out.append(temp)
+    return sorted(out)
+
+
+def remove_stale_temps(path: str | os.PathLike, *, max_age: float = STALE_AFTER) -> list[Path]:
+    """Delete the :func:`stale_temps` of ``path`` (what killed writers left behind).
+
+    Returns:
+        The temps removed.
+    """
+    removed = stale_temps(path, max_age=max_age)
+    for temp in removed:
+        if temp.is_dir() and not temp.is_symlink():
+            shutil.rmtree(temp, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                temp.unlink()
+    return removed
+
+
 def _make_temp_dir(path: Path) -> Path:
     for _ in range(_ATTEMPTS):
         tmp = temp_name(path)
@@ -171,7 +249,8 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     An existing ``path`` is renamed aside (``.<name>.<pid>.<random>.tmp``) just before the
     swap and deleted after it, so readers see the old or the new folder, never a mix; there is
     a moment in between where ``path`` does not exist. If the block raises, the temp folder is
-    deleted and ``path`` is untouched.
+    deleted and ``path`` is untouched. Temps of ``path`` left by killed writers are deleted
+    first (:func:`remove_stale_temps`).
 
     Args:
         path: the destination folder.
@@ -181,6 +260,7 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(path)
     tmp = _make_temp_dir(path)
     try:
         yield tmp

@@ -97,6 +97,11 @@ class ConfigError(SerkitError, ValueError):
     """A configuration value is missing, unknown or of the wrong type."""
 
 
+class PackageError(ConfigError):
+    """A model package is damaged, edited, mixed or not trusted (names the file, the expected
+    and the found checksum or value)."""
+
+
 class ProtocolError(SerkitError, ValueError):
     """An evaluation protocol is violated: a speaker or sentence on both sides of a fold, or a
     test row predicted more than once (names the fold and the offending ids)."""

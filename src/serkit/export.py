@@ -192,7 +192,12 @@ class ExportResult:
 
 
 def export(
-    source: str | os.PathLike, out: str | os.PathLike, *, check: bool = True, seed: int = 0
+    source: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    check: bool = True,
+    seed: int = 0,
+    trust_pickle: bool = False,
 ) -> ExportResult:
     """Export the model of a run folder or package folder to ONNX and verify it.
 
@@ -201,6 +206,8 @@ def export(
         out: destination ``.onnx`` file.
         check: compare ONNX Runtime with torch logits on random inputs.
         seed: seed of the check inputs.
+        trust_pickle: load an old package whose model is a pickle (loading runs its code;
+            see :func:`serkit.models.package.load_model`).
 
     Returns:
         :class:`ExportResult` (``max_abs_diff`` is NaN when ``check`` is False).
@@ -209,7 +216,7 @@ def export(
     from serkit.models.package import load_model
 
     folder = resolve_model_dir(source)
-    model, meta = load_model(folder)
+    model, meta = load_model(folder, trust_pickle=trust_pickle)
     frontend = frontend_from_meta(meta, folder, required=False)
     path = export_model(model, out, extra=meta.get("extra"), frontend=frontend)
     diff = float("nan")

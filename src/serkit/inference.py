@@ -125,9 +125,14 @@ class Predictor:
         self.meta = meta or {}
 
     @classmethod
-    def from_path(cls, path: str | os.PathLike) -> Predictor:
+    def from_path(cls, path: str | os.PathLike, *, trust_pickle: bool = False) -> Predictor:
         """Load from a run folder (with ``model/``), a model package folder, or an ``.onnx``
-        file written by :func:`serkit.export.export` (run with ONNX Runtime)."""
+        file written by :func:`serkit.export.export` (run with ONNX Runtime).
+
+        The package is verified first (checksums, see
+        :func:`serkit.models.package.load_model`); ``trust_pickle=True`` lets an old package
+        whose model is a pickle load (only for a package you trust: loading runs its code).
+        """
         from serkit.models.package import load_model
 
         if Path(path).suffix == ".onnx" and Path(path).is_file():
@@ -136,8 +141,27 @@ class Predictor:
             onnx = OnnxClassifier(path)
             return cls(onnx, onnx.frontend, onnx.meta)
         model_dir = resolve_model_dir(path)
-        model, meta = load_model(model_dir)
+        model, meta = load_model(model_dir, trust_pickle=trust_pickle)
         return cls(model, frontend_from_meta(meta, model_dir), meta)
+
+    def check_input(self, feats: np.ndarray, path: str | os.PathLike) -> None:
+        """Refuse features whose shape the model does not take (checked on the first file).
+
+        Raises:
+            ConfigError: naming the file, the front end, and the expected and found dimension.
+        """
+        from serkit.models.package import input_dim
+
+        expected = (self.meta.get("input") or {}).get("dim") or input_dim(self.model)
+        level = "frame" if feats.ndim == 2 else "utterance"
+        found = int(feats.shape[-1]) if level == "frame" else int(feats.size)
+        if level != self.input_level or (expected is not None and found != int(expected)):
+            raise ConfigError(
+                f"{path}: the front end ({self.frontend.describe()}) gives {level}-level "
+                f"features of dimension {found}, but the model takes {self.input_level}-level "
+                f"features of dimension {expected}; the front end and the model do not belong "
+                "together (a package mixed from two runs?): re-export or retrain"
+            )
 
     @property
     def extractor(self) -> Any:
@@ -256,13 +280,17 @@ class Predictor:
         skipped: list[str] = []
         for item in items:
             try:
-                feats.append(self.features(item.path, start=item.start, end=item.end))
-                keep.append(item)
+                computed = self.features(item.path, start=item.start, end=item.end)
             except SerkitError as exc:
                 if not skip_bad:
                     exc.hint = SKIP_BAD  # the caller can skip such files
                     raise
                 skipped.append(f"{item.path}: {exc}")
+            else:
+                if not feats:  # a model/front-end mismatch is no bad file: never skipped
+                    self.check_input(computed, item.path)
+                feats.append(computed)
+                keep.append(item)
             if progress is not None:
                 progress(1)
         if self.frontend.needs_speakers and keep:
@@ -346,6 +374,7 @@ def predict(
     batch_size: int = 16,
     skip_bad: bool = False,
     progress: bool = False,
+    trust_pickle: bool = False,
 ) -> pd.DataFrame:
     """Load ``model_path`` (run or package folder) and predict ``inputs`` (files/folders) or
     the rows of ``manifest``.
@@ -358,6 +387,8 @@ def predict(
         batch_size: files per ``predict_proba`` call.
         skip_bad: skip (and list) bad files instead of raising.
         progress: show a progress bar.
+        trust_pickle: load an old package whose model is a pickle (runs its code; see
+            :meth:`Predictor.from_path`).
 
     Raises:
         ConfigError: both or neither of ``inputs`` and ``manifest``, or ``speaker`` with a
@@ -368,7 +399,7 @@ def predict(
         raise ConfigError("predict: give audio inputs or a manifest (exactly one of them)")
     if manifest is not None and speaker is not None:
         raise ConfigError("predict: speaker= applies to audio inputs; a manifest has its own")
-    predictor = Predictor.from_path(model_path)
+    predictor = Predictor.from_path(model_path, trust_pickle=trust_pickle)
     total = len(manifest) if manifest is not None else len(collect_audio(inputs))
 
     def go(update: Callable[[int], None] | None) -> pd.DataFrame:

@@ -97,7 +97,7 @@ def test_sigkill_mid_fold_resumes_at_last_epoch_and_matches_uninterrupted(projec
     killed_after = _progress(folder)["epoch"]
     assert 1 <= killed_after < EPOCHS
     # the checkpoint itself (progress.json is written just after it)
-    saved_epoch = torch.load(folder / "last.pt", weights_only=False)["epoch"]
+    saved_epoch = torch.load(folder / "last.pt", weights_only=True)["epoch"]
     assert saved_epoch in (killed_after, killed_after + 1)
     run = project / "runs" / "victim"
     assert not (run / "predictions.parquet").exists()

@@ -40,6 +40,6 @@ def test_two_process_ddp_gives_identical_weights(tmp_path):
         assert torch.equal(a[key], b[key]), key
     # the ranks started from different random weights (ddp_smoke seeds by rank), so equality
     # shows DDP synchronised them; only rank 0 wrote the checkpoint
-    saved = torch.load(out / "ckpt" / "last.pt", weights_only=False)
+    saved = torch.load(out / "ckpt" / "last.pt", weights_only=True)
     assert saved["epoch"] == 2 and saved["done"]
     assert sorted(p.name for p in (out / "ckpt").iterdir()) == ["last.pt", "progress.json"]

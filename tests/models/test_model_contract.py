@@ -93,7 +93,38 @@ def test_model_package_round_trip(name, fitted, tmp_path):
     loaded, meta = load_model(folder)
     assert meta["name"] == name and meta["extra"] == {"note": name}
     np.testing.assert_array_equal(loaded.classes_, model.classes_)
-    np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X), atol=1e-5)
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    assert meta["input"]["level"] == model.input_level
+    dim = X.shape[1] if model.input_level == "utterance" else X[0].shape[1]
+    assert meta["input"]["dim"] == dim
+    assert set(meta["checksums"]) == set(meta["weights"])
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_model_package_holds_no_pickle(name, fitted, tmp_path):
+    """Every file of every model's package loads without running code: no pickle (by name or
+    by content, zip members included), torch files with ``weights_only=True``, skops files
+    with serkit's trusted types only."""
+    import io
+    import zipfile
+
+    from serkit.models.classic import load_pipeline
+    from serkit.models.package import SAFE_SUFFIXES
+
+    model, _, _, _ = fitted(name)
+    folder = save_model(model, tmp_path / "pkg")
+    files = sorted(folder.iterdir())
+    assert [p.name for p in files if p.name != "model.json"] == load_model(folder)[1]["weights"]
+    for path in files:
+        data = path.read_bytes()
+        assert path.suffix in SAFE_SUFFIXES and data[:1] != b"\x80", path.name
+        if path.suffix == ".pt":
+            torch.load(io.BytesIO(data), weights_only=True)
+        elif path.suffix == ".skops":
+            load_pipeline(path)
+            with zipfile.ZipFile(path) as archive:
+                for member in archive.namelist():
+                    assert archive.read(member)[:1] != b"\x80", (path.name, member)
 
 
 # ------------------------------------------------------------------------------- nets

@@ -65,7 +65,7 @@ def test_errors(tmp_path):
         save_model(get_model("logreg"), tmp_path / "x")
     X, y, _ = utterances()
     folder = save_model(get_model("logreg").fit(X, y), tmp_path / "pkg")
-    (folder / "pipeline.joblib").unlink()
+    (folder / "pipeline.skops").unlink()
     with pytest.raises(ConfigError, match="missing"):
         load_model(folder)
     (folder / "model.json").write_text("{")

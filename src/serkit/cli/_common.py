@@ -5,6 +5,10 @@ from __future__ import annotations
 import typer
 
 SKIP_BAD_HELP = "Skip unreadable or corrupt audio files (they are listed at the end)."
+TRUST_PICKLE_HELP = (
+    "Load an old model package whose model is a pickle (loading it runs its code: only for "
+    "packages you trust)."
+)
 
 
 def report_problems(skipped: list[str], stray: list[str] | None = None, *, limit: int = 20) -> None:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from serkit.cli._common import TRUST_PICKLE_HELP
+
 
 def register(app: typer.Typer) -> None:
     """Add the ``export`` verb to the app."""
@@ -17,11 +19,12 @@ def register(app: typer.Typer) -> None:
         check: bool = typer.Option(
             True, "--check/--no-check", help="Compare ONNX Runtime with torch on random inputs."
         ),
+        trust_pickle: bool = typer.Option(False, "--trust-pickle", help=TRUST_PICKLE_HELP),
     ) -> None:
         """Export a trained neural model to ONNX (dynamic batch and time axes)."""
         from serkit.export import export
 
-        result = export(model, output, check=check)
+        result = export(model, output, check=check, trust_pickle=trust_pickle)
         line = f"wrote {result.path} (model {result.model})"
         if check:
             line += f"; max |torch - onnxruntime| = {result.max_abs_diff:.2e}"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from serkit.cli._common import SKIP_BAD_HELP, report_problems
+from serkit.cli._common import SKIP_BAD_HELP, TRUST_PICKLE_HELP, report_problems
 
 FORMATS = ("table", "json", "csv")
 
@@ -41,6 +41,7 @@ def register(app: typer.Typer) -> None:
         skip_bad: bool = typer.Option(False, "--skip-bad", help=SKIP_BAD_HELP),
         batch_size: int = typer.Option(16, "--batch-size", min=1, help="Files per batch."),
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar."),
+        trust_pickle: bool = typer.Option(False, "--trust-pickle", help=TRUST_PICKLE_HELP),
     ) -> None:
         """Predict the emotion of audio files with a trained model."""
         from serkit.inference import predict
@@ -64,6 +65,7 @@ def register(app: typer.Typer) -> None:
             batch_size=batch_size,
             skip_bad=skip_bad,
             progress=progress and sys.stderr.isatty(),
+            trust_pickle=trust_pickle,
         )
         if fmt == "json":
             text = json.dumps(df.to_dict(orient="records"), indent=2) + "\n"

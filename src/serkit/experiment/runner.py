@@ -510,11 +510,11 @@ def _final_model(
 
     Checkpoints go to ``<run>/checkpoints/final/``; under torchrun every rank fits (DDP) and
     rank 0 saves."""
-    from serkit.models.package import save_model
+    from serkit.models.package import is_current, save_model
 
     target = run_dir / "model"
     marker = run_dir / "partial" / "final_model.done"
-    if group.agree(marker.exists() and target.exists()):
+    if group.agree(marker.exists() and is_current(target)):  # checksums verified
         log(f"final model: {target} (cached)")
         return target
     seed = cfg["seeds"][0]
@@ -525,9 +525,7 @@ def _final_model(
         model = fit_model(model, dataset, every, level)
     if not group.writer:
         return target
-    if target.exists():
-        shutil.rmtree(target)
-    save_model(
+    save_model(  # replaces an old or damaged package in one rename
         model,
         target,
         extra={

@@ -11,7 +11,8 @@ Optional class hooks used elsewhere:
 * ``@classmethod test_params() -> dict``: small, fast parameters for the contract suite
   (``tests/models/test_model_contract.py`` runs over every registered model).
 * ``_save_weights(folder) -> list[str]`` / ``_load_weights(folder, meta)``: how
-  :mod:`serkit.models.package` stores fitted state (default: a pickle of the estimator).
+  :mod:`serkit.models.package` stores fitted state; required (no estimator is pickled), in a
+  format that cannot run code when loaded (torch tensors, skops, JSON, numpy arrays).
 
 Register with ``@register_model("name")``. Modules of this package (not starting with ``_``, and
 not the infrastructure modules ``data``, ``training``, ``package``, ``ddp_smoke``,

@@ -7,7 +7,12 @@ RandomForest); MLPClassifier has no class weights. ``predict`` is the arg-max of
 ``predict_proba`` so that labels and probabilities always agree (SVC's Platt-scaled
 probabilities can otherwise disagree with its decision function).
 
-Packages store the fitted pipeline with joblib (a pickle: load only packages you trust).
+Packages store the fitted pipeline in skops format (``pipeline.skops``), which rebuilds objects
+from a schema instead of running code: loading accepts only skops' own trusted types (numpy,
+scipy and sklearn estimators) plus the few sklearn internals in :data:`TRUSTED_TYPES`, which
+serkit's four pipelines need; a file that names any other type is refused. (skops over ONNX
+via skl2onnx: it keeps the very sklearn objects, so a loaded model's ``predict_proba`` is
+bit-identical, needs no converter per estimator, and works for any ``set_params``.)
 """
 
 from __future__ import annotations
@@ -18,8 +23,47 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from serkit.errors import ConfigError
+from serkit.errors import ConfigError, PackageError
 from serkit.models import register_model
+
+#: the weight file of a classic package, and the pickle that format-1 packages had instead
+SKOPS_FILE = "pipeline.skops"
+LEGACY_FILE = "pipeline.joblib"
+#: types beyond skops' defaults that serkit's pipelines hold (svm: Platt calibration; rf: the
+#: fitted trees; mlp: the Adam optimiser state); all are plain data containers
+TRUSTED_TYPES = (
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
+    "sklearn.tree._tree.Tree",
+)
+
+
+def load_pipeline(path: Path) -> Any:
+    """Load a skops file whose types are all trusted (skops' defaults + :data:`TRUSTED_TYPES`).
+
+    Raises:
+        PackageError: the file names other types, or is not a readable skops file.
+    """
+    import zipfile
+
+    import skops.io as sio
+
+    try:
+        types = sio.get_untrusted_types(file=path)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise PackageError(
+            f"{path}: not a readable skops file ({type(exc).__name__}: {exc}); the package is "
+            "damaged; re-export or retrain"
+        ) from exc
+    unknown = sorted(set(types) - set(TRUSTED_TYPES))
+    if unknown:
+        raise PackageError(
+            f"{path}: holds types serkit does not trust ({', '.join(unknown)}; it trusts "
+            f"{', '.join(TRUSTED_TYPES)} besides skops' defaults); serkit never writes these, so "
+            "the file was replaced or made elsewhere; refusing to load it"
+        )
+    return sio.load(path, trusted=types)
 
 
 def check_matrix(X: Any, *, who: str) -> np.ndarray:
@@ -79,7 +123,14 @@ class _PipelineClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Posteriors ``(n, classes)`` in ``classes_`` order."""
+        if not hasattr(self, "pipeline_"):
+            raise ConfigError(f"{type(self).__name__} is not fitted; call fit() or load_model()")
         X = check_matrix(X, who=type(self).__name__)
+        if X.shape[1] != self.n_features_in_:
+            raise ConfigError(
+                f"{type(self).__name__}: input has {X.shape[1]} features per row but the model "
+                f"was trained on {self.n_features_in_}; use the front end it was trained with"
+            )
         return self.pipeline_.predict_proba(X)
 
     def predict(self, X: Any) -> np.ndarray:
@@ -87,15 +138,32 @@ class _PipelineClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
     def _save_weights(self, folder: Path) -> list[str]:
-        import joblib
+        """Write the fitted pipeline as ``pipeline.skops`` (refusing types serkit does not
+        trust, so that every package it writes loads again)."""
+        import skops.io as sio
 
-        joblib.dump(self.pipeline_, folder / "pipeline.joblib")
-        return ["pipeline.joblib"]
+        data = sio.dumps(self.pipeline_)
+        unknown = sorted(set(sio.get_untrusted_types(data=data)) - set(TRUSTED_TYPES))
+        if unknown:
+            raise ConfigError(
+                f"{type(self).__name__}: the fitted pipeline holds types outside serkit's "
+                f"trusted list ({', '.join(unknown)}); add them to "
+                "serkit.models.classic.TRUSTED_TYPES after checking that they only hold data"
+            )
+        with open(folder / SKOPS_FILE, "wb") as handle:
+            handle.write(data)
+        return [SKOPS_FILE]
 
     def _load_weights(self, folder: Path, meta: dict[str, Any]) -> None:
-        import joblib
+        """Read ``pipeline.skops`` with :data:`TRUSTED_TYPES` (or, for format-1 packages that
+        :func:`serkit.models.package.load_model` let through with ``trust_pickle=True``, the
+        pickled ``pipeline.joblib``)."""
+        if LEGACY_FILE in meta.get("weights", []):
+            import joblib
 
-        self.pipeline_ = joblib.load(folder / "pipeline.joblib")
+            self.pipeline_ = joblib.load(folder / LEGACY_FILE)  # the caller trusts it
+        else:
+            self.pipeline_ = load_pipeline(folder / SKOPS_FILE)
         self.classes_ = self.pipeline_.classes_
         self.n_features_in_ = self.pipeline_.n_features_in_
 

@@ -22,13 +22,15 @@ contract) and store them unchanged.
 
 from __future__ import annotations
 
+import pickle
+import zipfile
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from serkit.errors import ConfigError
+from serkit.errors import ConfigError, PackageError
 from serkit.holdout import validation_split
 from serkit.models import register_model
 
@@ -279,7 +281,14 @@ class NeuralClassifier(ClassifierMixin, BaseEstimator):
 
         if not hasattr(self, "module_"):
             raise ConfigError(f"{type(self).__name__} is not fitted; call fit() or load_model()")
-        frames = self._normalise(check_frames(X, who=type(self).__name__))
+        frames = check_frames(X, who=type(self).__name__)
+        if frames[0].shape[1] != self.input_dim_:
+            raise ConfigError(
+                f"{type(self).__name__}: input has {frames[0].shape[1]} features per frame but "
+                f"the model was trained on {self.input_dim_}; use the front end it was trained "
+                "with"
+            )
+        frames = self._normalise(frames)
         return predict_logits(
             self.module_,
             self.make_dataset(frames, None),
@@ -321,12 +330,33 @@ class NeuralClassifier(ClassifierMixin, BaseEstimator):
 
         from serkit.models.training import resolve_device
 
-        payload = torch.load(folder / "weights.pt", map_location="cpu", weights_only=True)
+        path = folder / "weights.pt"
+        try:
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+        except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
+            raise PackageError(
+                f"{path}: not a readable torch weights file ({type(exc).__name__}: "
+                f"{str(exc).splitlines()[0] if str(exc) else ''}); the package is damaged; "
+                "re-export or retrain"
+            ) from exc
+        if not isinstance(payload, dict) or not {"state_dict", "input_dim"} <= set(payload):
+            raise PackageError(
+                f"{path}: holds no serkit weights (expected the keys state_dict and input_dim); "
+                "re-export or retrain"
+            )
         self.classes_ = np.asarray(meta["classes"])
         self.input_dim_ = int(payload["input_dim"])
         self.norm_mean_ = payload["norm_mean"].numpy() if "norm_mean" in payload else None
         self.norm_std_ = payload["norm_std"].numpy() if "norm_std" in payload else None
         module = self.build_module(self.input_dim_, len(self.classes_))
-        module.load_state_dict(payload["state_dict"])
+        try:
+            module.load_state_dict(payload["state_dict"])
+        except RuntimeError as exc:  # missing/unexpected keys or shapes: not this net's weights
+            raise PackageError(
+                f"{path}: the weights do not fit the net that {folder / 'model.json'} describes "
+                f"({len(self.classes_)} classes, input dimension {self.input_dim_}, params "
+                f"{meta.get('params', {}).get('net_params')}): {str(exc).splitlines()[0]}; the "
+                "package was modified after it was saved; re-export or retrain"
+            ) from exc
         self.module_ = module.to(resolve_device(self.device)).eval()
         self.history_ = meta.get("history", [])

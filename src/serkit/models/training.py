@@ -414,7 +414,7 @@ def train_module(
     fingerprint = _fingerprint(module, train_data, val_data) if ckpt_dir is not None else {}
     start_epoch, resumed_from = 1, None
     if ckpt_dir is not None and resume and (ckpt_dir / CHECKPOINT).exists():
-        saved = torch.load(ckpt_dir / CHECKPOINT, map_location="cpu", weights_only=False)
+        saved = _read_checkpoint(ckpt_dir / CHECKPOINT)
         if saved["fingerprint"] != fingerprint:
             raise ConfigError(
                 f"{ckpt_dir / CHECKPOINT}: checkpoint belongs to a different training "
@@ -429,7 +429,7 @@ def train_module(
             state[key] = saved[key]
         state["best_key"] = tuple(state["best_key"])
         random.setstate(saved["rng"]["python"])
-        np.random.set_state(saved["rng"]["numpy"])
+        _set_numpy_rng_state(saved["rng"]["numpy"])
         torch.set_rng_state(saved["rng"]["torch"])
         resumed_from = int(saved["epoch"])
         start_epoch = resumed_from + 1
@@ -569,7 +569,7 @@ def _write_checkpoint(
         "scheduler": sched.state_dict() if sched is not None else None,
         "rng": {
             "python": random.getstate(),
-            "numpy": np.random.get_state(),
+            "numpy": _numpy_rng_state(),
             "torch": torch.get_rng_state(),
         },
         "fingerprint": fingerprint,
@@ -577,5 +577,45 @@ def _write_checkpoint(
         "best_key": list(state["best_key"]),
     }
     with atomic_path(ckpt_dir / CHECKPOINT) as tmp:
-        torch.save(payload, tmp)
+        torch.save(_plain_numbers(payload), tmp)  # readable with weights_only=True
     atomic_write_json(ckpt_dir / PROGRESS, {"epoch": epoch, "done": bool(state["done"])})
+
+
+def _read_checkpoint(path: Path) -> dict[str, Any]:
+    """Load a checkpoint with ``weights_only=True`` (no code runs).
+
+    Raises:
+        ConfigError: the file is damaged or was written by an older serkit (numpy objects).
+    """
+    import pickle
+    import zipfile
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
+        raise ConfigError(
+            f"{path}: checkpoint cannot be read as plain tensors ({type(exc).__name__}; damaged, "
+            "or written by an older serkit); delete its folder to train that fit from the start"
+        ) from exc
+
+
+def _plain_numbers(value: Any) -> Any:
+    """numpy scalars as Python numbers, recursively (``torch.load(weights_only=True)`` reads
+    tensors and plain containers only)."""
+    if isinstance(value, dict):
+        return {k: _plain_numbers(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_plain_numbers(v) for v in value)
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _numpy_rng_state() -> tuple[Any, ...]:
+    """``np.random.get_state()`` with its key array as a tensor (see :func:`_plain_numbers`)."""
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    return (name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached)
+
+
+def _set_numpy_rng_state(saved: tuple[Any, ...]) -> None:
+    """Restore what :func:`_numpy_rng_state` saved."""
+    name, keys, pos, has_gauss, cached = saved
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
