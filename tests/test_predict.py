@@ -57,7 +57,8 @@ def test_predictor_from_run_dir_predicts_files_and_folders(tmp_path, clips):
     predictor = Predictor.from_path(run)
     assert predictor.classes == ["high", "low"]
     df = predictor.predict_files([clips], batch_size=1)
-    assert list(df.columns) == ["path", "label", "prob_high", "prob_low"]
+    assert list(df.columns) == ["path", "label", "status", "prob_high", "prob_low"]
+    assert df["status"].tolist() == ["ok", "ok"]
     assert [p.rsplit("/", 1)[-1] for p in df["path"]] == ["a_low.wav", "b_high.flac"]
     assert df["label"].tolist() == ["low", "high"]
     np.testing.assert_allclose(df[["prob_high", "prob_low"]].sum(axis=1), 1.0, atol=1e-6)
@@ -118,7 +119,7 @@ def test_cli_predict_formats(tmp_path, clips):
         app, ["predict", str(run), str(clips / "a_low.wav"), "--format", "csv", "-o", str(out)]
     )
     assert result.exit_code == 0, result.output
-    assert out.read_text().splitlines()[0] == "path,label,prob_high,prob_low"
+    assert out.read_text().splitlines()[0] == "path,label,status,prob_high,prob_low"
     result = runner.invoke(app, ["predict", str(run), str(clips / "a_low.wav")])
     assert result.exit_code == 0 and "low" in result.stdout
     result = runner.invoke(app, ["predict", str(run), str(clips)])

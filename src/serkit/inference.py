@@ -9,6 +9,13 @@ trained on per-speaker normalised features needs the speaker of every input
 (:meth:`Predictor.predict_manifest`, or ``speaker=`` for files of one speaker) and refuses
 without. A run folder (``runs/<name>/``) has its package in ``model/``; either may be given.
 
+Audio the front end cannot analyse (shorter than its ``min_duration_s`` or quieter than its
+``min_level_dbfs`` after the VAD, see :mod:`serkit.features.analysable`) is not an error and
+gets no label: its row has a missing ``label`` (``pd.isna``), NaN probabilities and a
+``status`` such as ``"unanalysable: 0.050 s (800 samples) < 0.100 s minimum duration"``
+(``"ok"`` otherwise).
+Unreadable files raise (or, with ``skip_bad``, are listed in ``df.attrs["skipped"]``).
+
 Example:
     >>> p = Predictor.from_path("runs/ravdess-svm")           # doctest: +SKIP
     >>> p.predict_files(["a.wav", "clips/"]).head()           # doctest: +SKIP
@@ -26,6 +33,8 @@ import numpy as np
 import pandas as pd
 
 from serkit.errors import SKIP_BAD, AudioError, ConfigError, SerkitError
+from serkit.features.analysable import UnanalysableError
+from serkit.features.base import FeatureError
 from serkit.features.frontend import Frontend
 
 
@@ -183,16 +192,23 @@ class Predictor:
     ) -> np.ndarray:
         """Read one file (or segment) at the front end's rate and compute its features
         (VAD trimming included; per-speaker normalisation is a batch step, see
-        :meth:`predict_items`)."""
+        :meth:`predict_items`).
+
+        Raises:
+            AudioError: the file cannot be read.
+            UnanalysableError: too short or too silent after the VAD (names the file and why).
+            FeatureError: the extractor cannot compute finite features of it.
+        """
         from serkit.audio import read
 
         signal, rate = read(path, sample_rate=self.frontend.sample_rate, start=start, end=end)
-        feats = np.asarray(self.frontend.compute(signal, rate), dtype=np.float32)
-        if not np.all(np.isfinite(feats)):
-            raise AudioError(f"{path}: features contain NaN or inf (silent or corrupt audio?)")
-        if feats.ndim == 2 and feats.shape[0] == 0:
-            raise AudioError(f"{path}: too short to give any feature frame")
-        return feats
+        try:
+            feats = self.frontend.compute(signal, rate)
+        except UnanalysableError as exc:
+            raise UnanalysableError(f"{path}: {exc.message}", reason=exc.reason) from None
+        except FeatureError as exc:
+            raise FeatureError(f"{path}: {exc.message}") from exc
+        return np.asarray(feats, dtype=np.float32)
 
     def predict_features(self, feats: Sequence[np.ndarray]) -> np.ndarray:
         """Posteriors ``(n, classes)`` of already computed (and normalised) features."""
@@ -221,7 +237,9 @@ class Predictor:
             progress: called with the number of files finished after each file.
 
         Returns:
-            DataFrame with columns ``path, label, prob_<class>...`` in input order.
+            DataFrame with columns ``path, label, status, prob_<class>...`` in input order;
+            ``status`` is ``"ok"``, or for audio too short or too silent to analyse
+            ``"unanalysable: <why>"`` with a missing ``label`` and NaN probabilities.
 
         Raises:
             AudioError: a bad file (naming it) when ``skip_bad`` is false.
@@ -242,7 +260,7 @@ class Predictor:
     ) -> pd.DataFrame:
         """Predict the rows of a manifest (its ``speaker`` column groups per-speaker
         normalisation; ``start``/``end`` cut segments). Columns: ``id, path, speaker, label,
-        prob_<class>...``."""
+        status, prob_<class>...`` (see :meth:`predict_files`)."""
         from serkit import manifest as mf
 
         starts = manifest["start"] if "start" in manifest.columns else [None] * len(manifest)
@@ -278,9 +296,12 @@ class Predictor:
         keep: list[Item] = []
         feats: list[np.ndarray] = []
         skipped: list[str] = []
+        outcome: list[tuple[Item, str | None]] = []  # in input order; a status if unanalysable
         for item in items:
             try:
                 computed = self.features(item.path, start=item.start, end=item.end)
+            except UnanalysableError as exc:  # a row that says why, never a label (nor an error)
+                outcome.append((item, exc.reason))
             except SerkitError as exc:
                 if not skip_bad:
                     exc.hint = SKIP_BAD  # the caller can skip such files
@@ -291,12 +312,13 @@ class Predictor:
                     self.check_input(computed, item.path)
                 feats.append(computed)
                 keep.append(item)
+                outcome.append((item, None))
             if progress is not None:
                 progress(1)
         if self.frontend.needs_speakers and keep:
             speakers = [str(item.speaker) for item in keep]
             if self.input_level == "utterance":
-                _check_counts(speakers, skipped)
+                _check_counts(speakers, skipped + [s for _, s in outcome if s is not None])
             feats = list(self.frontend.normalise(_stacked(feats, self.input_level), speakers))
         proba = [
             self.predict_features(feats[i : i + batch_size])
@@ -309,14 +331,20 @@ class Predictor:
             (["id"] if with_id else [])
             + ["path"]
             + (["speaker"] if with_speaker else [])
-            + ["label"]
+            + ["label", "status"]
             + [f"prob_{c}" for c in self.classes]
         )
         rows = []
-        for item, p in zip(keep, probs, strict=True):
+        posteriors = iter(probs)
+        for item, status in outcome:
             row: dict[str, Any] = {"id": item.id, "path": str(item.path), "speaker": item.speaker}
-            row["label"] = self.classes[int(np.argmax(p))]
-            row.update({f"prob_{c}": float(v) for c, v in zip(self.classes, p, strict=True)})
+            if status is None:
+                p = next(posteriors)
+                row.update(label=self.classes[int(np.argmax(p))], status="ok")
+                row.update({f"prob_{c}": float(v) for c, v in zip(self.classes, p, strict=True)})
+            else:  # no label and no probabilities: the status says why
+                row.update(label=None, status=status)
+                row.update({f"prob_{c}": float("nan") for c in self.classes})
             rows.append(row)
         df = pd.DataFrame(rows, columns=columns)
         df.attrs["skipped"] = skipped
@@ -356,7 +384,7 @@ def _check_counts(speakers: list[str], skipped: list[str]) -> None:
     names, counts = np.unique(speakers, return_counts=True)
     few = [f"{n} ({c})" for n, c in zip(names, counts, strict=True) if c < MIN_SPEAKER_ITEMS]
     if few:
-        note = f" after skipping {len(skipped)} bad file(s)" if skipped else ""
+        note = f" after leaving out {len(skipped)} bad or unanalysable file(s)" if skipped else ""
         raise ConfigError(
             "per-speaker normalisation needs at least "
             f"{MIN_SPEAKER_ITEMS} utterances of each speaker (one utterance z-scores to "

@@ -240,6 +240,7 @@ def _tables(s: dict[str, Any]) -> dict[str, list[list[str]]]:
         ["hours", f"{ds.get('hours', 0):.2f}"],
         ["speakers", str(ds.get("speakers", "-"))],
         ["corpora", ", ".join(ds.get("corpora", []))],
+        ["rows skipped (features.skip_bad)", str(len(ds["skipped"])) if "skipped" in ds else "-"],
     ]
     classes = [["class", "rows", "recall (pooled) %"]]
     recall = pooled.get("per_class_recall", {})
@@ -256,6 +257,27 @@ def _tables(s: dict[str, Any]) -> dict[str, list[list[str]]]:
         "classes": classes,
         "seeds": seed_rows,
     }
+
+
+#: skipped rows shown in the report (all of them are in dataset.json)
+REPORT_SKIPPED = 10
+
+
+def skipped_table(ds: dict[str, Any]) -> tuple[list[list[str]], str] | None:
+    """The first :data:`REPORT_SKIPPED` rows skipped as bad (``dataset.json``'s ``skipped``)
+    as a table, and a sentence with their count; ``None`` when none was skipped."""
+    skipped = ds.get("skipped") or []
+    if not skipped:
+        return None
+    rows = [["id", "path", "reason"]]
+    rows += [[str(r["id"]), str(r["path"]), str(r["reason"])] for r in skipped[:REPORT_SKIPPED]]
+    note = (
+        f"{len(skipped)} row(s) were skipped as bad or unanalysable (features.skip_bad) and "
+        "are in no fold"
+    )
+    if len(skipped) > REPORT_SKIPPED:
+        note += f"; the first {REPORT_SKIPPED} are shown, all are in dataset.json"
+    return rows, note + "."
 
 
 def _md_table(rows: list[list[str]]) -> str:
@@ -308,6 +330,9 @@ def render_markdown(run_dir: str | os.PathLike) -> str:
     parts = [f"# Run report: {s['cfg'].get('name', Path(run_dir).name)}", ""]
     parts += [f"- **{k}**: {v}" for k, v in _facts(s)]
     parts += ["", "## Dataset", "", _md_table(t["data"]), "", _md_table(t["classes"])]
+    skipped = skipped_table(s["dataset"])
+    if skipped:
+        parts += ["", "### Skipped rows", "", skipped[1], "", _md_table(skipped[0])]
     parts += ["", "## Protocol", "", cert.get("statement", "(not certified)")]
     if cert and not cert.get("speaker_independent"):
         parts += ["", "**Warning: this protocol is NOT speaker-independent.**"]
@@ -356,6 +381,13 @@ def render_html(run_dir: str | os.PathLike) -> str:
     ]
     out += [f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>" for k, v in _facts(s)]
     out += ["</ul><h2>Dataset</h2>", _html_table(t["data"]), _html_table(t["classes"])]
+    skipped = skipped_table(s["dataset"])
+    if skipped:
+        out += [
+            "<h3>Skipped rows</h3>",
+            f"<p class='warn'>{html.escape(skipped[1])}</p>",
+            _html_table(skipped[0]),
+        ]
     ok = cert.get("speaker_independent")
     out += [
         "<h2>Protocol</h2>",

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from serkit.errors import ConfigError
-from serkit.features import get_extractor
+from serkit.features import FeatureError, get_extractor
 from serkit.features.smile import EMOBASE2010_CONFIG, FEATURE_SETS, smile_for
 
 SR = 16000
@@ -102,9 +102,18 @@ def test_lld_frames_follow_10ms_hop():
     assert out.shape[1] == 25 and abs(out.shape[0] - 100) <= 5
 
 
-def test_too_short_signal_is_finite():
-    out = get_extractor("egemaps")(np.zeros(200, dtype=np.float32), SR)
-    assert out.shape == (88,) and np.all(np.isfinite(out))
+@pytest.mark.parametrize("name", ["egemaps", "opensmile-lld"])
+def test_too_short_signal_raises_instead_of_zeros(name):
+    """openSMILE fills a too short signal's output with NaN: an error naming the length, never
+    an all-zero vector (which a model would train on) and never a silenced warning."""
+    with pytest.raises(FeatureError, match=r"cannot analyse a signal of 800 samples \(0.050 s\)"):
+        get_extractor(name)(voiced(0.05), SR)
+    assert np.all(np.isfinite(get_extractor(name)(voiced(0.1), SR)))  # 0.1 s is enough
+
+
+def test_constant_signals_give_finite_features():
+    for signal in (np.zeros(SR, np.float32), np.full(SR, 0.1, np.float32)):
+        assert np.all(np.isfinite(get_extractor("egemaps")(signal, SR)))
 
 
 def test_smile_objects_are_cached():

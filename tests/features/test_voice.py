@@ -7,7 +7,7 @@ import pytest
 from scipy.signal import lfilter
 
 from serkit.errors import ConfigError
-from serkit.features import get_extractor
+from serkit.features import FeatureError, get_extractor
 from serkit.features.voice import VOICE_QUALITY_NAMES, voice_quality
 
 SR = 16000
@@ -54,12 +54,21 @@ def test_jitter_grows_with_period_perturbation():
     assert rough[3] > 3 * clean[3]  # jitter_local
 
 
-@pytest.mark.parametrize("samples", [0, 100, SR // 2])
-def test_silence_and_short_audio_give_zeros_not_nan(samples):
-    out = get_extractor("voice-quality")(np.zeros(samples, dtype=np.float32), SR)
+def test_unvoiced_measures_are_zero_not_nan():
+    """Silence long enough to analyse: every measure is undefined, so 0 (documented)."""
+    out = get_extractor("voice-quality")(np.zeros(SR // 2, dtype=np.float32), SR)
     assert np.all(out == 0)
-    frames = get_extractor("formants")(np.zeros(max(samples, 1), dtype=np.float32), SR)
+    frames = get_extractor("formants")(np.zeros(SR // 2, dtype=np.float32), SR)
     assert np.all(np.isfinite(frames)) and np.all(frames == 0)
+
+
+@pytest.mark.parametrize("samples", [0, 1, 100])
+def test_too_short_audio_raises_instead_of_zeros(samples):
+    signal = vowel()[:samples]
+    with pytest.raises(FeatureError, match="empty signal" if samples == 0 else "3 pitch periods"):
+        get_extractor("voice-quality")(signal, SR)
+    with pytest.raises(FeatureError, match="empty signal" if samples == 0 else "two analysis"):
+        get_extractor("formants")(signal, SR)
 
 
 def test_noise_is_finite():

@@ -1,12 +1,20 @@
-"""Verb: ``predict`` (audio files or folders -> labels and probabilities)."""
+"""Verb: ``predict`` (audio files or folders -> labels and probabilities).
+
+An input too short or too silent to analyse gets a row with no label and ``status``
+``unanalysable: <why>``; the exit status stays 0 unless no input at all was analysable.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from serkit.cli._common import SKIP_BAD_HELP, TRUST_PICKLE_HELP, report_problems
 
@@ -67,8 +75,12 @@ def register(app: typer.Typer) -> None:
             progress=progress and sys.stderr.isatty(),
             trust_pickle=trust_pickle,
         )
-        if fmt == "json":
-            text = json.dumps(df.to_dict(orient="records"), indent=2) + "\n"
+        if fmt == "json":  # unanalysable rows: label and probabilities null (JSON has no NaN)
+            records = [
+                {k: None if isinstance(v, float) and v != v else v for k, v in record.items()}
+                for record in df.to_dict(orient="records")
+            ]
+            text = json.dumps(records, indent=2, allow_nan=False) + "\n"
         elif fmt == "csv":
             text = df.to_csv(index=False)
         else:
@@ -80,3 +92,28 @@ def register(app: typer.Typer) -> None:
         else:
             typer.echo(text, nl=False)
         report_problems(df.attrs.get("skipped", []))
+        report_unanalysable(df)
+
+
+def report_unanalysable(df: pd.DataFrame) -> None:
+    """Count the unanalysable rows on stderr; none analysable at all is an error (exit 2).
+
+    Raises:
+        FeatureError: every predicted row is unanalysable (there is no label to use).
+    """
+    from serkit.features.base import FeatureError
+
+    bad = df[df["status"] != "ok"] if "status" in df.columns else df.iloc[:0]
+    if bad.empty:
+        return
+    typer.secho(
+        f"{len(bad)} of {len(df)} input(s) unanalysable (no label; see the status column)",
+        err=True,
+        fg=typer.colors.YELLOW,
+    )
+    if len(bad) == len(df):
+        first = bad.iloc[0]
+        raise FeatureError(
+            f"none of the {len(df)} input(s) could be analysed, e.g. {first['path']}: "
+            f"{first['status']}; give longer or louder audio"
+        )

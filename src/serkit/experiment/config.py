@@ -62,6 +62,8 @@ SECTIONS: dict[str, dict[str, Any]] = {
         "skip_bad": False,
         "vad": None,  # optional VadTrim params, e.g. {method: silero, pad_ms: 30}
         "normalize": None,  # none | speaker (label-free per-speaker z-score, transductive)
+        "min_duration_s": None,  # analysable audio (after the VAD); None: 0.1 s
+        "min_level_dbfs": None,  # analysable peak level (after the VAD); None: -60 dBFS
     },
     "model": {"name": REQUIRED, "params": {}},
     "protocol": {"name": "loso", "params": {}, "disjoint": None},
@@ -184,6 +186,7 @@ def validate_config(raw: dict[str, Any]) -> dict[str, Any]:
             raise ConfigError(f"config key features.vad: {exc}") from None
 
     _normalize(cfg["features"])
+    _thresholds(cfg["features"])
 
     protocol = cfg["protocol"]
     from serkit.protocols import PROTOCOLS, SPEAKER_DEPENDENT
@@ -288,6 +291,24 @@ def _normalize(features: dict[str, Any]) -> None:
             f"config key features.normalize must be one of {', '.join(NORMALIZE_METHODS)} "
             f"(speaker: z-score each row with its speaker's feature statistics), found {value!r}"
         )
+
+
+def _thresholds(features: dict[str, Any]) -> None:
+    """Check ``features.min_duration_s`` / ``min_level_dbfs`` (what audio is analysable); an
+    unset one is dropped (the front end's default) so old run fingerprints stay put."""
+    from serkit.features.analysable import check_thresholds
+
+    for key in ("min_duration_s", "min_level_dbfs"):
+        if features[key] is None:
+            del features[key]
+        elif isinstance(features[key], int) and not isinstance(features[key], bool):
+            features[key] = float(features[key])
+    try:
+        check_thresholds(
+            features.get("min_duration_s", 0.0), features.get("min_level_dbfs", -60.0)
+        )
+    except ConfigError as exc:
+        raise ConfigError(f"config key features.{exc.message}") from None
 
 
 def load_config(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,9 +103,11 @@ def load_features(
     """Extract (cached in the store) and load the features of ``df`` through the config's
     front end, normalised as it says.
 
-    Rows whose audio was skipped as bad (``features.skip_bad``) are dropped from ``df``.
-    ``extract=False`` only reads the store (ranks other than 0 of a torchrun run, after rank 0
-    extracted: they write nothing).
+    Rows whose audio was skipped as bad or unanalysable (``features.skip_bad``), or whose
+    cached features are no longer current (audio file gone or changed), are dropped from
+    ``df`` and listed in ``df.attrs["skipped_rows"]`` as ``{"id", "path", "reason"}`` in
+    manifest order. ``extract=False`` only reads the store (ranks other than 0 of a torchrun
+    run, after rank 0 extracted: they write nothing).
 
     Returns:
         ``(df, frontend, feature_set)`` with ``df`` aligned to ``feature_set.ids``.
@@ -113,30 +116,72 @@ def load_features(
 
     frontend = Frontend.from_config(features_cfg)
     store = Path(features_cfg["store"])
-    extractor, vad = frontend.extractor, frontend.vad
+    stored = frontend.cached()  # extractor, VAD and analysable thresholds
+    reasons: dict[str, str] = {}
     if extract:
-        feats.extract(
+        summary = feats.extract(
             df,
-            extractor,
+            stored,
             store,
             workers=workers,
             skip_bad=features_cfg["skip_bad"],
             progress=progress,
-            vad=vad,
         )
-    fs = feats.load(df, extractor, store, allow_missing=features_cfg["skip_bad"], vad=vad)
+        reasons = {row["id"]: row["reason"] for row in summary.skipped_rows}
+    fs = feats.load(df, stored, store, allow_missing=features_cfg["skip_bad"])
     ids = [str(i) for i in fs.ids]
+    attrs = {**df.attrs, "skipped_rows": []}
     if ids != df["id"].astype(str).tolist():
-        attrs = dict(df.attrs)
         position = {rid: i for i, rid in enumerate(df["id"].astype(str))}
         missing = [rid for rid in ids if rid not in position]
         if missing:
             raise ConfigError(f"feature store returned unknown id(s) {missing[:5]}")
+        attrs["skipped_rows"] = skipped_rows(df, set(ids), reasons)
         df = df.iloc[[position[rid] for rid in ids]].reset_index(drop=True)
-        df.attrs = attrs
+    else:
+        df = df.copy(deep=False)  # the caller's frame keeps its attrs
+    df.attrs = attrs
     if frontend.needs_speakers:
         fs = speaker_normalized(fs, df, frontend)
     return df, frontend, fs
+
+
+def skipped_rows(
+    df: pd.DataFrame, kept: set[str], reasons: dict[str, str]
+) -> list[dict[str, str]]:
+    """The rows of ``df`` not in ``kept`` as ``{"id", "path", "reason"}``, in ``df`` order.
+
+    Args:
+        df: the manifest rows (with their root in ``attrs``).
+        kept: the ids that have features.
+        reasons: id -> why extraction skipped it; other dropped rows had no current features.
+    """
+    from serkit import manifest
+
+    out = []
+    for row_id, path in zip(df["id"].astype(str), manifest.audio_paths(df), strict=True):
+        if row_id not in kept:
+            reason = reasons.get(
+                row_id, "no current features in the store (not extracted, or audio changed)"
+            )
+            out.append({"id": row_id, "path": str(path), "reason": reason})
+    return out
+
+
+#: skipped rows named one per line in the run log (all of them are in dataset.json)
+LOG_SKIPPED = 20
+
+
+def log_skipped(rows: list[dict[str, str]], log: Callable[[str], None]) -> None:
+    """Name the rows left out by ``features.skip_bad`` in the run log (the first
+    :data:`LOG_SKIPPED`, then a count)."""
+    if not rows:
+        return
+    log(f"features: {len(rows)} row(s) skipped (features.skip_bad), not trained or tested on:")
+    for row in rows[:LOG_SKIPPED]:
+        log(f"  skipped {row['id']} ({row['path']}): {row['reason']}")
+    if len(rows) > LOG_SKIPPED:
+        log(f"  ... and {len(rows) - LOG_SKIPPED} more (all listed in dataset.json)")
 
 
 def speaker_normalized(fs: Any, df: pd.DataFrame, frontend: Frontend) -> Any:

@@ -47,7 +47,7 @@ from serkit.atomic import atomic_write_parquet, atomic_write_text
 from serkit.errors import ConfigError, Hint
 from serkit.experiment.checkpoints import CHECKPOINTS, checkpoints_in, fold_checkpoints, resume_note
 from serkit.experiment.config import fingerprint, validate_config
-from serkit.experiment.data import Dataset, load_features, load_rows, model_level
+from serkit.experiment.data import Dataset, load_features, load_rows, log_skipped, model_level
 from serkit.experiment.distributed import SOLO, Group, join
 from serkit.experiment.search import fit_model, grid_search
 
@@ -132,6 +132,7 @@ def experiment_data(
         rows, cfg["features"], workers=cfg["workers"], progress=progress, extract=extract
     )
     log(f"front end: {frontend.describe()} (key {frontend.key()})")
+    log_skipped(df.attrs.get("skipped_rows", []), log)
     if frontend.needs_speakers:
         log("features: z-scored per speaker (label-free, transductive per speaker)")
     level = model_level(template, fs.level, cfg)
@@ -479,6 +480,7 @@ def _run(
             for i in infos
         ],
         "search": search,
+        "skipped": df.attrs.get("skipped_rows", []),  # {id, path, reason} (features.skip_bad)
     }
     atomic_write_text(run_dir / "dataset.json", json.dumps(dataset_info, indent=1, default=str))
     resolved = {**cfg, "provenance": {**provenance(command, fp), "world_size": group.world}}

@@ -88,7 +88,18 @@ class Extractor:
         return 1
 
     def __call__(self, signal: np.ndarray, sample_rate: int) -> np.ndarray:
-        """Compute features of one mono signal ``(samples,)``; returns float32."""
+        """Compute features of one mono signal ``(samples,)``; returns float32.
+
+        Raises:
+            FeatureError: the signal is empty, or the output is empty or not finite (an
+                extractor never turns what it cannot compute into zeros).
+        """
+        if np.size(signal) == 0:
+            raise FeatureError(
+                f"extractor {self.name!r} got an empty signal (0 samples); nothing to analyse "
+                "(a Frontend refuses such audio before the extractor: see "
+                "serkit.features.analysable)"
+            )
         if sample_rate != self.sample_rate:
             from serkit.audio import resample
 
@@ -105,6 +116,14 @@ class Extractor:
                 f"extractor {self.name!r} returned an empty array {out.shape} for a signal of "
                 f"{len(signal)} samples ({len(signal) / self.sample_rate:.3f} s); the audio is "
                 "too short for it: drop the row or pad the audio"
+            )
+        finite = np.isfinite(out)
+        if not finite.all():
+            raise FeatureError(
+                f"extractor {self.name!r} returned {int(out.size - finite.sum())} NaN/inf "
+                f"value(s) of {out.size} for a signal of {len(signal)} samples "
+                f"({len(signal) / self.sample_rate:.3f} s); such a row has no valid features: "
+                "drop it or fix the audio"
             )
         return out
 

@@ -25,8 +25,9 @@ import numpy as np
 import pandas as pd
 
 from serkit.errors import SKIP_BAD, AudioError, ConfigError, message_of
+from serkit.features.analysable import UnanalysableError
 from serkit.features.base import EXTRACTORS, Extractor, FeatureError
-from serkit.features.frontend import Frontend, Vad, vad_spec
+from serkit.features.frontend import Frontend, Vad, as_frontend, vad_spec
 from serkit.features.store import INDEX, FeatureSet, FeatureStore, StoreFolder
 
 
@@ -51,7 +52,10 @@ class ExtractSummary:
     rows: int
     computed: int = 0
     cached: int = 0
+    #: ``"<id> (<path>): <reason>"`` per row skipped as bad (``skip_bad``)
     skipped: list[str] = field(default_factory=list)
+    #: the same rows as ``{"id", "path", "reason"}`` mappings (for dataset.json and reports)
+    skipped_rows: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
     audio_seconds: float = 0.0
     frames: int = 0
@@ -81,6 +85,16 @@ class ExtractSummary:
             f"time:     {self.seconds:.1f} s{rate}",
         ]
         return "\n".join(lines)
+
+
+def resolve_frontend(
+    extractor: Frontend | Extractor | str | dict[str, Any], vad: Vad | None = None
+) -> Frontend:
+    """The per-row front end (:meth:`Frontend.cached`) of a front end, or of an extractor
+    (see :func:`resolve_extractor`) behind ``vad`` with the default analysable thresholds."""
+    if isinstance(extractor, Frontend):
+        return as_frontend(extractor, vad).cached()
+    return Frontend(resolve_extractor(extractor), vad)
 
 
 def resolve_extractor(extractor: Extractor | str | dict[str, Any]) -> Extractor:
@@ -130,9 +144,14 @@ def _optional(value: Any) -> float | None:
 def jobs_of(manifest: pd.DataFrame) -> list[Job]:
     """One :class:`Job` per manifest row, with its audio fingerprint.
 
-    The fingerprint is ``size:mtime_ns:absolute path`` plus the segment bounds, so editing,
-    replacing or moving a file, or changing a segment, invalidates the row (a VAD selects the
-    store folder instead, see :meth:`serkit.features.frontend.Frontend.key`).
+    The fingerprint is ``size:mtime_ns:ctime_ns:absolute path`` plus the segment bounds, so
+    editing, replacing or moving a file, or changing a segment, invalidates the row (a VAD
+    selects the store folder instead, see :meth:`serkit.features.frontend.Frontend.key`). The
+    status-change time ``ctime`` catches a rewrite that keeps size and mtime (``cp -p``,
+    ``os.utime``), which no program can set back; rows stored before it was part of the
+    fingerprint (when too short or silent audio still got zero vectors) are all recomputed.
+    A file that is not on disk gets the fingerprint ``missing:<path>``, which no stored row
+    has, so its cached features are never used.
     """
     from serkit import manifest as mf
 
@@ -144,7 +163,7 @@ def jobs_of(manifest: pd.DataFrame) -> list[Job]:
         start, end = _optional(start), _optional(end)
         try:
             stat = os.stat(path)
-            stamp = f"{stat.st_size}:{stat.st_mtime_ns}"
+            stamp = f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}"
         except OSError:
             stamp = "missing"
         segment = f"|{start}-{end}" if start is not None or end is not None else ""
@@ -153,54 +172,63 @@ def jobs_of(manifest: pd.DataFrame) -> list[Job]:
 
 
 def compute_batch(
-    extractor: Extractor, jobs: Sequence[Job], vad: Vad | None = None
+    extractor: Frontend | Extractor, jobs: Sequence[Job], vad: Vad | None = None
 ) -> list[tuple[Job, np.ndarray | None, str | None, float]]:
     """Compute features of a few jobs: ``(job, array or None, error or None, audio seconds)``.
 
     Runs in worker processes; audio and extractor errors are returned (not raised) so that the
-    parent can name the file and decide whether to skip it.
+    parent can name the file and decide whether to skip it. Every row goes through
+    :meth:`Frontend.compute`, so audio that is not analysable (too short or too silent after
+    the VAD) gets an error naming its duration or level and the threshold, never features.
+
+    Args:
+        extractor: the front end (or an extractor, put behind ``vad``).
+        jobs: the rows.
+        vad: the VAD of a bare extractor.
     """
     from serkit import audio
 
+    frontend = as_frontend(extractor, vad)
     out = []
     for job in jobs:
         try:
             signal, rate = audio.read(
-                job.path, sample_rate=extractor.sample_rate, start=job.start, end=job.end
+                job.path, sample_rate=frontend.sample_rate, start=job.start, end=job.end
             )
         except AudioError as exc:
             out.append((job, None, f"unreadable audio: {message_of(exc)}", 0.0))
             continue
         seconds = len(signal) / rate
         try:
-            array = Frontend(extractor, vad).compute(signal, rate)
+            array = frontend.compute(signal, rate)
         except ConfigError:  # the extractor's setup (e.g. no model_path) fails every file alike
             raise
+        except UnanalysableError as exc:
+            thresholds = (
+                f"min_duration_s={frontend.min_duration_s}, "
+                f"min_level_dbfs={frontend.min_level_dbfs}"
+            )
+            out.append((job, None, f"{exc.reason} ({thresholds})", seconds))
+            continue
         except Exception as exc:  # any extractor failure is reported with the file name
             reason = f"{type(exc).__name__}: {message_of(exc)}"
-            out.append((job, None, f"extractor {extractor.name!r} failed: {reason}", seconds))
+            name = frontend.extractor.name
+            out.append((job, None, f"extractor {name!r} failed: {reason}", seconds))
             continue
-        if not np.all(np.isfinite(array)):
-            bad = int(np.size(array) - np.isfinite(array).sum())
-            out.append(
-                (
-                    job,
-                    None,
-                    f"extractor {extractor.name!r} returned {bad} NaN/inf value(s)",
-                    seconds,
-                )
-            )
-            continue
-        out.append((job, array, None, seconds))
+        out.append((job, array, None, seconds))  # finite: Extractor.__call__ refuses NaN/inf
     return out
 
 
-def _serial(extractor: Extractor, todo: list[Job], vad: Vad | None, batch: int) -> Iterator:
+def _serial(
+    extractor: Frontend | Extractor, todo: list[Job], vad: Vad | None, batch: int
+) -> Iterator:
     for start in range(0, len(todo), batch):
         yield from compute_batch(extractor, todo[start : start + batch], vad)
 
 
-def _parallel(extractor: Extractor, todo: list[Job], vad: Vad | None, workers: int, batch: int):
+def _parallel(
+    extractor: Frontend | Extractor, todo: list[Job], vad: Vad | None, workers: int, batch: int
+):
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
@@ -224,7 +252,7 @@ def _parallel(extractor: Extractor, todo: list[Job], vad: Vad | None, workers: i
 
 def extract(
     manifest: pd.DataFrame,
-    extractor: Extractor | str | dict[str, Any],
+    extractor: Frontend | Extractor | str | dict[str, Any],
     store: FeatureStore | str | os.PathLike = "features",
     *,
     workers: int = 1,
@@ -238,13 +266,16 @@ def extract(
 
     Args:
         manifest: the manifest (its root in ``attrs``); ``start``/``end`` cut segments.
-        extractor: an extractor, a registered name or a ``to_dict()`` mapping.
+        extractor: an extractor, a registered name, a ``to_dict()`` mapping, or a
+            :class:`~serkit.features.frontend.Frontend` (extractor, VAD and analysable
+            thresholds; an extractor gets the default thresholds).
         store: a :class:`FeatureStore` or its folder.
         workers: processes (spawned; 1 computes in this process).
         shard: ``"i/n"`` or ``(i, n)``, 0-based: compute only this deterministic part of the
             manifest into a shard index; join shards with :func:`merge`.
-        skip_bad: skip unreadable audio and failing or non-finite outputs (listed in the
-            summary) instead of raising.
+        skip_bad: skip unreadable or unanalysable audio (too short or too silent, see
+            :mod:`serkit.features.analysable`) and failing extractors instead of raising; the
+            rows are listed in ``summary.skipped`` / ``summary.skipped_rows``.
         progress: show a progress bar (rate and ETA) on stderr.
         vad: optional picklable callable ``(signal, rate) -> signal`` trimming silence first
             (e.g. :class:`serkit.features.vad.VadTrim`); it selects its own store folder.
@@ -257,12 +288,13 @@ def extract(
         FeatureError: a row failed (names the id, the file and the reason), unless ``skip_bad``.
     """
     started = time.perf_counter()
-    extractor = resolve_extractor(extractor)
+    frontend = resolve_frontend(extractor, vad)
+    extractor, vad = frontend.extractor, frontend.vad
     store = store if isinstance(store, FeatureStore) else FeatureStore(store)
     shard_t = parse_shard(shard)
     if workers < 1 or chunk_size < 1:
         raise ConfigError(f"workers ({workers}) and chunk_size ({chunk_size}) must be >= 1")
-    folder = store.open(extractor, vad)
+    folder = store.open(frontend)
     jobs = jobs_of(manifest)
     if shard_t is not None:
         jobs = [job for job in jobs if in_shard(job.id, shard_t)]
@@ -282,7 +314,7 @@ def extract(
     index_name = INDEX if shard_t is None else f"index.shard-{shard_t[0]}-of-{shard_t[1]}.parquet"
     if todo:
         _run(
-            extractor,
+            frontend,  # with its VAD and thresholds inside (vad=None below)
             todo,
             folder,
             index_name,
@@ -290,7 +322,7 @@ def extract(
             workers,
             skip_bad,
             progress,
-            vad,
+            None,
             chunk_size,
         )
     if shard_t is None and (todo or folder.has_chunks()):
@@ -302,7 +334,7 @@ def extract(
 
 
 def _run(
-    extractor: Extractor,
+    extractor: Frontend | Extractor,
     todo: list[Job],
     folder: StoreFolder,
     index_name: str,
@@ -345,6 +377,7 @@ def _run(
                         hint=SKIP_BAD,
                     )
                 summary.skipped.append(message)
+                summary.skipped_rows.append({"id": job.id, "path": job.path, "reason": error})
             else:
                 pending.append((job.id, job.fingerprint, array))
                 summary.computed += 1
@@ -404,9 +437,21 @@ def merge(
     )
 
 
+def absent_reason(job: Job, index: pd.DataFrame) -> str | None:
+    """Why the store ``index`` (indexed by id) holds no current features of ``job``, or
+    ``None`` when it does (same id and same audio fingerprint)."""
+    if job.fingerprint.startswith("missing:"):
+        return f"audio file missing: {job.path}"
+    if job.id not in index.index:
+        return "not in the store (not extracted yet, or skipped as bad)"
+    if index.at[job.id, "fingerprint"] != job.fingerprint:
+        return f"audio changed since extraction: {job.path}"
+    return None
+
+
 def load(
     manifest: pd.DataFrame,
-    extractor: Extractor | str | dict[str, Any],
+    extractor: Frontend | Extractor | str | dict[str, Any],
     store: FeatureStore | str | os.PathLike = "features",
     *,
     allow_missing: bool = False,
@@ -414,48 +459,55 @@ def load(
 ) -> FeatureSet:
     """Load stored features aligned to the manifest order.
 
-    A row counts as present when its id is stored with the current audio fingerprint (rows whose
-    audio file is no longer on disk are matched by id alone).
+    A row counts as present only when its id is stored with the current audio fingerprint (see
+    :func:`jobs_of`): the cached features of a row whose audio file is gone or changed are
+    never used.
 
     Args:
         manifest: the manifest.
-        extractor: the extractor (or its name / ``to_dict()``) the features were computed with.
+        extractor: the extractor (or its name / ``to_dict()``, or the front end) the features
+            were computed with.
         store: the store.
         allow_missing: leave out absent or stale rows (listed in ``FeatureSet.missing``)
             instead of raising.
         vad: the VAD the features were extracted with (it selects the store folder).
 
     Raises:
-        FeatureError: rows are missing or stale (names them and the command that fixes it).
+        FeatureError: rows are missing or stale (names them, why, and the call that fixes it).
     """
-    extractor = resolve_extractor(extractor)
+    frontend = resolve_frontend(extractor, vad)
+    extractor, vad = frontend.extractor, frontend.vad
     store = store if isinstance(store, FeatureStore) else FeatureStore(store)
-    path = store.folder_path(extractor, vad)
+    path = store.folder_path(frontend)
     spec = vad_spec(vad)
     if not (path / "config.json").exists():
         raise FeatureError(
             f"{path}: no features for {extractor!r}"
             + (f" behind VAD {_describe_vad(spec)}" if spec else " (without VAD)")
+            + (
+                f" with analysable thresholds {frontend.custom_thresholds}"
+                if frontend.custom_thresholds
+                else ""
+            )
             + f" in store {store.root}; compute them first with extract(manifest, "
             f"{extractor.name!r}, {str(store.root)!r}{_vad_argument(spec)}) and the same "
             "extractor parameters" + _other_vads(store, extractor, vad)
         )
-    folder = store.open(extractor, vad)
+    folder = store.open(frontend)
     index = folder.index().set_index("id")
-    keep, missing = [], []
+    keep, missing, reasons = [], [], []
     for job in jobs_of(manifest):
-        ok = job.id in index.index and (
-            index.at[job.id, "fingerprint"] == job.fingerprint
-            or job.fingerprint.startswith("missing:")
-        )
-        (keep if ok else missing).append(job.id)
+        reason = absent_reason(job, index)
+        (keep if reason is None else missing).append(job.id)
+        if reason is not None:
+            reasons.append(f"{job.id} ({reason})")
     if missing and not allow_missing:
-        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+        shown = "; ".join(reasons[:5]) + (" ..." if len(reasons) > 5 else "")
         raise FeatureError(
             f"{path}: {len(missing)} of {len(manifest)} manifest row(s) have no current "
-            f"features (absent, skipped as bad, or their audio changed): {shown}. Run "
-            f"extract() with the same {extractor.name!r} extractor and vad again (it computes "
-            "only those), or load with allow_missing=True"
+            f"features: {shown}. Restore the audio or fix the manifest, then run extract() "
+            f"with the same {extractor.name!r} front end again (it computes only those), or "
+            "load with allow_missing=True"
         )
     entries = index.loc[keep].reset_index()
     X, frames = folder.read(entries)

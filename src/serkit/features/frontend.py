@@ -12,6 +12,11 @@ Per-speaker normalisation is a set-level step (it needs every utterance of a spe
 never stored per row: :meth:`Frontend.normalise` applies it to a batch of features with their
 speakers, at training and at prediction time.
 
+What is analysable is decided here too, once: :meth:`Frontend.compute` refuses a signal that,
+after the VAD, is shorter than ``min_duration_s`` or quieter than ``min_level_dbfs`` (peak),
+raising :class:`~serkit.features.analysable.UnanalysableError` (rule and defaults in
+:mod:`serkit.features.analysable`); non-default thresholds are part of the key.
+
 Example:
     >>> from serkit.features import get_extractor
     >>> fe = Frontend(get_extractor("mfcc"), normalize="speaker")
@@ -32,6 +37,13 @@ from typing import Any
 import numpy as np
 
 from serkit.errors import ConfigError
+from serkit.features.analysable import (
+    MIN_DURATION_S,
+    MIN_LEVEL_DBFS,
+    UnanalysableError,
+    check_thresholds,
+    unanalysable_reason,
+)
 from serkit.features.base import FEATURE_VERSION, Extractor
 
 #: a silence trimmer put in front of an extractor: ``(signal (samples,), rate) -> (samples',)``
@@ -70,17 +82,36 @@ class Frontend:
             :class:`serkit.features.vad.VadTrim`), applied before the extractor.
         normalize: ``"none"`` or ``"speaker"`` (z-score with the statistics of each speaker's
             own utterances; prediction then needs the speaker of every input).
+        min_duration_s: shortest analysable signal after the VAD, in seconds.
+        min_level_dbfs: lowest analysable peak level after the VAD, in dBFS.
     """
 
     extractor: Extractor
     vad: Vad | None = None
     normalize: str = "none"
+    min_duration_s: float = MIN_DURATION_S
+    min_level_dbfs: float = MIN_LEVEL_DBFS
 
     def __post_init__(self) -> None:
         if self.normalize not in NORMALIZE_METHODS:
             raise ConfigError(
                 f"normalize {self.normalize!r}: expected one of {', '.join(NORMALIZE_METHODS)}"
             )
+        check_thresholds(self.min_duration_s, self.min_level_dbfs)
+        # floats, so that 1 and 1.0 give one key
+        object.__setattr__(self, "min_duration_s", float(self.min_duration_s))
+        object.__setattr__(self, "min_level_dbfs", float(self.min_level_dbfs))
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        """The analysable thresholds ``{"min_duration_s", "min_level_dbfs"}``."""
+        return {"min_duration_s": self.min_duration_s, "min_level_dbfs": self.min_level_dbfs}
+
+    @property
+    def custom_thresholds(self) -> dict[str, float]:
+        """The thresholds that differ from the defaults (these enter the key)."""
+        defaults = {"min_duration_s": MIN_DURATION_S, "min_level_dbfs": MIN_LEVEL_DBFS}
+        return {k: v for k, v in self.thresholds.items() if v != defaults[k]}
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Frontend) and self.to_dict() == other.to_dict()
@@ -90,20 +121,23 @@ class Frontend:
 
     # -- identity ----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """``{"extractor", "vad", "normalize", "feature_version"}``, JSON-ready."""
+        """``{"extractor", "vad", "normalize", "min_duration_s", "min_level_dbfs",
+        "feature_version"}``, JSON-ready."""
         return _jsonable(
             {
                 "extractor": self.extractor.to_dict(),
                 "vad": vad_spec(self.vad),
                 "normalize": self.normalize,
+                **self.thresholds,
                 "feature_version": FEATURE_VERSION,
             }
         )
 
     def key(self) -> str:
-        """A hash (16 hex chars) of the extractor config, :data:`FEATURE_VERSION`, the VAD and
-        the normalisation; the parts left at their defaults (no VAD, no normalisation) are left
-        out, so an extractor alone keys as :meth:`serkit.features.base.Extractor.key`."""
+        """A hash (16 hex chars) of the extractor config, :data:`FEATURE_VERSION`, the VAD, the
+        normalisation and the analysable thresholds; the parts left at their defaults (no VAD,
+        no normalisation, default thresholds) are left out, so an extractor alone keys as
+        :meth:`serkit.features.base.Extractor.key`."""
         payload: dict[str, Any] = {
             "extractor": self.extractor.to_dict(),
             "feature_version": FEATURE_VERSION,
@@ -112,11 +146,14 @@ class Frontend:
             payload["vad"] = vad_spec(self.vad)
         if self.normalize != "none":
             payload["normalize"] = self.normalize
+        payload.update(self.custom_thresholds)
         text = json.dumps(payload, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def cached(self) -> Frontend:
-        """The per-row part the feature store holds (the same front end without normalisation)."""
+        """The per-row part the feature store holds (the same front end without normalisation;
+        the VAD and the analysable thresholds decide what each row holds and which rows exist,
+        so they stay)."""
         return replace(self, normalize="none")
 
     @classmethod
@@ -136,21 +173,29 @@ class Frontend:
             extractor_from_dict(data["extractor"]),
             vad=_vad_from_spec(data.get("vad")),
             normalize=str(data.get("normalize") or "none"),
+            **_thresholds_of(data),
         )
 
     @classmethod
     def from_config(cls, features_cfg: dict[str, Any]) -> Frontend:
         """The front end of an experiment config's ``features`` section
-        (``name``, ``params``, optional ``vad`` mapping and ``normalize``)."""
+        (``name``, ``params``, optional ``vad`` mapping, ``normalize``, ``min_duration_s`` and
+        ``min_level_dbfs``)."""
         from serkit.features import get_extractor
 
         return cls(
             get_extractor(features_cfg["name"], **(features_cfg.get("params") or {})),
             vad=_vad_from_spec(features_cfg.get("vad"), config=True),
             normalize=str(features_cfg.get("normalize") or "none"),
+            **_thresholds_of(features_cfg),
         )
 
     # -- computing ---------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        """The extractor's registered name (progress bars, store folder names)."""
+        return self.extractor.name
+
     @property
     def sample_rate(self) -> int:
         """The rate audio is read at (the extractor's)."""
@@ -175,10 +220,41 @@ class Frontend:
 
         Returns:
             ``(dim,)`` or ``(frames, dim)``; never normalised (see :meth:`normalise`).
+
+        Raises:
+            UnanalysableError: the (trimmed) signal is too short, too silent or not finite (see
+                :mod:`serkit.features.analysable`); the extractor is not called.
         """
+        self.check(signal, sample_rate)  # before the VAD too: it must not see NaN or nothing
         if self.vad is not None:
+            before = len(signal) / sample_rate
             signal = np.asarray(self.vad(signal, sample_rate), dtype=np.float32)
+            self.check(signal, sample_rate, trimmed_from=before)
         return self.extractor(signal, sample_rate)
+
+    def check(
+        self, signal: np.ndarray, sample_rate: int, *, trimmed_from: float | None = None
+    ) -> None:
+        """Raise :class:`UnanalysableError` unless ``signal`` passes this front end's thresholds.
+
+        Args:
+            signal: ``(samples,)`` at ``sample_rate``.
+            sample_rate: its rate.
+            trimmed_from: the duration (s) before VAD trimming, when ``signal`` is trimmed.
+        """
+        reason = unanalysable_reason(signal, sample_rate, **self.thresholds)
+        if reason is None:
+            return
+        if trimmed_from is not None and np.size(signal) == 0:
+            reason = f"the VAD found no speech in {trimmed_from:.3f} s"
+        elif trimmed_from is not None:
+            reason = f"after VAD trimming ({trimmed_from:.3f} s before): {reason}"
+        raise UnanalysableError(
+            f"unanalysable audio: {reason} (front end min_duration_s={self.min_duration_s}, "
+            f"min_level_dbfs={self.min_level_dbfs}); fix or remove the file, or lower the "
+            "threshold if the extractor copes with such audio",
+            reason=f"unanalysable: {reason}",
+        )
 
     def normalise(
         self,
@@ -213,7 +289,32 @@ class Frontend:
             parts.append(f"vad {vad_spec(self.vad)}")
         if self.normalize != "none":
             parts.append(f"normalize {self.normalize}")
+        parts.append(
+            f"analysable >= {self.min_duration_s} s, peak >= {self.min_level_dbfs} dBFS"
+        )
         return ", ".join(parts)
+
+
+def _thresholds_of(data: dict[str, Any]) -> dict[str, float]:
+    """The analysable thresholds a mapping sets (absent or ``None``: the defaults)."""
+    keys = ("min_duration_s", "min_level_dbfs")
+    return {k: data[k] for k in keys if data.get(k) is not None}
+
+
+def as_frontend(extractor: Extractor | Frontend, vad: Vad | None = None) -> Frontend:
+    """``extractor`` behind ``vad`` as a front end (a front end is returned as it is).
+
+    Raises:
+        ConfigError: a front end together with a ``vad`` (it has its own).
+    """
+    if isinstance(extractor, Frontend):
+        if vad is not None and vad_spec(vad) != vad_spec(extractor.vad):
+            raise ConfigError(
+                "pass the VAD inside the Frontend or as vad=, not both (they differ: "
+                f"{vad_spec(extractor.vad)} vs {vad_spec(vad)})"
+            )
+        return extractor
+    return Frontend(extractor, vad)
 
 
 def _vad_from_spec(spec: Any, *, config: bool = False) -> Vad | None:

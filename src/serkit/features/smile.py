@@ -22,9 +22,13 @@ the F0/jitter/shimmer functionals differ because IS10_compat pins pitch-tracker 
 The openSMILE engine itself (``libSMILEapi``) is under audEERING's openSMILE licence (research
 and personal use); that licence applies to every extractor in this module.
 
-openSMILE occasionally returns NaN/inf (e.g. higher moments of a constant contour); serkit
-replaces them by 0 so that outputs are always finite. ``opensmile.Smile`` objects are slow to
-build and are cached per process (see :func:`smile_for`).
+openSMILE fills its whole output with NaN when a signal is too short for its analysis windows
+(about 0.024-0.07 s depending on the set; it warns "Segment too short, filling with NaN").
+serkit never turns that into numbers: such a signal raises a :class:`FeatureError` naming its
+length (and any other NaN/inf output is refused by the extractor contract), and a
+:class:`~serkit.features.frontend.Frontend` refuses signals under its ``min_duration_s``
+(0.1 s by default) before openSMILE sees them. ``opensmile.Smile`` objects are slow to build
+and are cached per process (see :func:`smile_for`).
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from serkit.errors import ConfigError
-from serkit.features.base import Extractor, ExtractorConfig, register_extractor
+from serkit.features.base import Extractor, ExtractorConfig, FeatureError, register_extractor
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 #: serkit's own openSMILE configuration of the 1582-d emobase2010 set.
@@ -126,17 +130,31 @@ def smile_features(
     """Run openSMILE on one signal.
 
     Returns:
-        ``(rows, dim)`` float32: one row for functionals, one per 10 ms frame for LLDs;
-        NaN/inf replaced by 0.
+        ``(rows, dim)`` float32: one row for functionals, one per 10 ms frame for LLDs
+        (openSMILE's values as they are).
+
+    Raises:
+        FeatureError: openSMILE found the signal too short and filled its output with NaN.
     """
     smile = smile_for(feature_set, feature_level)
-    with warnings.catch_warnings():  # "Segment too short, filling with NaN": NaN -> 0 below
-        warnings.simplefilter("ignore", UserWarning)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
         frame = smile.process_signal(np.asarray(signal, dtype=np.float32), sample_rate)
     values = np.asarray(frame.to_numpy(), dtype=np.float64)
     if values.ndim == 1:
         values = values[None, :]
-    return np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
+    too_short = [str(w.message) for w in caught if "too short" in str(w.message)]
+    if too_short or (values.size and np.isnan(values).all()):
+        said = f" (openSMILE: {too_short[0]!r})" if too_short else ""
+        raise FeatureError(
+            f"openSMILE {feature_set} ({feature_level}) cannot analyse a signal of "
+            f"{len(signal)} samples ({len(signal) / sample_rate:.3f} s){said}: it is shorter "
+            "than openSMILE's analysis windows; use longer audio (a Frontend refuses audio "
+            "under its min_duration_s, 0.1 s by default)"
+        )
+    for w in caught:  # other warnings pass on to the caller as they are
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return values.astype(np.float32)
 
 
 class _SmileExtractor(Extractor):
@@ -150,9 +168,7 @@ class _SmileExtractor(Extractor):
         values = smile_features(signal, self.sample_rate, feature_set, feature_level)
         if self.level == "utterance":
             return values[0]
-        if values.shape[0] == 0:  # too short for a single frame
-            return np.zeros((1, values.shape[1]), dtype=np.float32)
-        return values
+        return values  # no frame at all is refused by Extractor.__call__ (never zeros)
 
     def feature_names(self) -> list[str]:
         return list(smile_for(*self._set_and_level()).feature_names)

@@ -117,10 +117,10 @@ class Resemblyzer(Extractor):
             trim_silence=c.trim_silence,
             min_trimmed_s=c.min_trimmed_s,
         )
-        if wav.size == 0:
-            wav = np.zeros(RESEMBLYZER_RATE // 100, dtype=np.float32)
+        # never empty here (Extractor.__call__ refuses empty signals); a NaN embedding (e.g. of
+        # digital silence) is refused by the extractor contract instead of becoming zeros
         embedding = voice_encoder().embed_utterance(wav, rate=c.rate, min_coverage=c.min_coverage)
-        return np.nan_to_num(np.asarray(embedding, dtype=np.float32))
+        return np.asarray(embedding, dtype=np.float32)
 
     def feature_names(self) -> list[str]:
         return [f"dvector_{i}" for i in range(EMBEDDING_DIM)]

@@ -176,8 +176,8 @@ def ssl_hidden_states(
             else:
                 frames = torch.cat(chosen, dim=-1)
             outputs.append(frames.float().numpy())
-    out = np.concatenate(outputs, axis=0)
-    return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
+    # NaN/inf hidden states are refused by the extractor contract, never turned into zeros
+    return np.concatenate(outputs, axis=0).astype(np.float32)
 
 
 def pool(frames: np.ndarray, pooling: str) -> np.ndarray:

@@ -42,7 +42,7 @@ import pandas as pd
 
 from serkit.atomic import atomic_save_npy, atomic_write_parquet, atomic_write_text
 from serkit.features.base import FEATURE_VERSION, Extractor, FeatureError
-from serkit.features.frontend import Frontend, Vad, vad_spec
+from serkit.features.frontend import Frontend, Vad, as_frontend, vad_spec
 
 __all__ = ["INDEX", "FeatureSet", "FeatureStore", "StoreFolder", "Vad", "store_key", "vad_spec"]
 
@@ -50,10 +50,11 @@ INDEX = "index.parquet"
 _INDEX_COLUMNS = ("id", "fingerprint", "file", "row", "frames", "committed")
 
 
-def store_key(extractor: Extractor, vad: Vad | None = None) -> str:
+def store_key(extractor: Extractor | Frontend, vad: Vad | None = None) -> str:
     """Folder key (16 hex chars): the :meth:`~serkit.features.frontend.Frontend.key` of the
-    front end ``extractor`` behind ``vad`` (``extractor.key()`` when there is no VAD)."""
-    return Frontend(extractor, vad).key()
+    front end ``extractor`` behind ``vad`` (``extractor.key()`` when there is no VAD), or of
+    a front end's per-row part (:meth:`~serkit.features.frontend.Frontend.cached`)."""
+    return as_frontend(extractor, vad).cached().key()
 
 
 @dataclass
@@ -144,12 +145,15 @@ class StoreFolder:
         vad: the VAD in front of it, if any (its :func:`vad_spec` goes to ``config.json``).
     """
 
-    def __init__(self, path: Path, extractor: Extractor, vad: Vad | None = None) -> None:
+    def __init__(
+        self, path: Path, extractor: Extractor | Frontend, vad: Vad | None = None
+    ) -> None:
+        frontend = as_frontend(extractor, vad)  # a front end brings its VAD and thresholds
         self.path = Path(path)
-        self.extractor = extractor
-        self.vad = vad_spec(vad)
-        self.key = store_key(extractor, vad)
-        self.level = extractor.level
+        self.extractor = frontend.extractor
+        self.vad = vad_spec(frontend.vad)
+        self.key = store_key(frontend)
+        self.level = self.extractor.level
         self._indexes: dict[str, pd.DataFrame] = {}
         self.path.mkdir(parents=True, exist_ok=True)
         self.config = self._read_config()
@@ -348,11 +352,12 @@ class FeatureStore:
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)
 
-    def folder_path(self, extractor: Extractor, vad: Vad | None = None) -> Path:
-        """``<root>/<name>-<key>`` with ``key = store_key(extractor, vad)``."""
+    def folder_path(self, extractor: Extractor | Frontend, vad: Vad | None = None) -> Path:
+        """``<root>/<name>-<key>`` with ``key = store_key(extractor, vad)`` (``extractor``
+        may be a front end; its VAD and analysable thresholds enter the key)."""
         return self.root / f"{extractor.name}-{store_key(extractor, vad)}"
 
-    def open(self, extractor: Extractor, vad: Vad | None = None) -> StoreFolder:
+    def open(self, extractor: Extractor | Frontend, vad: Vad | None = None) -> StoreFolder:
         """The folder of ``extractor`` behind ``vad`` (created with its ``config.json``)."""
         return StoreFolder(self.folder_path(extractor, vad), extractor, vad)
 

@@ -2,7 +2,7 @@
 
 * :func:`speech_segments` -> ``[(start, end), ...]`` sample ranges of speech.
 * :func:`trim_silence` keeps the speech ranges and concatenates them (the original signal is
-  returned when no speech is found, so that nothing downstream receives an empty signal).
+  returned when no speech is found, unless ``keep_if_silent=False``).
 * :class:`VadTrim`: a frozen, hashable callable ``(signal, sample_rate) -> signal`` to put in
   front of any extractor, e.g. ``extract(df, ex, store, vad=VadTrim(method="energy"))``; its
   :meth:`VadTrim.to_dict` describes it for run configs and is hashed into the store folder
@@ -222,11 +222,16 @@ def trim_silence(
     min_speech_ms: float = 250.0,
     min_silence_ms: float = 100.0,
     pad_ms: float = 30.0,
+    keep_if_silent: bool = True,
 ) -> np.ndarray:
     """Keep only the speech ranges of ``signal``, concatenated (arguments: :func:`speech_segments`).
 
+    Args:
+        keep_if_silent: when no speech is found, return the original signal (``True``) or an
+            empty one (``False``, as :class:`VadTrim` does, so that a front end can refuse it).
+
     Returns:
-        ``(samples',)`` float32; the original signal when no speech is found.
+        ``(samples',)`` float32.
     """
     x = np.asarray(signal, dtype=np.float32)
     segments = speech_segments(
@@ -240,7 +245,7 @@ def trim_silence(
         pad_ms=pad_ms,
     )
     if not segments:
-        return x
+        return x if keep_if_silent else x[:0]
     return np.concatenate([x[a:b] for a, b in segments]).astype(np.float32)
 
 
@@ -248,7 +253,9 @@ def trim_silence(
 class VadTrim:
     """Silence trimming in front of any extractor: ``VadTrim(method="energy")(signal, sr)``.
 
-    Fields are the keyword arguments of :func:`trim_silence`.
+    Fields are the keyword arguments of :func:`trim_silence`. When no speech is found it
+    returns an empty signal (never the silence itself): the front end then reports the row as
+    unanalysable (:mod:`serkit.features.analysable`).
     """
 
     method: str = "silero"
@@ -263,7 +270,7 @@ class VadTrim:
         _validate(self.method, self.threshold, self.min_speech_ms, self.min_silence_ms, self.pad_ms)
 
     def __call__(self, signal: np.ndarray, sample_rate: int) -> np.ndarray:
-        return trim_silence(signal, sample_rate, **dataclasses.asdict(self))
+        return trim_silence(signal, sample_rate, **dataclasses.asdict(self), keep_if_silent=False)
 
     def to_dict(self) -> dict[str, Any]:
         """``{"name": "vad-trim", "params": {...}}`` for store keys and run configs."""

@@ -5,9 +5,11 @@ Registered extractors:
 * ``"voice-quality"`` (utterance): ``(17,)``, names in :data:`VOICE_QUALITY_NAMES`.
 * ``"formants"`` (frame): ``(frames, 3)`` = F1, F2, F3 in Hz (Burg) at times ``i * hop``.
 
-Praat's measures are undefined on unvoiced or too short audio; serkit never returns NaN:
-undefined jitter/shimmer/F0/formant statistics are 0 and HNR is 0 dB, and ``voiced_fraction``
-(0 for an unvoiced utterance) tells a model when they are missing. Formant statistics are taken
+Praat's measures are undefined on unvoiced audio; serkit never returns NaN: undefined
+jitter/shimmer/F0/formant statistics are 0 and HNR is 0 dB, and ``voiced_fraction`` (0 for an
+unvoiced utterance) tells a model when they are missing. Audio too short for any analysis
+(under three pitch periods, or two formant windows) raises a ``FeatureError`` instead of giving
+a vector of zeros. Formant statistics are taken
 over voiced frames (all frames where Praat found a formant when none is voiced).
 
 Praat conventions used: periodic cross-correlation point process between ``f0_min`` and
@@ -25,7 +27,7 @@ import math
 import numpy as np
 
 from serkit.errors import ConfigError
-from serkit.features.base import Extractor, ExtractorConfig, register_extractor
+from serkit.features.base import Extractor, ExtractorConfig, FeatureError, register_extractor
 
 VOICE_QUALITY_NAMES: tuple[str, ...] = (
     "voiced_fraction",
@@ -111,7 +113,10 @@ def voice_quality(
 
     sound = _sound(signal, sample_rate)
     if sound.duration < 3.0 / f0_min:  # Praat needs three pitch periods for its analyses
-        return np.zeros(len(VOICE_QUALITY_NAMES))
+        raise FeatureError(
+            f"voice quality needs at least 3 pitch periods (3 / f0_min = {3.0 / f0_min:.3f} s); "
+            f"the signal is {sound.duration:.3f} s: use longer audio or a higher f0_min"
+        )
     pitch = sound.to_pitch(time_step=0.01, pitch_floor=f0_min, pitch_ceiling=f0_max)
     f0 = np.nan_to_num(pitch.selected_array["frequency"], nan=0.0)
     voiced = f0 > 0
@@ -209,7 +214,11 @@ class Formants(Extractor):
         times = np.arange(len(signal) // hop + 1) * hop / self.sample_rate
         sound = _sound(signal, self.sample_rate)
         if sound.duration < 2 * c.window_ms / 1000.0:
-            return np.zeros((len(times), 3), dtype=np.float32)
+            raise FeatureError(
+                f"formants need at least two analysis windows (2 x window_ms = "
+                f"{2 * c.window_ms / 1000.0:.3f} s); the signal is {sound.duration:.3f} s: use "
+                "longer audio or a shorter window_ms"
+            )
         track = formant_track(sound, times, max_formant=c.max_formant, window_s=c.window_ms / 1e3)
         return track.astype(np.float32)
 
