@@ -161,15 +161,23 @@ class Predictor:
         """
         from serkit.models.package import input_dim
 
-        expected = (self.meta.get("input") or {}).get("dim") or input_dim(self.model)
+        recorded = self.meta.get("input") or {}
+        expected = recorded.get("dim") or input_dim(self.model)
         level = "frame" if feats.ndim == 2 else "utterance"
         found = int(feats.shape[-1]) if level == "frame" else int(feats.size)
-        if level != self.input_level or (expected is not None and found != int(expected)):
+        channels = int(self.frontend.extractor.channels)
+        wanted = recorded.get("channels") or channels
+        if (
+            level != self.input_level
+            or (expected is not None and found != int(expected))
+            or channels != int(wanted)
+        ):
             raise ConfigError(
                 f"{path}: the front end ({self.frontend.describe()}) gives {level}-level "
-                f"features of dimension {found}, but the model takes {self.input_level}-level "
-                f"features of dimension {expected}; the front end and the model do not belong "
-                "together (a package mixed from two runs?): re-export or retrain"
+                f"features of dimension {found} ({channels} channel(s)), but the model takes "
+                f"{self.input_level}-level features of dimension {expected} ({wanted} "
+                "channel(s)); the front end and the model do not belong together (a package "
+                "mixed from two runs?): re-export or retrain"
             )
 
     @property

@@ -27,7 +27,7 @@ from serkit.features import get_extractor
 from serkit.features.frontend import Frontend
 from serkit.inference import Predictor
 from serkit.models import get_model
-from serkit.models.package import MODIFIED, file_sha256, load_model, meta_digest, save_model
+from serkit.models.package import MODIFIED, file_sha256, load_model, meta_digests, save_model
 
 FREQS = {"low": 180.0, "high": 900.0}
 
@@ -80,13 +80,14 @@ def test_classes_reordered_in_model_json_is_refused(tmp_path):
     folder, _ = _package(tmp_path)
     assert json.loads((folder / "model.json").read_text())["classes"] == ["high", "low"]
     _edit_meta(folder, lambda meta: meta.update(classes=["low", "high"]))
-    with pytest.raises(PackageError, match="model.json: its content does not match") as info:
+    expected = r"model.json: classes changed since the package was saved \(classes: SHA-256 "
+    with pytest.raises(PackageError, match=expected) as info:
         load_model(folder)
     assert MODIFIED in str(info.value)
 
 
 def test_reformatted_model_json_still_loads(tmp_path):
-    """The digest is of the content, not the bytes: re-indenting is no modification."""
+    """The digests are of the content, not the bytes: re-indenting is no modification."""
     folder, X = _package(tmp_path)
     meta = json.loads((folder / "model.json").read_text())
     (folder / "model.json").write_text(json.dumps(meta, indent=None, sort_keys=True))
@@ -98,7 +99,7 @@ def test_other_front_end_recorded_in_model_json_is_refused(tmp_path):
     folder, _ = _package(tmp_path)
     other = Frontend(get_extractor("mfcc-stats", n_mfcc=8)).to_dict()
     _edit_meta(folder, lambda meta: meta["extra"].update(frontend=other))
-    with pytest.raises(PackageError, match="recorded front end"):
+    with pytest.raises(PackageError, match="model.json: extra changed since the package was saved"):
         Predictor.from_path(folder)
 
 
@@ -115,13 +116,17 @@ def test_weight_file_swapped_from_another_package_is_refused(tmp_path):
     assert MODIFIED in text
 
 
-def test_truncated_weight_file_is_refused(tmp_path):
+def test_truncated_weight_file_is_refused(tmp_path, capsys):
     folder, _ = _package(tmp_path)
     data = (folder / "pipeline.skops").read_bytes()
     (folder / "pipeline.skops").write_bytes(data[: len(data) // 2])
     size = len(data) // 2
     with pytest.raises(PackageError, match=rf"pipeline.skops: SHA-256 \w+\.\.\. \({size} bytes"):
         load_model(folder)
+    clip = write_tone(tmp_path / "clip.wav", 0.4)
+    code, out, err = _serkit(["predict", folder, clip], capsys)
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert err.startswith(f"error: {folder / 'pipeline.skops'}: SHA-256") and MODIFIED in err
 
 
 def test_truncated_neural_weights_are_refused(tmp_path):
@@ -142,7 +147,7 @@ def test_missing_weight_file_is_refused(tmp_path):
 
 
 def test_skops_file_with_untrusted_types_is_refused(tmp_path):
-    """A crafted package (checksums and digest recomputed) whose skops file names a function
+    """A crafted package (checksums and digests recomputed) whose skops file names a function
     serkit does not trust: refused, the function is never reached."""
     import skops.io as sio
     from sklearn.preprocessing import FunctionTransformer
@@ -152,7 +157,7 @@ def test_skops_file_with_untrusted_types_is_refused(tmp_path):
 
     def reseal(meta):
         meta["checksums"]["pipeline.skops"] = file_sha256(folder / "pipeline.skops")
-        meta["digest"] = meta_digest(meta)
+        meta["digests"] = meta_digests(meta)
 
     _edit_meta(folder, reseal)
     with pytest.raises(PackageError, match=r"holds types serkit does not trust \(.*system"):
@@ -161,17 +166,17 @@ def test_skops_file_with_untrusted_types_is_refused(tmp_path):
 
 def test_pickle_as_torch_weights_runs_no_code(tmp_path):
     """weights.pt replaced by a pickle that would create a file when unpickled (checksums and
-    digest recomputed): torch's weights_only loader refuses it and the file is never made."""
+    digests recomputed): torch's weights_only loader refuses it and the file is never made."""
     import pickle
 
     model, _ = _neural()
     folder = save_model(model, tmp_path / "pkg")
     marker = tmp_path / "code-ran"
-    (folder / "weights.pt").write_bytes(pickle.dumps(_Touch(marker)))
+    (folder / "weights.pt").write_bytes(pickle.dumps(_Touch(marker), protocol=2))
 
     def reseal(meta):
         meta["checksums"]["weights.pt"] = file_sha256(folder / "weights.pt")
-        meta["digest"] = meta_digest(meta)
+        meta["digests"] = meta_digests(meta)
 
     _edit_meta(folder, reseal)
     with pytest.raises(PackageError, match="weights.pt: not a readable torch weights file"):
@@ -193,7 +198,7 @@ class _Touch:
 
 
 def test_front_end_of_wrong_dimension_is_named_at_the_first_file(tmp_path, capsys):
-    """A package whose recorded front end gives 13-dim features for a model trained on 20
+    """A package whose recorded front end gives 32-dim features for a model trained on 52
     (re-saved from its parts, so it is internally consistent): predict names the file."""
     folder, _ = _package(tmp_path)
     model, meta = load_model(folder)
@@ -265,7 +270,9 @@ def test_legacy_pickle_is_refused_without_trust_and_runs_no_code(tmp_path, capsy
     assert code == 2 and "Traceback" not in err
     assert "pipeline.joblib" in err and "pass --trust-pickle" in err
     assert "trust_pickle" not in err  # the CLI names its flag
-    assert not marker.exists()
+    code, _, err = _serkit(["export", folder, tmp_path / "model.onnx"], capsys)
+    assert code == 2 and "pipeline.joblib" in err and "pass --trust-pickle" in err
+    assert not marker.exists() and not (tmp_path / "model.onnx").exists()
 
 
 def test_legacy_pickle_loads_when_trusted_and_predicts_identically(tmp_path, capsys):
@@ -451,3 +458,20 @@ def test_run_killed_while_saving_its_final_model_then_rerun(tmp_path):
     predictor = Predictor.from_path(run)
     clip = next((tmp_path / "demo" / "corpus").rglob("*.wav"))
     assert predictor.predict_files([clip])["label"].iloc[0] in predictor.classes
+
+
+def test_runner_reuses_a_saved_model_only_when_intact(tmp_path):
+    """``is_current`` (the runner's test before reusing ``model/``): an intact package of this
+    format is reused; a damaged one, or one of format 1, is written again."""
+    from serkit.models.package import is_current
+
+    folder, _ = _package(tmp_path)
+    assert is_current(folder)
+    (folder / "pipeline.skops").write_bytes(b"")
+    assert not is_current(folder)
+    assert not is_current(tmp_path / "absent")
+    folder, _ = _package(tmp_path, "old")
+    _edit_meta(folder, lambda meta: meta.update(format_version=1))
+    assert not is_current(folder)
+    with pytest.raises(PackageError, match="format_version changed"):  # edited to look older
+        load_model(folder)

@@ -71,3 +71,21 @@ def test_errors(tmp_path):
     (folder / "model.json").write_text("{")
     with pytest.raises(ConfigError, match="invalid JSON"):
         load_model(folder)
+
+
+def test_format_1_neural_package_still_loads(tmp_path):
+    """Packages written before checksums (format 1) load unchecked when their weights are
+    safe (torch, weights_only) and predict as before."""
+    X, y, groups = frames(n=12)
+    params = {"channels": 4, "blocks": 1, "attention_dim": 4}
+    model = get_model("neural", epochs=1, batch_size=6, device="cpu", net_params=params)
+    model.fit(X, y, groups)
+    folder = save_model(model, tmp_path / "pkg")
+    meta = json.loads((folder / "model.json").read_text())
+    for key in ("checksums", "digests", "input"):
+        del meta[key]
+    meta["format_version"] = 1
+    (folder / "model.json").write_text(json.dumps(meta))
+    loaded, got = load_model(folder)
+    assert got["format_version"] == 1
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))

@@ -13,8 +13,8 @@ every registered model has; the formats cannot run code when loaded (neural: a t
 
 Integrity (format 2): ``model.json`` records the SHA-256 of every weight file
 (``checksums``), the input the weights expect (``input``: ``level``, ``dim``, ``channels``) and
-a digest of its own content (``digest``), and :func:`load_model` verifies all three before it
-reads a weight, so a package whose files were edited, truncated, swapped with another
+a digest of each of its own fields (``digests``), and :func:`load_model` verifies all three
+before it reads a weight, so a package whose files were edited, truncated, swapped with another
 package's or mixed (classes reordered, another front end recorded) is refused with a
 :class:`~serkit.errors.PackageError` naming the file, instead of predicting quietly.
 Packages of format 1 (no checksums) still load; their classic models are pickles
@@ -103,12 +103,17 @@ def file_sha256(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def meta_digest(meta: dict[str, Any]) -> str:
-    """SHA-256 of ``model.json``'s content without its ``digest`` field (canonical JSON: sorted
-    keys, no spaces), so re-indenting the file keeps it and any edit of a value changes it."""
-    body = {k: v for k, v in meta.items() if k != "digest"}
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(text.encode()).hexdigest()
+def meta_digests(meta: dict[str, Any]) -> dict[str, str]:
+    """SHA-256 of each field of ``model.json`` but ``digests`` itself, of its canonical JSON
+    (sorted keys, no spaces): re-indenting the file keeps them, editing a value changes the
+    digest of its field, so the field can be named."""
+    return {
+        key: hashlib.sha256(
+            json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+        ).hexdigest()
+        for key, value in meta.items()
+        if key != "digests"
+    }
 
 
 def input_dim(model: Any) -> int | None:
@@ -204,8 +209,8 @@ def save_model(
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "extra": extra,
         }
-        meta = json.loads(json.dumps(meta))  # the digest is of what load_model reads back
-        meta["digest"] = meta_digest(meta)
+        meta = json.loads(json.dumps(meta))  # digests of what load_model reads back
+        meta["digests"] = meta_digests(meta)
         (tmp / META).write_text(json.dumps(meta, indent=2))
     return folder
 
@@ -259,7 +264,7 @@ def _short(digest: str) -> str:
 def verify_package(folder: str | os.PathLike, meta: dict[str, Any] | None = None) -> None:
     """Check a package against what ``model.json`` recorded when it was saved.
 
-    Format 2: the digest of ``model.json`` itself, then every weight file's presence and
+    Format 2: the digests of ``model.json``'s fields, then every weight file's presence and
     SHA-256. Format 1 (no checksums recorded): presence only.
 
     Args:
@@ -271,16 +276,10 @@ def verify_package(folder: str | os.PathLike, meta: dict[str, Any] | None = None
     """
     folder = Path(folder)
     meta = read_meta(folder) if meta is None else meta
-    versioned = int(meta.get("format_version", 1)) >= 2
+    # a format-1 package has neither field: one that has them was edited to look older
+    versioned = int(meta.get("format_version", 1)) >= 2 or "digests" in meta or "checksums" in meta
     if versioned:
-        found = meta_digest(meta)
-        if meta.get("digest") != found:
-            raise PackageError(
-                f"{folder / META}: its content does not match the digest recorded when the "
-                f"package was saved (expected {_short(str(meta.get('digest')))}, found "
-                f"{_short(found)}): a value was edited (such as the order of the classes or "
-                f"the recorded front end); {MODIFIED}"
-            )
+        _check_digests(folder, meta)
     checksums = meta.get("checksums") or {}
     for file in meta.get("weights", []):
         path = folder / file
@@ -313,6 +312,22 @@ def is_current(folder: str | os.PathLike) -> bool:
     except ConfigError:
         return False
     return True
+
+
+def _check_digests(folder: Path, meta: dict[str, Any]) -> None:
+    """Name the fields of ``model.json`` whose content changed since it was saved."""
+    recorded = meta.get("digests")
+    if not isinstance(recorded, dict):
+        raise PackageError(f"{folder / META}: no digests recorded (format 2 has them); {MODIFIED}")
+    found = meta_digests(meta)
+    changed = sorted(k for k in set(recorded) | set(found) if recorded.get(k) != found.get(k))
+    if changed:
+        first = changed[0]
+        raise PackageError(
+            f"{folder / META}: {', '.join(changed)} changed since the package was saved "
+            f"({first}: SHA-256 {_short(str(found.get(first)))}, recorded "
+            f"{_short(str(recorded.get(first)))}); {MODIFIED}"
+        )
 
 
 def _refuse_unsafe(folder: Path, meta: dict[str, Any], trust_pickle: bool) -> None:
