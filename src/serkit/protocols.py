@@ -102,26 +102,39 @@ class Protocol:
     Attributes:
         exhaustive: True when every row of the manifest is a test row exactly once.
         seeded: True when the split depends on a ``seed`` parameter.
+        types: the type hint of each parameter (``{"k": "int"}``), checked by the
+            constructor (:func:`serkit.params.check_value`): ``k=6.5`` or ``k=ten`` is an
+            error, never ``int(6.5)``.
     """
 
     name: ClassVar[str] = ""
     exhaustive: ClassVar[bool] = True
     seeded: ClassVar[bool] = False
     speaker_independent: ClassVar[bool] = True
+    types: ClassVar[dict[str, str]] = {}
 
     def __init__(self, **params: Any) -> None:
+        from serkit.params import check_value
+
         unknown = sorted(set(params) - set(self.defaults()))
         if unknown:
             raise ConfigError(
                 f"protocol {self.name!r} has no parameter(s) {', '.join(unknown)}; "
                 f"known: {', '.join(sorted(self.defaults())) or 'none'}"
             )
+        for key, value in params.items():
+            check_value(value, self.types.get(key, "Any"), f"protocol {self.name!r}", key)
         self.params = {**self.defaults(), **params}
+        self.check()
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:
         """Parameter names and default values."""
         return {}
+
+    def check(self) -> None:
+        """Check the parameter values that need no data (raise ConfigError); called by the
+        constructor, so a bad value is found when the config is validated."""
 
     def split(self, df: pd.DataFrame) -> list[Fold]:
         """Split a manifest into folds (positional indices)."""
@@ -232,10 +245,18 @@ class SpeakerKFold(Protocol):
 
     name = "speaker-kfold"
     seeded = True
+    types = {"k": "int", "seed": "int"}
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:
         return {"k": 5, "seed": 0}
+
+    def check(self) -> None:
+        if self.params["k"] < 2:
+            raise ConfigError(
+                f"protocol {self.name!r}: k={self.params['k']}, needs k >= 2 folds; raise "
+                "protocol.params.k"
+            )
 
     def split(self, df: pd.DataFrame) -> list[Fold]:
         from sklearn.model_selection import StratifiedGroupKFold
@@ -265,10 +286,13 @@ class SpeakerDependent(Protocol):
     name = SPEAKER_DEPENDENT
     seeded = True
     speaker_independent = False
+    types = SpeakerKFold.types
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:
         return {"k": 5, "seed": 0}
+
+    check = SpeakerKFold.check
 
     def split(self, df: pd.DataFrame) -> list[Fold]:
         from sklearn.model_selection import StratifiedKFold
@@ -288,6 +312,7 @@ class Official(Protocol):
 
     name = "official"
     exhaustive = False
+    types = {"train": "list[str] | str", "val": "list[str] | str | None", "test": "list[str] | str"}
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:
@@ -322,6 +347,7 @@ class CrossCorpus(Protocol):
 
     name = "cross-corpus"
     exhaustive = False
+    types = {"train": "list[str] | str", "test": "list[str] | str"}
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:

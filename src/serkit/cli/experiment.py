@@ -47,7 +47,10 @@ def register(app: typer.Typer) -> None:
             False, "--overwrite", help="Discard an existing run folder of the same name."
         ),
         dry_run: bool = typer.Option(
-            False, "--dry-run", help="Validate, split and certify the folds; train nothing."
+            False,
+            "--dry-run",
+            help="Validate (every model and protocol parameter too), check the output paths "
+            "and run folder, split and certify the folds; extract and train nothing.",
         ),
         print_config: bool = typer.Option(
             False, "--print-config", help="Print the resolved config and exit."
@@ -71,7 +74,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(yaml.safe_dump(cfg, sort_keys=False).rstrip())
             return
         if dry_run:
-            info = experiment.plan(cfg)
+            info = experiment.plan(cfg, output, overwrite=overwrite)
             typer.echo(f"config ok: {cfg['name']} (fingerprint {info['fingerprint']})")
             typer.echo(f"rows: {info['rows']}, speakers: {info['speakers']}")
             typer.echo("classes: " + json.dumps(info["per_class"]))

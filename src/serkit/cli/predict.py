@@ -60,6 +60,17 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter("give audio INPUTS or --manifest FILE (exactly one)")
         if manifest is not None and speaker is not None:
             raise typer.BadParameter("--speaker applies to audio INPUTS; a manifest has its own")
+        if inputs:
+            from serkit.audio import AUDIO_EXTENSIONS
+            from serkit.errors import AudioError
+            from serkit.inference import collect_audio
+
+            if not collect_audio(inputs):  # folders without audio: say so, not "Empty DataFrame"
+                raise AudioError(
+                    f"no audio file in {', '.join(map(str, inputs))} (folders are searched "
+                    f"recursively for {', '.join(AUDIO_EXTENSIONS)}); give audio files or "
+                    "folders that hold them"
+                )
         rows = None
         if manifest is not None:
             from serkit import manifest as mf

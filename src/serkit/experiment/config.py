@@ -126,6 +126,10 @@ def _expect(value: Any, kind: type | tuple[type, ...], key: str, what: str) -> A
 def validate_config(raw: dict[str, Any]) -> dict[str, Any]:
     """Check a raw experiment config and return it resolved (defaults filled in).
 
+    Besides the schema, the front end, model and protocols are built with their parameters
+    (:func:`serkit.experiment.checks.check_components`): a bad model or protocol parameter
+    is found here, before any feature is extracted.
+
     Raises:
         ConfigError: naming the key, the expected and the found value.
     """
@@ -261,6 +265,9 @@ def validate_config(raw: dict[str, Any]) -> dict[str, Any]:
         raise ConfigError(f"config key bootstrap.reps must be >= 10, found {boot['reps']}")
     _expect(boot["seed"], int, "bootstrap.seed", "an integer")
     _bootstrap_method(boot)
+    from serkit.experiment.checks import check_components
+
+    check_components(cfg)  # front end, model, protocols built: every parameter checked
     return cfg
 
 

@@ -2,30 +2,46 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from serkit.experiment.config import fingerprint, validate_config
 
 
-def plan(config: dict[str, Any]) -> dict[str, Any]:
+def plan(
+    config: dict[str, Any], output: str | os.PathLike | None = None, *, overwrite: bool = False
+) -> dict[str, Any]:
     """What :func:`serkit.experiment.run` would do, checked as far as possible cheaply.
 
-    Validates the config, checks the extractor / model / protocol names and parameters, reads
-    the manifests, applies filter and label set, and splits and certifies the folds of every
-    seed. Nothing is written and no feature is extracted.
+    Validates the config (which builds the extractor, model and protocols with every
+    parameter checked), checks the output folder and the feature store path, whether the
+    run folder may be used (not one of another config's finished results, unless
+    ``overwrite``), reads the manifests, applies filter and label set, and splits and
+    certifies the folds of every seed. Nothing is written and no feature is extracted.
+
+    Args:
+        config: the experiment config.
+        output: parent folder of the run folder, as :func:`~serkit.experiment.run` takes it
+            (default: the config's ``output``).
+        overwrite: as :func:`~serkit.experiment.run`.
 
     Returns:
         ``{"config", "fingerprint", "rows", "speakers", "classes", "per_class", "folds",
         "certification"}``.
+
+    Raises:
+        ConfigError: anything :func:`~serkit.experiment.run` would refuse before extracting.
     """
-    from serkit.experiment.data import load_rows, model_level
-    from serkit.experiment.runner import make_folds, make_model
-    from serkit.features import get_extractor
+    from serkit.experiment.checks import check_level, check_paths
+    from serkit.experiment.data import load_rows
+    from serkit.experiment.runner import check_run_folder, make_folds
 
     cfg = validate_config(config)
-    extractor = get_extractor(cfg["features"]["name"], **cfg["features"]["params"])
-    model = make_model(cfg, cfg["seeds"][0])
-    model_level(model, extractor.level, cfg)
+    check_level(cfg)
+    parent = Path(output if output is not None else cfg["output"])
+    check_paths(cfg, parent)
+    check_run_folder(parent / cfg["name"], fingerprint(cfg), overwrite)
     df = load_rows(cfg["data"])
     folds, certificate = {}, None
     for seed in cfg["seeds"]:

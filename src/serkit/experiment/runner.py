@@ -2,7 +2,12 @@
 
 Every fold's predictions are written atomically to ``<run>/partial/`` as soon as the fold is
 done, so a killed experiment started again with the same config resumes at the first fold
-that has no partial file (earlier folds are read back, not recomputed).
+that has no partial file (earlier folds are read back, not recomputed). A cached fold is keyed
+by the rows, labels and features of its train / validation / test sides and the front end, and
+checked when read (:mod:`serkit.experiment.cache`): after the manifest at the same path changed,
+the folds it touches are computed again, and the predictions are certified once more before
+they are written. A run folder of another config is refused while it holds finished results
+(``overwrite`` discards them); one left by a start that failed before its first fold is free.
 
 Checkpoints: every fit of a neural model (one with a ``checkpoint_dir`` parameter) gets its
 own folder, set with ``set_params`` on the runner's fresh estimator (whatever the config
@@ -45,7 +50,9 @@ import pandas as pd
 
 from serkit.atomic import atomic_write_parquet, atomic_write_text
 from serkit.errors import ConfigError, Hint
+from serkit.experiment import cache
 from serkit.experiment.checkpoints import CHECKPOINTS, checkpoints_in, fold_checkpoints, resume_note
+from serkit.experiment.checks import check_level, check_paths
 from serkit.experiment.config import fingerprint, validate_config
 from serkit.experiment.data import Dataset, load_features, load_rows, log_skipped, model_level
 from serkit.experiment.distributed import SOLO, Group, join
@@ -204,20 +211,39 @@ def predictions_frame(
 
 
 def _prepare_folder(run_dir: Path, fp: str, overwrite: bool, log: Log, write: bool) -> Path:
-    """Check (every rank) and, with ``write``, prepare (rank 0) the run folder; ``partial/``."""
+    """Check (every rank) and, with ``write``, prepare (rank 0) the run folder; ``partial/``.
+
+    A folder of another config (its fingerprint is in ``partial/fingerprint.txt``) is refused
+    while it holds any finished result (a fold, predictions, a model), unless ``overwrite``.
+    One that holds none, left by a start that failed or was stopped before its first fold
+    finished, is free: it is taken over (its checkpoints and unfinished files removed).
+    """
     partial = run_dir / "partial"
     stamp = partial / "fingerprint.txt"
+    old = stamp.read_text().strip() if stamp.is_file() else None
     if run_dir.exists() and overwrite:
         if not write:
             return partial
         log(f"removing the old run folder {run_dir} (--overwrite)")
         shutil.rmtree(run_dir)
-    elif stamp.exists() and stamp.read_text().strip() != fp:
-        raise ConfigError(
-            f"{run_dir} holds results of a different config (fingerprint "
-            f"{stamp.read_text().strip()} != {fp}); choose another `name`",
-            hint=Hint("overwrite", True, "to discard them"),
+    elif old is not None and old != fp:
+        finished = _finished_results(run_dir)
+        if finished:
+            raise ConfigError(
+                f"{run_dir} holds results of a different config (fingerprint {old} != {fp}; "
+                f"{finished}); choose another `name`",
+                hint=Hint("overwrite", True, "to discard them"),
+            )
+        if not write:
+            return partial
+        log(
+            f"{run_dir}: taking over the folder of config {old}, which finished no fold (a "
+            "start that failed or was stopped); its checkpoints are removed"
         )
+        shutil.rmtree(run_dir / CHECKPOINTS, ignore_errors=True)
+        for path in partial.iterdir():
+            if path.is_file():
+                path.unlink()
     if not write:
         return partial
     partial.mkdir(parents=True, exist_ok=True)
@@ -225,11 +251,52 @@ def _prepare_folder(run_dir: Path, fp: str, overwrite: bool, log: Log, write: bo
     return partial
 
 
-def _finished_folds(partial: Path) -> list[str]:
-    """Keys of the folds whose partial predictions and info are both written."""
-    if not partial.is_dir():
-        return []
-    return sorted(p.stem for p in partial.glob("*.parquet") if p.with_suffix(".json").exists())
+def check_run_folder(run_dir: Path, fp: str, overwrite: bool = False) -> None:
+    """Raise what :func:`run` would raise for the run folder ``run_dir`` of a config with
+    fingerprint ``fp`` (another config's finished results there); writes nothing."""
+    _prepare_folder(run_dir, fp, overwrite, _quiet, write=False)
+
+
+def _finished_results(run_dir: Path) -> str:
+    """What finished results ``run_dir`` holds, in words (``""``: none)."""
+    partial = run_dir / "partial"
+    folds = [p for p in partial.glob("*.parquet") if p.with_suffix(".json").exists()]
+    found = [f"{len(folds)} finished fold(s)"] if folds else []
+    found += [name for name in ("predictions.parquet", "model") if (run_dir / name).exists()]
+    return ", ".join(found)
+
+
+def _cached_folds(
+    partial: Path,
+    slots: dict[tuple[int, int], tuple[str, str]],
+    folds_by_seed: dict[int, list],
+    df: pd.DataFrame,
+    log: Log,
+) -> dict[str, tuple[pd.DataFrame, dict[str, Any]]]:
+    """The finished folds in ``partial`` that can be used (rank 0), by slot name.
+
+    A cached fold whose key changed, or whose files do not hold the fold's test rows, is
+    logged and its files are removed (it is computed again), as are the slots beyond the
+    last fold of each seed (left by a run on more folds).
+
+    Args:
+        slots: (seed, fold index) -> (slot name, the fold's key now).
+    """
+    found = {}
+    for (seed, i), (name, key) in slots.items():
+        fold = folds_by_seed[seed][i]
+        result, problem = cache.read_fold(partial, name, key, fold, seed, df)
+        if result is not None:
+            found[name] = result
+            continue
+        if problem:
+            log(f"seed {seed} fold {fold.name}: cached result not used: {problem}; recomputing")
+        cache.discard(partial, name)
+    counts = {seed: len(folds) for seed, folds in folds_by_seed.items()}
+    for name in cache.stale_slots(partial, counts):
+        log(f"removing {partial / name}.*: a fold this run does not have (the data changed)")
+        cache.discard(partial, name)
+    return found
 
 
 def _check_distributable(cfg: dict[str, Any], world: int) -> None:
@@ -252,14 +319,15 @@ def _run_fold(
     level: str,
     seed: int,
     partial: Path,
-    key: str,
+    slot: tuple[str, str],
     checkpoints: Path,
     group: Group,
     log: Log,
 ) -> tuple[pd.DataFrame, dict[str, Any]] | None:
     """Fit and predict one fold, checkpointing into ``checkpoints``.
 
-    Rank 0 writes the fold's partial files, deletes its checkpoints and returns
+    Rank 0 writes the fold's partial files (``slot``: their name and the fold's key, see
+    :mod:`serkit.experiment.cache`), deletes its checkpoints and returns
     ``(predictions, info)``; the other ranks take part in the fit and return ``None``.
     """
     started = time.time()
@@ -290,8 +358,7 @@ def _run_fold(
         "history": _jsonable(history) if history else None,
         "fit_summary": _jsonable(fit_summary) if fit_summary else None,
     }
-    atomic_write_text(partial / f"{key}.json", json.dumps(info, indent=1, default=str))
-    atomic_write_parquet(partial / f"{key}.parquet", preds)  # the parquet marks the fold done
+    cache.write_fold(partial, *slot, preds, info)  # the parquet, written last, marks it done
     shutil.rmtree(checkpoints, ignore_errors=True)
     return preds, info
 
@@ -380,7 +447,11 @@ def _run(
     run_dir = Path(output if output is not None else cfg["output"]) / cfg["name"]
     fp = fingerprint(cfg)
     _check_distributable(cfg, group.world)
+    check_level(cfg)
+    check_paths(cfg, run_dir.parent)
     rows = load_rows(cfg["data"])
+    for seed in cfg["seeds"]:  # a protocol that cannot split these rows fails before extraction
+        make_folds(cfg, rows, seed)
     partial = _prepare_folder(run_dir, fp, overwrite, log, write=group.writer)
     if group.world > 1:
         log(f"torchrun: {group.world} processes; rank 0 extracts features and writes the run")
@@ -390,7 +461,6 @@ def _run(
     if not group.writer:
         df, frontend, fs, dataset, level = experiment_data(cfg, rows, log, extract=False)
     classes = dataset.classes
-    finished = set(group.agree(_finished_folds(partial) if group.writer else None))
 
     folds_by_seed, certificate = {}, None
     for seed in cfg["seeds"]:
@@ -399,6 +469,15 @@ def _run(
     if group.writer:
         table = folds_table(folds_by_seed, df).to_csv(index=False)
         atomic_write_text(run_dir / "folds.csv", table)
+    digests = cache.row_digests(dataset)
+    base = {seed: f"{fp}:{seed}:{frontend.key()}" for seed in folds_by_seed}
+    slots = {  # (seed, i) -> (file name, key of the fold's rows, features and front end)
+        (seed, i): (cache.slot(seed, i), cache.fold_key(base[seed], digests, fold))
+        for seed, folds in folds_by_seed.items()
+        for i, fold in enumerate(folds)
+    }
+    found = _cached_folds(partial, slots, folds_by_seed, df, log) if group.writer else {}
+    finished = set(group.agree(sorted(found)))
 
     frames, infos, computed = [], [], 0
     total = sum(len(f) for f in folds_by_seed.values())
@@ -406,16 +485,13 @@ def _run(
     for seed, folds in folds_by_seed.items():
         for i, fold in enumerate(folds):
             done += 1
-            key = f"seed{seed}__{i:04d}"
-            cached = key in finished
+            name = slots[seed, i][0]
+            cached = name in finished
             if cached and group.writer:
-                result = (
-                    pd.read_parquet(partial / f"{key}.parquet"),
-                    json.loads((partial / f"{key}.json").read_text()),
-                )
+                result = found[name]
             elif not cached:
                 folder = fold_checkpoints(run_dir, seed, fold.name)
-                args = (partial, key, folder, group, log)
+                args = (partial, slots[seed, i], folder, group, log)
                 result = _run_fold(cfg, dataset, fold, level, seed, *args)
             if group.writer:
                 preds, info = result
@@ -435,9 +511,11 @@ def _run(
 
     if not group.writer:  # the other ranks only take part in the final refit
         if cfg["final_model"]:
-            _final_model(cfg, dataset, level, frontend, classes, run_dir, log, group)
+            _final_model(cfg, dataset, level, frontend, classes, run_dir, log, group, digests)
         return run_dir
     predictions = pd.concat(frames, ignore_index=True)
+    independent = "speaker" in cfg["protocol"]["disjoint"]
+    log(cache.certify_predictions(predictions, df, folds_by_seed, independent))
     atomic_write_parquet(run_dir / "predictions.parquet", predictions)
     result = metrics.summarize(predictions, classes, **cfg["bootstrap"])
     atomic_write_text(run_dir / "metrics.json", json.dumps(result, indent=1))
@@ -489,7 +567,7 @@ def _run(
     config_io.dump(resolved, run_dir / "config.yaml")
 
     if cfg["final_model"]:
-        _final_model(cfg, dataset, level, frontend, classes, run_dir, log, group)
+        _final_model(cfg, dataset, level, frontend, classes, run_dir, log, group, digests)
     shutil.rmtree(run_dir / CHECKPOINTS, ignore_errors=True)  # every fit is done and recorded
     from serkit.report import write_report
 
@@ -507,16 +585,26 @@ def _final_model(
     run_dir: Path,
     log: Log,
     group: Group = SOLO,
+    digests: list[bytes] | None = None,
 ) -> Path:
     """Refit on every row (after the same search, if any) and save the model package.
 
     Checkpoints go to ``<run>/checkpoints/final/``; under torchrun every rank fits (DDP) and
-    rank 0 saves."""
+    rank 0 saves. The marker ``partial/final_model.done`` holds the key of the rows, features
+    and front end it was fitted on (:mod:`serkit.experiment.cache`; ``digests``: the
+    :func:`~serkit.experiment.cache.row_digests` of ``dataset``, computed when not given):
+    a model of other data is refitted."""
     from serkit.models.package import is_current, save_model
 
     target = run_dir / "model"
-    marker = run_dir / "partial" / "final_model.done"
-    if group.agree(marker.exists() and is_current(target)):  # checksums verified
+    marker = run_dir / "partial" / cache.FINAL_MARKER
+    key = cache.content_key(
+        f"{fingerprint(cfg)}:{cfg['seeds'][0]}:{frontend.key()}",
+        cache.row_digests(dataset) if digests is None else digests,
+        {"train": np.arange(len(dataset.df))},
+    )
+    fresh = marker.is_file() and marker.read_text().strip() == key
+    if group.agree(fresh and is_current(target)):  # checksums verified
         log(f"final model: {target} (cached)")
         return target
     seed = cfg["seeds"][0]
@@ -538,7 +626,7 @@ def _final_model(
             "best_params": best,
         },
     )
-    atomic_write_text(marker, "ok\n")
+    atomic_write_text(marker, key + "\n")
     log(
         f"final model: refitted on all {len(every)} rows in {time.time() - started:.1f} s "
         f"-> {target}"

@@ -13,6 +13,16 @@ Optional class hooks used elsewhere:
 * ``_save_weights(folder) -> list[str]`` / ``_load_weights(folder, meta)``: how
   :mod:`serkit.models.package` stores fitted state; required (no estimator is pickled), in a
   format that cannot run code when loaded (torch tensors, skops, JSON, numpy arrays).
+* ``check_params(self, input_dim: int | None = None) -> None``: check the values of the
+  parameters without fitting (raise :class:`~serkit.errors.ConfigError`), as cheaply as
+  possible: classic models run scikit-learn's own parameter validation, neural ones check
+  the training options and build their net on the ``meta`` device for ``input_dim`` (when
+  known). :func:`check_model` calls it; the experiment config calls that at validation, so
+  ``serkit train --dry-run`` finds a bad value before any feature is extracted.
+
+Parameter names and types are checked for every model by :func:`get_model` against the
+``__init__`` signature and its type hints (:mod:`serkit.params`): ``epochs=three`` or
+``n_estimators=6.5`` is refused there, naming the parameter.
 
 Register with ``@register_model("name")``. Modules of this package (not starting with ``_``, and
 not the infrastructure modules ``data``, ``training``, ``package``, ``ddp_smoke``,
@@ -62,22 +72,42 @@ def get_model_class(name: str) -> type:
 
 
 def get_model(name: str, **params: Any) -> Any:
-    """A new, unfitted estimator ``name`` with ``params`` (unknown params raise ConfigError)."""
-    import inspect
+    """A new, unfitted estimator ``name`` with ``params``.
 
-    from serkit.errors import ConfigError
+    Raises:
+        ConfigError: a parameter the model does not take, or a value whose type its
+            ``__init__`` type hint does not allow (see :mod:`serkit.params`).
+    """
+    from serkit.params import check_params
 
     cls = get_model_class(name)
-    accepted = inspect.signature(cls.__init__).parameters
-    if not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
-        unknown = sorted(set(params) - set(accepted) - {"self"})
-        if unknown:
-            known = sorted(set(accepted) - {"self"})
-            raise ConfigError(
-                f"model {name!r} has no parameter(s) {', '.join(unknown)}; "
-                f"known: {', '.join(known)}"
-            )
+    check_params(cls.__init__, params, f"model {name!r}")
     return cls(**params)
+
+
+def check_model(name: str, params: dict[str, Any], input_dim: int | None = None) -> Any:
+    """Build estimator ``name`` with ``params`` and check the values without fitting.
+
+    Names and types are checked by :func:`get_model`, values by the model's optional
+    ``check_params(input_dim)`` hook (see the module docstring).
+
+    Args:
+        name: registered model name.
+        params: its parameters.
+        input_dim: the feature dimension the model will get, when known (neural models
+            build their net for it); ``None`` skips the checks that need it.
+
+    Returns:
+        The unfitted estimator.
+
+    Raises:
+        ConfigError: naming the parameter and the value.
+    """
+    model = get_model(name, **params)
+    hook = getattr(model, "check_params", None)
+    if callable(hook):
+        hook(input_dim)
+    return model
 
 
 def model_test_params(name: str) -> dict[str, Any]:
@@ -88,6 +118,7 @@ def model_test_params(name: str) -> dict[str, Any]:
 
 __all__ = [
     "MODELS",
+    "check_model",
     "get_model",
     "get_model_class",
     "list_models",

@@ -113,13 +113,33 @@ class _PipelineClassifier(ClassifierMixin, BaseEstimator):
         try:
             self.pipeline_.fit(X, y)
         except InvalidParameterError as exc:  # sklearn rejected a value of our params
-            raise ConfigError(
-                f"{type(self).__name__}: {exc} Fix that parameter of the model "
-                f"(its params: {self.get_params()})"
-            ) from exc
+            raise self._bad_param(exc) from exc
         self.classes_ = self.pipeline_.classes_
         self.n_features_in_ = X.shape[1]
         return self
+
+    def check_params(self, input_dim: int | None = None) -> None:
+        """Check the parameter values without fitting: scikit-learn's own validation of the
+        classifier (and of the estimator it wraps), as ``fit`` would run it.
+
+        Raises:
+            ConfigError: naming the parameter, its allowed values and the value found.
+        """
+        from sklearn.utils._param_validation import InvalidParameterError
+
+        classifier = self._classifier(np.repeat([0, 1], 5))  # labels: 5 rows per class
+        try:
+            for estimator in (classifier, getattr(classifier, "estimator", None)):
+                if estimator is not None:
+                    estimator._validate_params()
+        except InvalidParameterError as exc:
+            raise self._bad_param(exc) from exc
+
+    def _bad_param(self, exc: Exception) -> ConfigError:
+        return ConfigError(
+            f"{type(self).__name__}: {exc} Fix that parameter of the model "
+            f"(its params: {self.get_params()})"
+        )
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Posteriors ``(n, classes)`` in ``classes_`` order."""

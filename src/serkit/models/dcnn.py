@@ -157,23 +157,40 @@ class DCNNBLSTMwAClassifier(NeuralClassifier):
 
     # ------------------------------------------------------------------ fitting
 
-    def fit(self, X: Any, y: Any, groups: Any = None) -> DCNNBLSTMwAClassifier:
-        """Stage 1 (AlexNet on segments), stage 2 (utterance model) on the same validation
-        split, then the decision head (see ``decision``)."""
-        from serkit.models.data import check_frames
+    def check_params(self, input_dim: int | None = None) -> None:
+        """:meth:`NeuralClassifier.check_params` plus ``decision`` and the stage-1 options."""
+        from serkit.models.training import check_options
 
         if self.decision not in DECISIONS:
             raise ConfigError(
                 f"dcnn-blstmwa decision must be one of {', '.join(DECISIONS)}, found "
                 f"{self.decision!r}"
             )
-        frames = check_frames(X, who=type(self).__name__)
-        y = np.asarray(y)
         if self.decision != "blstm" and not (self.stage1_epochs and self.stage1_epochs > 0):
             raise ConfigError(
                 f"dcnn-blstmwa decision={self.decision!r} votes with the stage-1 AlexNet; set "
                 "stage1_epochs > 0 or decision='blstm'"
             )
+        super().check_params(input_dim)
+        check_options(
+            epochs=self.stage1_epochs,
+            lr=self.stage1_lr,
+            weight_decay=self.weight_decay,
+            batch_size=self.stage1_batch_size,
+            patience=self.stage1_patience,
+            prefix="stage1_",
+        )
+        if self.stage1_crops is not None and self.stage1_crops < 1:
+            raise ConfigError(f"stage1_crops must be >= 1 or null, found {self.stage1_crops}")
+
+    def fit(self, X: Any, y: Any, groups: Any = None) -> DCNNBLSTMwAClassifier:
+        """Stage 1 (AlexNet on segments), stage 2 (utterance model) on the same validation
+        split, then the decision head (see ``decision``)."""
+        from serkit.models.data import check_frames
+
+        self.check_params()
+        frames = check_frames(X, who=type(self).__name__)
+        y = np.asarray(y)
         self.stage1_history_: list[dict[str, Any]] = []
         self._stage1_state = None
         if self.stage1_epochs and self.stage1_epochs > 0:

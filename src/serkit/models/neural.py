@@ -199,8 +199,7 @@ class NeuralClassifier(ClassifierMixin, BaseEstimator):
             raise ConfigError(f"need at least 2 classes to train, found {classes.tolist()}")
         if groups is not None and len(groups) != len(frames):
             raise ConfigError(f"{len(frames)} sequences but {len(groups)} groups")
-        if self.normalize not in ("global", "none"):
-            raise ConfigError(f"normalize must be 'global' or 'none', found {self.normalize!r}")
+        self.check_params()  # the option values; the net is built below
         if self.num_threads:
             torch.set_num_threads(int(self.num_threads))
         if val_index is not None:
@@ -253,6 +252,60 @@ class NeuralClassifier(ClassifierMixin, BaseEstimator):
         self.stopped_early_ = result.stopped_early
         self.resumed_from_ = result.resumed_from
         return self
+
+    def check_params(self, input_dim: int | None = None) -> None:
+        """Check the parameter values without training: the training options, ``normalize``,
+        ``class_weight``, ``val_fraction``, the collate and forward hooks (which check their
+        own options) and the net: built for ``input_dim`` on torch's ``meta`` device (no
+        memory, no weights), or with ``input_dim=None`` only its parameter names and types.
+
+        Raises:
+            ConfigError: naming the parameter and the value found.
+        """
+        import torch
+
+        from serkit.models.nets import check_net_params
+        from serkit.models.training import check_options
+
+        check_options(
+            epochs=self.epochs,
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            batch_size=self.batch_size,
+            optimizer=self.optimizer,
+            scheduler=self.scheduler,
+            patience=self.patience,
+            grad_clip=self.grad_clip,
+        )
+        who = type(self).__name__
+        if self.normalize not in ("global", "none"):
+            raise ConfigError(
+                f"{who}: normalize must be 'global' or 'none', found {self.normalize!r}"
+            )
+        if self.class_weight not in ("balanced", None):
+            raise ConfigError(
+                f"{who}: class_weight must be 'balanced' or None, found {self.class_weight!r}"
+            )
+        if not 0 <= self.val_fraction < 1:
+            raise ConfigError(f"{who}: val_fraction must be in [0, 1), found {self.val_fraction}")
+        for name in ("max_frames", "num_threads"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"{who}: {name} must be >= 1 or null, found {value}")
+        if self.device not in ("auto", "cpu") and not str(self.device).startswith("cuda"):
+            raise ConfigError(
+                f"{who}: unknown device {self.device!r}; expected 'auto', 'cpu' or 'cuda[:i]'"
+            )
+        self.make_collate(True), self.make_collate(False), self.forward_fn()
+        if input_dim is None:
+            check_net_params(self.net, self.net_params or {})
+            return
+        import warnings
+
+        with torch.device("meta"), warnings.catch_warnings():
+            # a pretrained_path is read and checked, its copy into meta tensors is a no-op
+            warnings.filterwarnings("ignore", message=".*to a meta parameter", category=UserWarning)
+            self.build_module(int(input_dim), 2)
 
     def checkpoint_folder(self, stage: str | None = None) -> str | None:
         """The checkpoint folder of one training stage: ``checkpoint_dir/<stage>``

@@ -310,6 +310,53 @@ def _make_scheduler(name: str, optimizer: Any, epochs: int, patience: int | None
     raise ConfigError(f"unknown scheduler {name!r}; expected 'plateau', 'cosine' or 'none'")
 
 
+OPTIMIZERS = ("adamw", "adam", "sgd")
+SCHEDULERS = ("plateau", "cosine", "none")
+
+
+def check_options(
+    *,
+    epochs: int,
+    lr: float,
+    weight_decay: float,
+    batch_size: int,
+    optimizer: str = "adamw",
+    scheduler: str | None = "plateau",
+    patience: int | None = None,
+    grad_clip: float | None = None,
+    prefix: str = "",
+) -> None:
+    """Check the options of :func:`train_module` before any work (estimators call it from
+    their ``check_params``, so a bad value is found when the config is validated).
+
+    Args:
+        prefix: how the caller's parameters are named in messages, e.g. ``"stage1_"``
+            (``stage1_lr=-1``).
+
+    Raises:
+        ConfigError: naming the option, the rule and the value found.
+    """
+    rules = [
+        ("epochs", epochs, epochs >= 0, ">= 0 (0: train nothing)"),
+        ("lr", lr, lr > 0, "> 0"),
+        ("weight_decay", weight_decay, weight_decay >= 0, ">= 0"),
+        ("batch_size", batch_size, int(batch_size) >= 1, ">= 1"),
+        ("patience", patience, patience is None or patience >= 1, ">= 1 or null (never stop)"),
+        ("grad_clip", grad_clip, grad_clip is None or grad_clip > 0, "> 0 or null (no clip)"),
+    ]
+    problems = [
+        f"{prefix}{name} must be {rule}, found {prefix}{name}={value}"
+        for name, value, ok, rule in rules
+        if not ok
+    ]
+    if optimizer not in OPTIMIZERS:
+        problems.append(f"unknown optimizer {optimizer!r}; expected one of {', '.join(OPTIMIZERS)}")
+    if scheduler is not None and scheduler not in SCHEDULERS:
+        problems.append(f"unknown scheduler {scheduler!r}; expected one of {', '.join(SCHEDULERS)}")
+    if problems:
+        raise ConfigError("; ".join(problems))
+
+
 def train_module(
     module: nn.Module,
     train_data: Any,
@@ -368,13 +415,16 @@ def train_module(
     Raises:
         ConfigError: bad options, or a checkpoint that belongs to a different training.
     """
-    if epochs < 0:
-        raise ConfigError(f"epochs must be >= 0 (0: train nothing), found {epochs}")
-    if not lr > 0 or weight_decay < 0 or int(batch_size) < 1:
-        raise ConfigError(
-            f"need lr > 0, weight_decay >= 0 and batch_size >= 1; found lr={lr}, "
-            f"weight_decay={weight_decay}, batch_size={batch_size}"
-        )
+    check_options(
+        epochs=epochs,
+        lr=lr,
+        weight_decay=weight_decay,
+        batch_size=batch_size,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        patience=patience,
+        grad_clip=grad_clip,
+    )
     if len(train_data) == 0:
         raise ConfigError("train_module() got an empty training set")
     distributed, rank, world = _dist()

@@ -58,22 +58,27 @@ def build_net(name: str, input_dim: int, num_classes: int, **params: Any) -> Any
     """Instantiate net ``name`` for ``input_dim`` features and ``num_classes`` classes.
 
     Raises:
-        ConfigError: a parameter the net does not take (naming those it does).
+        ConfigError: a parameter the net does not take (naming those it does), or a value of
+            a type its signature does not allow.
     """
-    import inspect
+    check_net_params(name, params)
+    return get_net(name)(int(input_dim), int(num_classes), **params)
 
-    from serkit.errors import ConfigError
 
-    cls = get_net(name)
-    accepted = inspect.signature(cls.__init__).parameters
-    if not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
-        unknown = sorted(set(params) - set(accepted))
-        if unknown:
-            known = sorted(set(accepted) - {"self", "input_dim", "num_classes"})
-            raise ConfigError(
-                f"net {name!r} has no parameter(s) {', '.join(unknown)}; known: {', '.join(known)}"
-            )
-    return cls(int(input_dim), int(num_classes), **params)
+def check_net_params(name: str, params: dict[str, Any]) -> None:
+    """Check the names and types of net ``name``'s ``params`` against its ``__init__``
+    signature (:func:`serkit.params.check_params`); a net taking ``**params`` checks the
+    names itself when built.
+
+    Raises:
+        ConfigError: an unknown net, an unknown parameter or a value of the wrong type.
+    """
+    from serkit.params import check_params
+
+    check_params(get_net(name).__init__, params, f"net {name!r}", skip=_SIZES)
+
+
+_SIZES = ("self", "input_dim", "num_classes")
 
 
 def net_test_params(name: str) -> dict[str, Any]:
@@ -83,4 +88,12 @@ def net_test_params(name: str) -> dict[str, Any]:
     return dict(method()) if callable(method) else {}
 
 
-__all__ = ["NETS", "build_net", "get_net", "list_nets", "net_test_params", "register_net"]
+__all__ = [
+    "NETS",
+    "build_net",
+    "check_net_params",
+    "get_net",
+    "list_nets",
+    "net_test_params",
+    "register_net",
+]
