@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def register(app: typer.Typer) -> None:
         """Extract features of every manifest row into the store (cached rows are skipped)."""
         from serkit import config, features
         from serkit import manifest as mf
-        from serkit.features.extract import parse_shard
+        from serkit.features.extract import ExtractionInterrupted, parse_shard
         from serkit.features.vad import VadTrim
 
         if vad_option and not vad:
@@ -74,17 +75,37 @@ def register(app: typer.Typer) -> None:
         if merge:
             summary = features.merge(df, ex, store, vad=trim)
         else:
-            summary = features.extract(
-                df,
-                ex,
-                store,
-                workers=workers,
-                shard=shard,
-                skip_bad=skip_bad,
-                progress=progress,
-                chunk_size=chunk_size,
-                vad=trim,
-            )
+            try:
+                summary = features.extract(
+                    df,
+                    ex,
+                    store,
+                    workers=workers,
+                    shard=shard,
+                    skip_bad=skip_bad,
+                    progress=progress,
+                    chunk_size=chunk_size,
+                    vad=trim,
+                )
+            except ExtractionInterrupted as exc:  # SIGTERM: say so, exit as killed by it
+                typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+                raise typer.Exit(128 + signal.SIGTERM) from None
         summary.seconds = time.perf_counter() - started
+        _report_repairs(summary.repaired)
         typer.echo(summary.format())
         report_problems(summary.skipped)
+
+
+def _report_repairs(notes: list[str], *, limit: int = 20) -> None:
+    """Print what the store repair found damaged (and did about it) to stderr."""
+    if not notes:
+        return
+    typer.secho(
+        f"the store folder was damaged; {len(notes)} problem(s) repaired:",
+        err=True,
+        fg=typer.colors.YELLOW,
+    )
+    for note in notes[:limit]:
+        typer.echo(f"  {note}", err=True)
+    if len(notes) > limit:
+        typer.echo(f"  ... and {len(notes) - limit} more", err=True)

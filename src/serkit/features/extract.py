@@ -10,6 +10,7 @@ store folder, so pass the same ``vad`` to ``extract``, ``merge`` and ``load``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -62,6 +63,8 @@ class ExtractSummary:
     shard: tuple[int, int] | None = None
     missing: int = 0
     vad: dict[str, Any] | None = None
+    #: what :meth:`StoreFolder.repair` found damaged in the store folder and did about it
+    repaired: list[str] = field(default_factory=list)
 
     def format(self) -> str:
         """Human-readable lines for the CLI."""
@@ -229,25 +232,120 @@ def _serial(
 def _parallel(
     extractor: Frontend | Extractor, todo: list[Job], vad: Vad | None, workers: int, batch: int
 ):
+    """Compute ``todo`` in ``workers`` spawned processes, yielding results as batches finish.
+
+    The workers end with this process: each watches its parent (:func:`_watch_parent`), so a
+    ``kill -9`` of the parent leaves none behind, and when the consumer stops early (an error,
+    SIGTERM, Ctrl-C) the queued batches are cancelled and the workers terminated at once.
+    """
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
 
     batches = [todo[i : i + batch] for i in range(0, len(todo), batch)]
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        pending: set = set()
-        position = 0
-        try:
-            while position < len(batches) or pending:
-                while position < len(batches) and len(pending) < 2 * workers:
-                    pending.add(pool.submit(compute_batch, extractor, batches[position], vad))
-                    position += 1
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    yield from future.result()
-        finally:
-            for future in pending:
-                future.cancel()
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=_watch_parent,
+        initargs=(os.getpid(),),
+    )
+    pending: set = set()
+    position = 0
+    finished = False
+    try:
+        while position < len(batches) or pending:
+            while position < len(batches) and len(pending) < 2 * workers:
+                pending.add(pool.submit(compute_batch, extractor, batches[position], vad))
+                position += 1
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                try:
+                    results = future.result()
+                except BrokenProcessPool:
+                    raise FeatureError(
+                        "a feature worker process ended abruptly (killed, or out of memory?); "
+                        "the rows computed so far are kept in the store: extract again to go "
+                        "on (with workers=1 a crashing row shows its error)"
+                    ) from None
+                yield from results
+        finished = True
+    finally:
+        _stop_pool(pool, pending, finished)
+
+
+def _stop_pool(pool: Any, pending: set, finished: bool) -> None:
+    """Shut a worker pool down: wait for a pool that finished its work, else cancel what is
+    queued and terminate the workers (batches in flight are not waited for)."""
+    if finished:
+        pool.shutdown(wait=True)
+        return
+    for future in pending:
+        future.cancel()
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(timeout=10)
+
+
+def _watch_parent(parent: int) -> None:
+    """Initializer of a feature worker: exit as soon as the process ``parent`` is gone.
+
+    A worker outlives a parent killed with ``kill -9`` (it waits for work that never comes), so
+    a daemon thread polls the parent pid and ends the worker when it changes. SIGINT (Ctrl-C
+    reaches the whole process group) is left to the parent, which stops the workers itself.
+    """
+    import signal
+    import threading
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="serkit-watch-parent", daemon=True).start()
+
+
+class ExtractionInterrupted(KeyboardInterrupt):
+    """An extraction stopped by SIGTERM (the rows computed so far are stored).
+
+    A :class:`KeyboardInterrupt`, as for Ctrl-C, so that no ``except Exception`` on the way
+    (an extractor failure reported per row, a damaged-file check) takes it for an error of
+    the row or file at hand.
+    """
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """Turn SIGTERM into :class:`ExtractionInterrupted` for the block (in the main thread;
+    elsewhere signals cannot be handled), so that the rows computed so far are committed and
+    the workers stopped. A second SIGTERM acts as it did before."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGTERM, previous)
+        raise ExtractionInterrupted(
+            "extraction stopped by SIGTERM; the rows computed so far are kept in the store: "
+            "extract again to compute the rest"
+        )
+
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous is None:  # set outside Python: restore the default
+        previous = signal.SIG_DFL
+    signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def extract(
@@ -295,6 +393,7 @@ def extract(
     if workers < 1 or chunk_size < 1:
         raise ConfigError(f"workers ({workers}) and chunk_size ({chunk_size}) must be >= 1")
     folder = store.open(frontend)
+    repaired = folder.repair()  # drops what a damaged store cannot give back: computed below
     jobs = jobs_of(manifest)
     if shard_t is not None:
         jobs = [job for job in jobs if in_shard(job.id, shard_t)]
@@ -310,6 +409,7 @@ def extract(
         cached=len(jobs) - len(todo),
         shard=shard_t,
         vad=folder.vad,
+        repaired=repaired,
     )
     index_name = INDEX if shard_t is None else f"index.shard-{shard_t[0]}-of-{shard_t[1]}.parquet"
     if todo:
@@ -325,8 +425,8 @@ def extract(
             None,
             chunk_size,
         )
-    if shard_t is None and (todo or folder.has_chunks()):
-        folder.consolidate(include_shards=False)  # a warm run with nothing to join skips it
+    if shard_t is None and (todo or folder.needs_consolidation()):
+        folder.consolidate(include_shards=False)  # a warm, tidy run has nothing to join
     summary.dim = folder.dim
     summary.frames = _stored_frames(folder, {job.id for job in jobs})
     summary.seconds = time.perf_counter() - started
@@ -353,7 +453,6 @@ def _run(
         if workers == 1
         else _parallel(extractor, todo, vad, workers, batch)
     )
-    pending: list[tuple[str, str, np.ndarray]] = []
     bar = tqdm(
         total=len(todo),
         unit="file",
@@ -362,6 +461,28 @@ def _run(
         desc=extractor.name,
         dynamic_ncols=True,
     )
+    try:
+        with _sigterm_raises():
+            _consume(results, folder, index_name, summary, skip_bad, chunk_size, bar)
+    finally:
+        bar.close()
+        close = getattr(results, "close", None)
+        if close is not None:
+            close()
+
+
+def _consume(
+    results: Iterator,
+    folder: StoreFolder,
+    index_name: str,
+    summary: ExtractSummary,
+    skip_bad: bool,
+    chunk_size: int,
+    bar: Any,
+) -> None:
+    """Commit ``results`` in chunks of ``chunk_size`` rows; on SIGTERM or Ctrl-C the rows
+    computed so far are committed before the exception goes on."""
+    pending: list[tuple[str, str, np.ndarray]] = []
     started = time.perf_counter()
     try:
         for job, array, error, seconds in results:
@@ -390,12 +511,10 @@ def _run(
                 bar.set_postfix_str(
                     f"{summary.audio_seconds / elapsed:.1f} s audio/s", refresh=False
                 )
-        folder.commit(pending, index_name)
-    finally:
-        bar.close()
-        close = getattr(results, "close", None)
-        if close is not None:
-            close()
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM as ExtractionInterrupted
+        folder.commit(pending, index_name)  # again if the signal came during a commit
+        raise
+    folder.commit(pending, index_name)
 
 
 def _stored_frames(folder: StoreFolder, ids: set[str]) -> int:
@@ -419,6 +538,7 @@ def merge(
     extractor = resolve_extractor(extractor)
     store = store if isinstance(store, FeatureStore) else FeatureStore(store)
     folder = store.open(extractor, vad)
+    repaired = folder.repair()
     index = folder.consolidate(include_shards=True)
     jobs = jobs_of(manifest)
     known = dict(zip(index["id"].astype(str), index["fingerprint"].astype(str), strict=True))
@@ -434,6 +554,7 @@ def merge(
         seconds=time.perf_counter() - started,
         frames=_stored_frames(folder, {job.id for job in jobs}),
         vad=folder.vad,
+        repaired=repaired,
     )
 
 

@@ -10,12 +10,41 @@ Layout of a store root (default ``features/``)::
         vectors-<token>.npy       utterance level: all vectors (n, dim) after consolidation
         chunks/<token>.npy        utterance level: chunks appended since the last consolidation
         frames/<id>-<hash>.npy    frame level: one (frames, dim) array per utterance
+        .lock                     the folder's lock file (empty; never deleted)
 
 Every file is written to a temporary name and renamed into place (``os.replace``), and the index
 is rewritten only after the arrays it points to are in place, so a killed process loses at most
 the chunk it was computing and never leaves an index entry pointing at a missing or partial file.
 The fingerprint of a row (audio size, mtime and path, plus segment bounds) is stored with it; a
 row whose audio changed is recomputed, and a changed extractor parameter gives another folder.
+
+**Concurrent writers.** Any number of processes may extract into one folder at once (two
+``serkit features`` runs, shard jobs, a training run beside an extraction). Every change of the
+folder, that is writing a chunk or frame array together with the index entries that point to it,
+rewriting ``config.json``, consolidating, garbage collection and :meth:`StoreFolder.repair`,
+happens under an exclusive ``flock`` of ``.lock`` (:class:`serkit.features.lock.FolderLock`,
+released by the kernel when its holder dies, ``kill -9`` included), and reads the index files
+from disk inside that lock (never a copy cached earlier), so no commit overwrites another's and
+garbage collection, which deletes every file no index references, never meets an array whose
+entries are not yet written: no writer writes outside the lock. Readers (:meth:`~StoreFolder.index`,
+:meth:`~StoreFolder.read`) hold the lock shared while they read the index and open the arrays
+(an open memory map survives the file's deletion), and re-resolve entries whose file a
+consolidation replaced since they were listed. Computing happens outside the lock, so two
+writers of the same rows both compute them (the later commit wins; the values are the same).
+A store the process cannot write is read without a lock. On platforms without ``fcntl``
+(Windows) there is no lock: run one writer per folder there.
+
+**Damage.** Files serkit writes are never partial, but a store can be damaged from outside
+(a disk that filled up during a copy, a file edited or deleted by hand). Readers check what they
+read and raise :class:`StoreDamagedError` naming the file, what is wrong (unreadable Parquet,
+a vectors file shorter than its header or the index says, a frame array of another shape, a
+damaged ``config.json``) and what to do; they never return values of a damaged file.
+:meth:`StoreFolder.repair`, run by every ``extract`` and ``merge``, makes the folder sound
+again: an unreadable index file is removed, index rows whose array is missing or damaged are
+dropped, a missing or damaged ``config.json`` is rebuilt from the extractor (the dim from the
+stored arrays); the dropped rows are then computed again like any missing row, and the summary
+lists what was repaired. Temporary files of killed writers are deleted by the next
+consolidation (under the lock, so never a live writer's).
 
 A VAD put in front of the extractor (``extract(..., vad=VadTrim(...))``) is part of the folder
 identity: the folder key is the key of the front end (:class:`serkit.features.frontend.Frontend`,
@@ -26,13 +55,15 @@ VAD parameter gives another folder. Without a VAD the key is ``Extractor.key()``
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
 import time
 import uuid
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,11 +74,37 @@ import pandas as pd
 from serkit.atomic import atomic_save_npy, atomic_write_parquet, atomic_write_text
 from serkit.features.base import FEATURE_VERSION, Extractor, FeatureError
 from serkit.features.frontend import Frontend, Vad, as_frontend, vad_spec
+from serkit.features.lock import FolderLock
 
-__all__ = ["INDEX", "FeatureSet", "FeatureStore", "StoreFolder", "Vad", "store_key", "vad_spec"]
+__all__ = [
+    "INDEX",
+    "FeatureSet",
+    "FeatureStore",
+    "StoreDamagedError",
+    "StoreFolder",
+    "Vad",
+    "store_key",
+    "vad_spec",
+]
 
 INDEX = "index.parquet"
+LOCK = ".lock"
 _INDEX_COLUMNS = ("id", "fingerprint", "file", "row", "frames", "committed")
+_CONFIG_KEYS = ("extractor", "key", "level", "dim", "channels")
+
+
+class StoreDamagedError(FeatureError):
+    """A file of a store folder is unreadable or disagrees with the index.
+
+    Attributes:
+        path: the damaged file.
+        problem: what is wrong with it (without the remedy).
+    """
+
+    def __init__(self, path: Path, problem: str, remedy: str) -> None:
+        super().__init__(f"{path}: {problem}; {remedy}")
+        self.path = Path(path)
+        self.problem = problem
 
 
 def store_key(extractor: Extractor | Frontend, vad: Vad | None = None) -> str:
@@ -136,44 +193,217 @@ def frame_file_name(row_id: str, fingerprint: str) -> str:
     return f"{safe}-{digest}.npy"
 
 
+def _check_folder(path: Path) -> None:
+    """Raise a :class:`FeatureError` when ``path`` or a folder above it is a file."""
+    for part in (path, *path.parents):
+        if os.path.lexists(part):
+            if not part.is_dir():
+                raise FeatureError(
+                    f"feature store {path}: {part} is a file, not a folder; pass a store folder "
+                    "(or move the file away)"
+                )
+            return
+
+
+def _cannot_write(path: Path, exc: OSError) -> FeatureError:
+    reason = exc.strerror or type(exc).__name__
+    return FeatureError(
+        f"{path}: cannot write to the feature store ({reason}: {exc.filename or path}); check "
+        "the folder's permissions, or pass a store folder you can write"
+    )
+
+
+#: the header np.save writes for a float32 C-order 2-D array (.npy version 1.0), read fast
+_NPY_1_0 = b"\x93NUMPY\x01\x00"
+_HEAD = 256
+_F32_2D = re.compile(
+    rb"\{'descr': '<f4', 'fortran_order': False, 'shape': \((\d+), (\d+)\), \} *\n"
+)
+
+
+def _parse_header(handle: Any) -> tuple[tuple[int, ...], bool, np.dtype, int]:
+    """``(shape, fortran_order, dtype, data offset)`` of the ``.npy`` file open in ``handle``."""
+    from numpy.lib import format as npy
+
+    try:
+        version = npy.read_magic(handle)
+        if version == (1, 0):
+            shape, fortran, dtype = npy.read_array_header_1_0(handle)
+        elif version == (2, 0):
+            shape, fortran, dtype = npy.read_array_header_2_0(handle)
+        else:
+            raise ValueError(f".npy format version {version}")
+    except (ValueError, EOFError) as exc:
+        raise ValueError(f"is not a readable .npy file ({exc})") from None
+    return shape, fortran, dtype, handle.tell()
+
+
+def _probe(path: Path) -> tuple[int, int]:
+    """Shape of the float32 ``(rows, dim)`` array in the ``.npy`` file ``path``.
+
+    Reads the header only, and checks it against the file size.
+
+    Raises:
+        OSError: the file cannot be opened.
+        ValueError: not an ``.npy`` file, another dtype or rank, or a size that disagrees with
+            the header (a truncated file), with a message saying which.
+    """
+    with open(path, "rb") as handle:
+        head = handle.read(_HEAD)
+        size = os.fstat(handle.fileno()).st_size
+        offset = 10 + int.from_bytes(head[8:10], "little")
+        match = _F32_2D.fullmatch(head[10:offset]) if head[:8] == _NPY_1_0 else None
+        if match is not None and offset <= len(head):  # what np.save writes: no parsing
+            shape, fortran, dtype = (int(match[1]), int(match[2])), False, np.dtype(np.float32)
+        else:
+            handle.seek(0)
+            shape, fortran, dtype, offset = _parse_header(handle)
+    if dtype != np.float32 or fortran or len(shape) != 2:
+        order = " Fortran-order" if fortran else ""
+        raise ValueError(
+            f"holds a {dtype}{order} array of shape {shape}, expected a float32 (rows, dim) one"
+        )
+    expected = offset + int(np.prod(shape)) * 4
+    if size != expected:
+        raise ValueError(
+            f"is {size} bytes long but its header says {expected} for shape {shape}"
+            + (" (truncated)" if size < expected else "")
+        )
+    return int(shape[0]), int(shape[1])
+
+
 class StoreFolder:
     """The entries of one extractor config (and VAD): ``<store>/<name>-<key>/``.
 
+    Safe for concurrent writers and readers in several processes (see the module docstring).
+    A damaged ``config.json`` does not stop the folder from opening: :attr:`config` raises
+    :class:`StoreDamagedError` until :meth:`repair` rebuilds it.
+
     Args:
-        path: the folder.
-        extractor: the extractor (its ``to_dict()`` and names go to ``config.json``).
-        vad: the VAD in front of it, if any (its :func:`vad_spec` goes to ``config.json``).
+        path: the folder (created with its ``config.json`` when absent).
+        extractor: the extractor (its ``to_dict()`` and names go to ``config.json``), or a
+            front end (its per-row part, :meth:`Frontend.cached`, keys the folder).
+        vad: the VAD in front of a bare extractor, if any (its :func:`vad_spec` goes to
+            ``config.json``).
+
+    Raises:
+        FeatureError: ``path`` (or a folder above it) is a file, it cannot be created or
+            written, or its ``config.json`` belongs to another extractor config.
     """
 
-    def __init__(
-        self, path: Path, extractor: Extractor | Frontend, vad: Vad | None = None
-    ) -> None:
-        frontend = as_frontend(extractor, vad)  # a front end brings its VAD and thresholds
+    def __init__(self, path: Path, extractor: Extractor | Frontend, vad: Vad | None = None) -> None:
+        frontend = as_frontend(extractor, vad).cached()
         self.path = Path(path)
         self.extractor = frontend.extractor
         self.vad = vad_spec(frontend.vad)
         self.key = store_key(frontend)
-        self.level = self.extractor.level
-        self._indexes: dict[str, pd.DataFrame] = {}
-        self.path.mkdir(parents=True, exist_ok=True)
-        self.config = self._read_config()
+        self.level = frontend.extractor.level
+        self.lock = FolderLock(self.path / LOCK)
+        self._config_problem: StoreDamagedError | None = None
+        self._config_created = False
+        _check_folder(self.path)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except PermissionError as exc:
+            raise _cannot_write(self.path, exc) from None
+        self._config = self._open_config()
+
+    # -- locking ----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Hold the folder's lock exclusively; a permission error names the folder."""
+        try:
+            with self.lock.hold():
+                yield
+        except PermissionError as exc:
+            raise _cannot_write(self.path, exc) from None
+
+    def _reading(self) -> contextlib.AbstractContextManager[None]:
+        return self.lock.hold(shared=True)
 
     # -- config -----------------------------------------------------------------------------
     @property
     def config_path(self) -> Path:
         return self.path / "config.json"
 
-    def _read_config(self) -> dict[str, Any]:
-        if self.config_path.exists():
-            config = json.loads(self.config_path.read_text())
-            if config.get("key") != self.key:
-                raise FeatureError(
-                    f"{self.config_path}: key {config.get('key')} does not match the key "
-                    f"{self.key} of the extractor (and VAD {self.vad}); the folder was renamed "
-                    "or copied by hand: delete it and extract again"
-                )
-            return config
-        config = {
+    @property
+    def config(self) -> dict[str, Any]:
+        """``config.json`` as read (or written) when the folder was opened or repaired.
+
+        Raises:
+            StoreDamagedError: the file is damaged (:meth:`repair` rebuilds it).
+        """
+        if self._config is None:
+            assert self._config_problem is not None
+            raise self._config_problem
+        return self._config
+
+    def _open_config(self) -> dict[str, Any] | None:
+        """The folder's config (a fresh one written when absent); ``None`` when damaged."""
+        try:
+            config = self._config_on_disk()
+            if config is None:
+                with self._writing():
+                    config = self._config_on_disk()  # another process may have written it
+                    if config is None:
+                        self._config_created = bool(self.index_files())
+                        config = self._write_config(self._fresh_config())
+        except StoreDamagedError as exc:
+            self._config_problem = exc
+            return None
+        return config
+
+    def _config_on_disk(self) -> dict[str, Any] | None:
+        """``config.json`` (``None`` when absent).
+
+        Raises:
+            StoreDamagedError: it cannot be read or lacks entries.
+            FeatureError: it belongs to another key (a folder renamed or copied by hand).
+        """
+        try:
+            text = self.config_path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise self._damaged_config(f"unreadable ({exc.strerror or exc})") from None
+        try:
+            config = json.loads(text)
+        except ValueError as exc:
+            raise self._damaged_config(f"not valid JSON ({exc})") from None
+        problem = self._config_problem_of(config)
+        if problem:
+            raise self._damaged_config(problem)
+        if config["key"] != self.key:
+            raise FeatureError(
+                f"{self.config_path}: key {config.get('key')} does not match the key "
+                f"{self.key} of the extractor (and VAD {self.vad}); the folder was renamed "
+                "or copied by hand: delete it and extract again"
+            )
+        return config
+
+    def _config_problem_of(self, config: Any) -> str | None:
+        if not isinstance(config, dict):
+            return f"a JSON {type(config).__name__}, expected an object"
+        absent = [key for key in _CONFIG_KEYS if key not in config]
+        if absent:
+            return f"no {', '.join(map(repr, absent))} entry"
+        if config["level"] != self.level:
+            return f"level {config['level']!r}, expected {self.level!r}"
+        dim = config["dim"]
+        if dim is not None and (not isinstance(dim, int) or isinstance(dim, bool) or dim < 1):
+            return f"dim {dim!r} is not a positive integer"
+        return None
+
+    def _damaged_config(self, problem: str) -> StoreDamagedError:
+        return StoreDamagedError(
+            self.config_path,
+            f"damaged config ({problem})",
+            "extract again to rebuild it from the extractor (the stored rows are kept), or "
+            f"delete {self.path}",
+        )
+
+    def _fresh_config(self) -> dict[str, Any]:
+        return {
             "extractor": self.extractor.to_dict(),
             "vad": self.vad,
             "key": self.key,
@@ -183,6 +413,14 @@ class StoreFolder:
             "dim": None,
             "feature_names": None,
         }
+
+    def _with_dim(self, config: dict[str, Any], dim: int) -> dict[str, Any]:
+        names = self.extractor.feature_names()
+        if names is not None and len(names) != dim:
+            names = None
+        return {**config, "dim": int(dim), "feature_names": names}
+
+    def _write_config(self, config: dict[str, Any]) -> dict[str, Any]:
         atomic_write_text(self.config_path, json.dumps(config, indent=2))
         return config
 
@@ -191,19 +429,17 @@ class StoreFolder:
         return self.config.get("dim")
 
     def _set_dim(self, dim: int) -> None:
-        if self.config.get("dim") == dim:
-            return
-        if self.config.get("dim") is not None:
+        """Record ``dim`` in ``config.json`` (read again from disk; the caller holds the lock)."""
+        config = self._config_on_disk() or self._fresh_config()
+        if config.get("dim") is None:
+            config = self._write_config(self._with_dim(config, dim))
+        elif config["dim"] != dim:
             raise FeatureError(
                 f"{self.path}: extractor {self.extractor.name!r} produced dim {dim}, but the "
-                f"store holds dim {self.config['dim']}; features of one config must have one "
+                f"store holds dim {config['dim']}; features of one config must have one "
                 "dim (is the extractor's output length data-dependent?)"
             )
-        names = self.extractor.feature_names()
-        if names is not None and len(names) != dim:
-            names = None
-        self.config.update(dim=int(dim), feature_names=names)
-        atomic_write_text(self.config_path, json.dumps(self.config, indent=2))
+        self._config, self._config_problem = config, None
 
     # -- index ------------------------------------------------------------------------------
     def index_files(self) -> list[Path]:
@@ -212,15 +448,48 @@ class StoreFolder:
         main = self.path / INDEX
         return ([main] if main.exists() else []) + shards
 
-    def _read_one(self, name: str) -> pd.DataFrame:
-        if name not in self._indexes:
-            path = self.path / name
-            self._indexes[name] = pd.read_parquet(path) if path.exists() else _empty_index()
-        return self._indexes[name]
+    def _read_index_file(self, path: Path) -> pd.DataFrame:
+        """One index file, checked (an absent file is an empty index).
+
+        Raises:
+            StoreDamagedError: not readable as Parquet, or without the index columns.
+        """
+        try:
+            df = pd.read_parquet(path)
+        except FileNotFoundError:
+            return _empty_index()
+        except Exception as exc:  # pyarrow's errors for a damaged file have no common base
+            raise self._damaged_index(path, f"{type(exc).__name__}: {exc}") from None
+        absent = [c for c in _INDEX_COLUMNS if c not in df.columns]
+        if absent:
+            raise self._damaged_index(path, f"no column(s) {', '.join(absent)}")
+        try:
+            df = df[list(_INDEX_COLUMNS)].astype(_empty_index().dtypes)
+        except (ValueError, TypeError) as exc:
+            raise self._damaged_index(path, f"a column of the wrong type ({exc})") from None
+        if df[["id", "file", "row", "frames"]].isna().any().any():
+            raise self._damaged_index(path, "empty id, file, row or frames values")
+        return df
+
+    def _damaged_index(self, path: Path, problem: str) -> StoreDamagedError:
+        return StoreDamagedError(
+            path,
+            f"damaged index ({problem})",
+            "extract again: the damaged file is removed and its rows are computed again "
+            f"(or delete {self.path})",
+        )
 
     def index(self) -> pd.DataFrame:
-        """All committed entries (main + shard indexes), one per id (the latest commit wins)."""
-        frames = [pd.read_parquet(path) for path in self.index_files()]
+        """All committed entries (main + shard indexes), one per id (the latest commit wins).
+
+        Raises:
+            StoreDamagedError: an index file is damaged.
+        """
+        with self._reading():
+            return self._index()
+
+    def _index(self) -> pd.DataFrame:
+        frames = [self._read_index_file(path) for path in self.index_files()]
         if not frames:
             return _empty_index()
         df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
@@ -229,7 +498,7 @@ class StoreFolder:
 
     # -- writing ----------------------------------------------------------------------------
     def commit(self, items: Sequence[tuple[str, str, np.ndarray]], index_name: str = INDEX) -> None:
-        """Store computed rows and then record them in the index (atomically).
+        """Store computed rows and then record them in the index (atomically, under the lock).
 
         Args:
             items: ``(id, fingerprint, array)``; arrays are ``(dim,)`` or ``(frames, dim)``.
@@ -240,83 +509,90 @@ class StoreFolder:
         dims = {int(array.shape[-1]) for _, _, array in items}
         if len(dims) != 1:
             raise FeatureError(f"{self.path}: one chunk holds several dims {sorted(dims)}")
-        self._set_dim(dims.pop())
-        now = time.time()
-        rows = []
-        if self.level == "utterance":
-            (self.path / "chunks").mkdir(exist_ok=True)
-            name = f"chunks/{uuid.uuid4().hex}.npy"
-            atomic_save_npy(
-                self.path / name, np.stack([array for _, _, array in items]), dtype=np.float32
-            )
-            for position, (row_id, fingerprint, _) in enumerate(items):
-                rows.append((row_id, fingerprint, name, position, 1, now))
-        else:
-            (self.path / "frames").mkdir(exist_ok=True)
-            for row_id, fingerprint, array in items:
-                name = f"frames/{frame_file_name(row_id, fingerprint)}"
-                atomic_save_npy(self.path / name, array, dtype=np.float32)
-                rows.append((row_id, fingerprint, name, 0, int(array.shape[0]), now))
-        new = pd.DataFrame(rows, columns=list(_INDEX_COLUMNS)).astype(_empty_index().dtypes)
-        old = self._read_one(index_name)
-        merged = pd.concat([old, new], ignore_index=True) if len(old) else new
-        merged = merged.drop_duplicates("id", keep="last").reset_index(drop=True)
-        atomic_write_parquet(self.path / index_name, merged)
-        self._indexes[index_name] = merged
+        with self._writing():
+            self._set_dim(dims.pop())
+            now = time.time()
+            rows = []
+            if self.level == "utterance":
+                (self.path / "chunks").mkdir(exist_ok=True)
+                name = f"chunks/{uuid.uuid4().hex}.npy"
+                atomic_save_npy(
+                    self.path / name, np.stack([array for _, _, array in items]), dtype=np.float32
+                )
+                for position, (row_id, fingerprint, _) in enumerate(items):
+                    rows.append((row_id, fingerprint, name, position, 1, now))
+            else:
+                (self.path / "frames").mkdir(exist_ok=True)
+                for row_id, fingerprint, array in items:
+                    name = f"frames/{frame_file_name(row_id, fingerprint)}"
+                    atomic_save_npy(self.path / name, array, dtype=np.float32)
+                    rows.append((row_id, fingerprint, name, 0, int(array.shape[0]), now))
+            new = pd.DataFrame(rows, columns=list(_INDEX_COLUMNS)).astype(_empty_index().dtypes)
+            old = self._read_index_file(self.path / index_name)
+            merged = pd.concat([old, new], ignore_index=True) if len(old) else new
+            merged = merged.drop_duplicates("id", keep="last").reset_index(drop=True)
+            atomic_write_parquet(self.path / index_name, merged)
 
     def has_chunks(self) -> bool:
         """Whether utterance chunks wait to be joined by :meth:`consolidate`."""
         return any((self.path / "chunks").glob("*.npy"))
 
+    def needs_consolidation(self) -> bool:
+        """Whether chunks wait to be joined or an interrupted write left files behind (its
+        temporary files, a vectors file replaced but not yet deleted)."""
+        return (
+            self.has_chunks()
+            or len(list(self.path.glob("vectors-*.npy"))) > 1
+            or any(self.path.rglob(".*.tmp"))
+        )
+
     def consolidate(self, *, include_shards: bool = True) -> pd.DataFrame:
         """Join index files into ``index.parquet`` and utterance chunks into one array.
 
         Unreferenced files (replaced chunks, stale frame arrays, temporary files of killed
-        processes) are deleted. Run it only while no extraction writes into this folder.
+        processes) are deleted. Runs under the folder's lock, so other writers wait meanwhile.
 
         Args:
             include_shards: also merge (and remove) the shard indexes.
 
         Returns:
             The new main index.
-        """
-        files = self.index_files() if include_shards else [self.path / INDEX]
-        files = [f for f in files if f.exists()]
-        frames = [pd.read_parquet(f) for f in files]
-        if not frames:
-            return _empty_index()
-        df = pd.concat(frames, ignore_index=True).sort_values("committed", kind="stable")
-        df = df.drop_duplicates("id", keep="last").reset_index(drop=True)
-        done = (
-            df["file"].nunique() == 1
-            and str(df["file"].iloc[0]).startswith("vectors-")
-            and bool((df["row"].to_numpy() == np.arange(len(df))).all())
-        )
-        if self.level == "utterance" and len(df) and not done:
-            vectors = self._gather(df)
-            name = f"vectors-{uuid.uuid4().hex[:12]}.npy"
-            atomic_save_npy(self.path / name, vectors, dtype=np.float32)
-            df = df.assign(file=name, row=np.arange(len(df), dtype=np.int64))
-        atomic_write_parquet(self.path / INDEX, df)
-        self._indexes = {INDEX: df}
-        for f in files:
-            if f.name != INDEX:
-                f.unlink()
-        self._collect_garbage()
-        return df
 
-    def _gather(self, df: pd.DataFrame) -> np.ndarray:
-        out = np.empty((len(df), int(self.dim or 0)), dtype=np.float32)
-        positions = np.arange(len(df))
-        for name, group in df.groupby("file", sort=False):
-            array = np.load(self.path / str(name), mmap_mode="r")
-            out[positions[group.index.to_numpy()]] = array[group["row"].to_numpy()]
-        return out
+        Raises:
+            StoreDamagedError: an index file or an array is damaged (:meth:`repair` first).
+        """
+        with self._writing():
+            files = self.index_files() if include_shards else [self.path / INDEX]
+            files = [f for f in files if f.exists()]
+            frames = [self._read_index_file(f) for f in files]
+            if not frames:
+                self._collect_garbage()
+                return _empty_index()
+            df = pd.concat(frames, ignore_index=True).sort_values("committed", kind="stable")
+            df = df.drop_duplicates("id", keep="last").reset_index(drop=True)
+            done = (
+                df["file"].nunique() == 1
+                and str(df["file"].iloc[0]).startswith("vectors-")
+                and bool((df["row"].to_numpy() == np.arange(len(df))).all())
+            )
+            if self.level == "utterance" and len(df) and not done:
+                vectors = self._gather(df)
+                name = f"vectors-{uuid.uuid4().hex[:12]}.npy"
+                atomic_save_npy(self.path / name, vectors, dtype=np.float32)
+                df = df.assign(file=name, row=np.arange(len(df), dtype=np.int64))
+            atomic_write_parquet(self.path / INDEX, df)
+            for f in files:
+                if f.name != INDEX:
+                    f.unlink()
+            self._collect_garbage()
+            return df
 
     def _collect_garbage(self) -> None:
+        """Delete every array no index references and every temp file (caller holds the lock:
+        no other writer is between writing an array and indexing it)."""
         referenced = set()
         for path in self.index_files():
-            referenced.update(map(str, pd.read_parquet(path, columns=["file"])["file"]))
+            referenced.update(map(str, self._read_index_file(path)["file"]))
         candidates = list(self.path.glob("vectors-*.npy"))
         candidates += list(self.path.glob("chunks/*.npy")) + list(self.path.glob("frames/*.npy"))
         for path in candidates:
@@ -325,21 +601,206 @@ class StoreFolder:
         for tmp in self.path.rglob(".*.tmp"):
             tmp.unlink(missing_ok=True)
 
+    # -- repair -----------------------------------------------------------------------------
+    def repair(self) -> list[str]:
+        """Check every file the indexes point to and drop what cannot be read (under the lock).
+
+        An index file that cannot be read is removed (its rows are lost); index rows whose
+        array is missing, unreadable, truncated or of another shape than the index and
+        ``config.json`` say are dropped; a missing or damaged ``config.json`` is rebuilt from
+        the extractor (its dim taken from the stored arrays). The next ``extract`` computes
+        the dropped rows again. Reads only the headers of the arrays.
+
+        Returns:
+            One line per problem found, naming the file and what was done (``[]``: sound).
+
+        Raises:
+            FeatureError: ``config.json`` belongs to another extractor config, or the folder
+                cannot be written.
+        """
+        notes: list[str] = []
+        with self._writing():
+            indexes: dict[Path, pd.DataFrame] = {}
+            for path in self.index_files():
+                try:
+                    indexes[path] = self._read_index_file(path)
+                except StoreDamagedError as exc:
+                    path.unlink(missing_ok=True)
+                    notes.append(f"{path}: {exc.problem}; removed, its rows are computed again")
+            shapes: dict[str, tuple[int, int] | str] = {}
+            for df in indexes.values():
+                for name in df["file"].unique():
+                    shapes.setdefault(str(name), self._shape_or_problem(str(name)))
+            dim = self._repair_config(shapes, notes)
+            for path, df in indexes.items():
+                bad = _unreadable(df, shapes, dim, self.level)
+                for name, group in df[bad].groupby("file", sort=False):  # the damaged files
+                    notes.append(
+                        f"{self.path / str(name)}: stored array "
+                        f"{_why(shapes[str(name)], group, dim, self.level)}; {len(group)} "
+                        f"row(s) dropped from {path.name}, computed again by the next extraction"
+                    )
+                if bad.any():
+                    atomic_write_parquet(path, df[~bad].reset_index(drop=True))
+        return notes
+
+    def _shape_or_problem(self, name: str) -> tuple[int, int] | str:
+        path = self.path / name
+        try:
+            return _probe(path)
+        except FileNotFoundError:
+            return "is missing"
+        except OSError as exc:
+            return f"is unreadable ({exc.strerror or exc})"
+        except ValueError as exc:
+            return str(exc)
+
+    def _repair_config(self, shapes: dict[str, tuple[int, int] | str], notes: list[str]) -> int:
+        """Rebuild a missing or damaged ``config.json``; returns the dim the arrays must have."""
+        try:
+            config, problem = self._config_on_disk(), None
+        except StoreDamagedError as exc:
+            config, problem = None, exc.problem
+        if config is None and problem is None:
+            problem = "missing"
+        elif self._config_created:
+            problem = "missing (rewritten without its dim when the folder was opened)"
+        dim = config.get("dim") if config is not None else None
+        found = Counter(shape[1] for shape in shapes.values() if not isinstance(shape, str))
+        if found and dim not in found:  # the arrays agree on a dim the config does not say
+            common = found.most_common(1)[0][0]
+            problem = problem or (
+                "no dim although the index lists rows"
+                if dim is None
+                else f"dim {dim}, but the stored arrays have dim {common}"
+            )
+            dim = common
+        if problem is not None:
+            config = self._fresh_config()
+            config = self._write_config(config if dim is None else self._with_dim(config, dim))
+            notes.append(
+                f"{self.config_path}: {problem}; rebuilt from the extractor config"
+                + (f" (dim {dim}, from the stored arrays)" if dim is not None else "")
+            )
+        self._config, self._config_problem, self._config_created = config, None, False
+        return int(dim or 0)
+
     # -- reading ----------------------------------------------------------------------------
     def read(self, entries: pd.DataFrame) -> tuple[np.ndarray | None, list[np.ndarray] | None]:
-        """Arrays of index ``entries`` (in their order): ``(X, None)`` or ``(None, frames)``."""
-        if self.level == "utterance":
-            return self._gather(entries.reset_index(drop=True)), None
-        frames = []
-        for name in entries["file"]:
-            path = self.path / str(name)
-            if not path.exists():
-                raise FeatureError(
-                    f"{path}: frame array listed in the index is missing; "
-                    "delete the store folder and extract again"
-                )
-            frames.append(np.load(path, mmap_mode="r"))
+        """Arrays of index ``entries`` (in their order): ``(X, None)`` or ``(None, frames)``.
+
+        Entries whose file a concurrent consolidation replaced since they were listed are
+        looked up again (by id and fingerprint) in the current index.
+
+        Raises:
+            StoreDamagedError: an array is missing, damaged or of another shape than the index
+                says (nothing of it is returned).
+        """
+        with self._reading():
+            entries = self._current(entries.reset_index(drop=True))
+            if self.level == "utterance":
+                return self._gather(entries), None
+            dim = self._dim_for(len(entries))
+            frames = [
+                self._open(str(name), frames=int(count), dim=dim)
+                for name, count in zip(entries["file"], entries["frames"], strict=True)
+            ]
         return None, frames
+
+    def _current(self, entries: pd.DataFrame) -> pd.DataFrame:
+        names = set(map(str, entries["file"]))
+        if all((self.path / name).exists() for name in names):
+            return entries
+        current = self._index().set_index("id")
+        out = entries.copy()
+        for i, (row_id, fingerprint, name) in enumerate(
+            zip(entries["id"], entries["fingerprint"], entries["file"], strict=True)
+        ):
+            if (self.path / str(name)).exists() or row_id not in current.index:
+                continue
+            now = current.loc[row_id]
+            if now["fingerprint"] == fingerprint:
+                out.loc[i, ["file", "row", "frames"]] = [now["file"], now["row"], now["frames"]]
+        return out
+
+    def _dim_for(self, rows: int) -> int:
+        dim = self.dim
+        if dim is None and rows:
+            raise self._damaged_config(f"no dim although the index lists {rows} row(s)")
+        return int(dim or 0)
+
+    def _open(self, name: str, *, dim: int, frames: int | None = None) -> np.ndarray:
+        """Memory-map one stored array after checking its file against the index."""
+        path = self.path / name
+        shape = self._shape_or_problem(name)
+        if isinstance(shape, str):
+            raise StoreDamagedError(path, f"stored array {shape}", self._read_remedy())
+        if shape[1] != dim:
+            raise StoreDamagedError(
+                path,
+                f"stored array has shape {shape}, but {self.config_path} says dim {dim} (one "
+                "of them is damaged)",
+                self._read_remedy(),
+            )
+        if frames is not None and shape[0] != frames:
+            raise StoreDamagedError(
+                path,
+                f"stored array has shape {shape}, the index says {frames} frame(s)",
+                self._read_remedy(),
+            )
+        return np.load(path, mmap_mode="r")
+
+    def _read_remedy(self) -> str:
+        return (
+            "extract again: rows of a damaged file are dropped and computed again "
+            f"(or delete {self.path})"
+        )
+
+    def _gather(self, df: pd.DataFrame) -> np.ndarray:
+        dim = self._dim_for(len(df))
+        out = np.empty((len(df), dim), dtype=np.float32)
+        positions = np.arange(len(df))
+        for name, group in df.groupby("file", sort=False):
+            array = self._open(str(name), dim=dim)
+            rows = group["row"].to_numpy()
+            if len(rows) and (rows.min() < 0 or rows.max() >= len(array)):
+                raise StoreDamagedError(
+                    self.path / str(name),
+                    f"stored array holds {len(array)} row(s), the index lists row "
+                    f"{int(rows.max())}",
+                    self._read_remedy(),
+                )
+            out[positions[group.index.to_numpy()]] = array[rows]
+        return out
+
+
+def _unreadable(
+    df: pd.DataFrame, shapes: dict[str, tuple[int, int] | str], dim: int, level: str
+) -> np.ndarray:
+    """``(len(df),)`` bool: the index rows whose array file (its shape in ``shapes``, or a
+    problem) cannot give them back with ``dim`` columns."""
+    info = [shapes[str(name)] for name in df["file"]]
+    broken = np.array([isinstance(shape, str) for shape in info], dtype=bool)
+    length = np.array([-1 if isinstance(shape, str) else shape[0] for shape in info])
+    width = np.array([-1 if isinstance(shape, str) else shape[1] for shape in info])
+    if level == "utterance":
+        rows = df["row"].to_numpy()
+        outside = (rows < 0) | (rows >= length)
+    else:
+        outside = df["frames"].to_numpy() != length
+    return broken | (width != dim) | outside
+
+
+def _why(shape: tuple[int, int] | str, bad: pd.DataFrame, dim: int, level: str) -> str:
+    """Why the index rows ``bad`` of one array file (its ``shape``) cannot be read."""
+    if isinstance(shape, str):
+        return shape
+    rows, columns = shape
+    if columns != dim:
+        return f"has {columns} column(s), the dim is {dim}"
+    if level == "utterance":
+        return f"holds {rows} row(s), the index lists rows up to {int(bad['row'].max())}"
+    return f"holds {rows} frame(s), the index says {int(bad['frames'].iloc[0])}"
 
 
 class FeatureStore:
@@ -347,10 +808,14 @@ class FeatureStore:
 
     Args:
         root: the store folder (created on first write).
+
+    Raises:
+        FeatureError: ``root`` (or a folder above it) is a file.
     """
 
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)
+        _check_folder(self.root)
 
     def folder_path(self, extractor: Extractor | Frontend, vad: Vad | None = None) -> Path:
         """``<root>/<name>-<key>`` with ``key = store_key(extractor, vad)`` (``extractor``
@@ -362,12 +827,16 @@ class FeatureStore:
         return StoreFolder(self.folder_path(extractor, vad), extractor, vad)
 
     def folders(self) -> list[dict[str, Any]]:
-        """``config.json`` of every extractor folder in the store (plus its ``path``)."""
+        """``config.json`` of every extractor folder in the store (plus its ``path``); a
+        damaged one is left out."""
         out = []
         for config in sorted(self.root.glob("*/config.json")):
-            data = json.loads(config.read_text())
-            data["path"] = str(config.parent)
-            out.append(data)
+            try:
+                data = json.loads(config.read_bytes())
+            except (OSError, ValueError):
+                continue
+            if isinstance(data, dict):
+                out.append({**data, "path": str(config.parent)})
         return out
 
     def __repr__(self) -> str:
