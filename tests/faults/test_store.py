@@ -127,6 +127,44 @@ def test_three_writers_at_once_leave_the_store_of_a_single_run(demo, reference, 
     assert (again.computed, again.cached, again.repaired) == (0, len(rows), [])
 
 
+def test_the_lock_of_a_killed_writer_is_released(demo, reference, tmp_path):
+    import fcntl
+
+    rows = mf.read(demo)
+    folder = FeatureStore(tmp_path).open(SlowStats()).path
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from serkit.features.lock import FolderLock\n"
+            "held = FolderLock(sys.argv[1]).hold()\n"
+            "held.__enter__()\n"
+            "print('held', flush=True)\n"
+            "time.sleep(600)\n",
+            str(folder / ".lock"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        fd = os.open(folder / ".lock", os.O_RDWR)
+        try:
+            with pytest.raises(BlockingIOError):  # a writer holds it: others wait
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            holder.kill()
+            holder.wait(timeout=30)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the kernel released it
+        finally:
+            os.close(fd)
+    finally:
+        holder.kill()
+        holder.wait()
+    features.extract(rows, SlowStats(), tmp_path, progress=False)
+    _same(features.load(rows, SlowStats(), tmp_path), reference["utterance"])
+
+
 def test_a_reader_finds_rows_a_concurrent_consolidation_moved(demo, reference, tmp_path):
     rows = mf.read(demo)
     first = rows.iloc[:10].reset_index(drop=True)

@@ -75,6 +75,14 @@ from serkit.atomic import atomic_save_npy, atomic_write_parquet, atomic_write_te
 from serkit.features.base import FEATURE_VERSION, Extractor, FeatureError
 from serkit.features.frontend import Frontend, Vad, as_frontend, vad_spec
 from serkit.features.lock import FolderLock
+from serkit.features.store_check import (
+    StoreDamagedError,
+    cannot_write,
+    check_folder,
+    shape_or_problem,
+    unreadable_rows,
+    why_unreadable,
+)
 
 __all__ = [
     "INDEX",
@@ -91,20 +99,6 @@ INDEX = "index.parquet"
 LOCK = ".lock"
 _INDEX_COLUMNS = ("id", "fingerprint", "file", "row", "frames", "committed")
 _CONFIG_KEYS = ("extractor", "key", "level", "dim", "channels")
-
-
-class StoreDamagedError(FeatureError):
-    """A file of a store folder is unreadable or disagrees with the index.
-
-    Attributes:
-        path: the damaged file.
-        problem: what is wrong with it (without the remedy).
-    """
-
-    def __init__(self, path: Path, problem: str, remedy: str) -> None:
-        super().__init__(f"{path}: {problem}; {remedy}")
-        self.path = Path(path)
-        self.problem = problem
 
 
 def store_key(extractor: Extractor | Frontend, vad: Vad | None = None) -> str:
@@ -193,85 +187,6 @@ def frame_file_name(row_id: str, fingerprint: str) -> str:
     return f"{safe}-{digest}.npy"
 
 
-def _check_folder(path: Path) -> None:
-    """Raise a :class:`FeatureError` when ``path`` or a folder above it is a file."""
-    for part in (path, *path.parents):
-        if os.path.lexists(part):
-            if not part.is_dir():
-                raise FeatureError(
-                    f"feature store {path}: {part} is a file, not a folder; pass a store folder "
-                    "(or move the file away)"
-                )
-            return
-
-
-def _cannot_write(path: Path, exc: OSError) -> FeatureError:
-    reason = exc.strerror or type(exc).__name__
-    return FeatureError(
-        f"{path}: cannot write to the feature store ({reason}: {exc.filename or path}); check "
-        "the folder's permissions, or pass a store folder you can write"
-    )
-
-
-#: the header np.save writes for a float32 C-order 2-D array (.npy version 1.0), read fast
-_NPY_1_0 = b"\x93NUMPY\x01\x00"
-_HEAD = 256
-_F32_2D = re.compile(
-    rb"\{'descr': '<f4', 'fortran_order': False, 'shape': \((\d+), (\d+)\), \} *\n"
-)
-
-
-def _parse_header(handle: Any) -> tuple[tuple[int, ...], bool, np.dtype, int]:
-    """``(shape, fortran_order, dtype, data offset)`` of the ``.npy`` file open in ``handle``."""
-    from numpy.lib import format as npy
-
-    try:
-        version = npy.read_magic(handle)
-        if version == (1, 0):
-            shape, fortran, dtype = npy.read_array_header_1_0(handle)
-        elif version == (2, 0):
-            shape, fortran, dtype = npy.read_array_header_2_0(handle)
-        else:
-            raise ValueError(f".npy format version {version}")
-    except (ValueError, EOFError) as exc:
-        raise ValueError(f"is not a readable .npy file ({exc})") from None
-    return shape, fortran, dtype, handle.tell()
-
-
-def _probe(path: Path) -> tuple[int, int]:
-    """Shape of the float32 ``(rows, dim)`` array in the ``.npy`` file ``path``.
-
-    Reads the header only, and checks it against the file size.
-
-    Raises:
-        OSError: the file cannot be opened.
-        ValueError: not an ``.npy`` file, another dtype or rank, or a size that disagrees with
-            the header (a truncated file), with a message saying which.
-    """
-    with open(path, "rb") as handle:
-        head = handle.read(_HEAD)
-        size = os.fstat(handle.fileno()).st_size
-        offset = 10 + int.from_bytes(head[8:10], "little")
-        match = _F32_2D.fullmatch(head[10:offset]) if head[:8] == _NPY_1_0 else None
-        if match is not None and offset <= len(head):  # what np.save writes: no parsing
-            shape, fortran, dtype = (int(match[1]), int(match[2])), False, np.dtype(np.float32)
-        else:
-            handle.seek(0)
-            shape, fortran, dtype, offset = _parse_header(handle)
-    if dtype != np.float32 or fortran or len(shape) != 2:
-        order = " Fortran-order" if fortran else ""
-        raise ValueError(
-            f"holds a {dtype}{order} array of shape {shape}, expected a float32 (rows, dim) one"
-        )
-    expected = offset + int(np.prod(shape)) * 4
-    if size != expected:
-        raise ValueError(
-            f"is {size} bytes long but its header says {expected} for shape {shape}"
-            + (" (truncated)" if size < expected else "")
-        )
-    return int(shape[0]), int(shape[1])
-
-
 class StoreFolder:
     """The entries of one extractor config (and VAD): ``<store>/<name>-<key>/``.
 
@@ -301,11 +216,11 @@ class StoreFolder:
         self.lock = FolderLock(self.path / LOCK)
         self._config_problem: StoreDamagedError | None = None
         self._config_created = False
-        _check_folder(self.path)
+        check_folder(self.path)
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except PermissionError as exc:
-            raise _cannot_write(self.path, exc) from None
+            raise cannot_write(self.path, exc) from None
         self._config = self._open_config()
 
     # -- locking ----------------------------------------------------------------------------
@@ -316,7 +231,7 @@ class StoreFolder:
             with self.lock.hold():
                 yield
         except PermissionError as exc:
-            raise _cannot_write(self.path, exc) from None
+            raise cannot_write(self.path, exc) from None
 
     def _reading(self) -> contextlib.AbstractContextManager[None]:
         return self.lock.hold(shared=True)
@@ -630,30 +545,19 @@ class StoreFolder:
             shapes: dict[str, tuple[int, int] | str] = {}
             for df in indexes.values():
                 for name in df["file"].unique():
-                    shapes.setdefault(str(name), self._shape_or_problem(str(name)))
+                    shapes.setdefault(str(name), shape_or_problem(self.path / str(name)))
             dim = self._repair_config(shapes, notes)
             for path, df in indexes.items():
-                bad = _unreadable(df, shapes, dim, self.level)
+                bad = unreadable_rows(df, shapes, dim, self.level)
                 for name, group in df[bad].groupby("file", sort=False):  # the damaged files
+                    why = why_unreadable(shapes[str(name)], group, dim, self.level)
                     notes.append(
-                        f"{self.path / str(name)}: stored array "
-                        f"{_why(shapes[str(name)], group, dim, self.level)}; {len(group)} "
-                        f"row(s) dropped from {path.name}, computed again by the next extraction"
+                        f"{self.path / str(name)}: stored array {why}; {len(group)} row(s) "
+                        f"dropped from {path.name}, computed again by the next extraction"
                     )
                 if bad.any():
                     atomic_write_parquet(path, df[~bad].reset_index(drop=True))
         return notes
-
-    def _shape_or_problem(self, name: str) -> tuple[int, int] | str:
-        path = self.path / name
-        try:
-            return _probe(path)
-        except FileNotFoundError:
-            return "is missing"
-        except OSError as exc:
-            return f"is unreadable ({exc.strerror or exc})"
-        except ValueError as exc:
-            return str(exc)
 
     def _repair_config(self, shapes: dict[str, tuple[int, int] | str], notes: list[str]) -> int:
         """Rebuild a missing or damaged ``config.json``; returns the dim the arrays must have."""
@@ -732,7 +636,7 @@ class StoreFolder:
     def _open(self, name: str, *, dim: int, frames: int | None = None) -> np.ndarray:
         """Memory-map one stored array after checking its file against the index."""
         path = self.path / name
-        shape = self._shape_or_problem(name)
+        shape = shape_or_problem(path)
         if isinstance(shape, str):
             raise StoreDamagedError(path, f"stored array {shape}", self._read_remedy())
         if shape[1] != dim:
@@ -774,35 +678,6 @@ class StoreFolder:
         return out
 
 
-def _unreadable(
-    df: pd.DataFrame, shapes: dict[str, tuple[int, int] | str], dim: int, level: str
-) -> np.ndarray:
-    """``(len(df),)`` bool: the index rows whose array file (its shape in ``shapes``, or a
-    problem) cannot give them back with ``dim`` columns."""
-    info = [shapes[str(name)] for name in df["file"]]
-    broken = np.array([isinstance(shape, str) for shape in info], dtype=bool)
-    length = np.array([-1 if isinstance(shape, str) else shape[0] for shape in info])
-    width = np.array([-1 if isinstance(shape, str) else shape[1] for shape in info])
-    if level == "utterance":
-        rows = df["row"].to_numpy()
-        outside = (rows < 0) | (rows >= length)
-    else:
-        outside = df["frames"].to_numpy() != length
-    return broken | (width != dim) | outside
-
-
-def _why(shape: tuple[int, int] | str, bad: pd.DataFrame, dim: int, level: str) -> str:
-    """Why the index rows ``bad`` of one array file (its ``shape``) cannot be read."""
-    if isinstance(shape, str):
-        return shape
-    rows, columns = shape
-    if columns != dim:
-        return f"has {columns} column(s), the dim is {dim}"
-    if level == "utterance":
-        return f"holds {rows} row(s), the index lists rows up to {int(bad['row'].max())}"
-    return f"holds {rows} frame(s), the index says {int(bad['frames'].iloc[0])}"
-
-
 class FeatureStore:
     """A folder holding one :class:`StoreFolder` per extractor config.
 
@@ -815,7 +690,7 @@ class FeatureStore:
 
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)
-        _check_folder(self.root)
+        check_folder(self.root)
 
     def folder_path(self, extractor: Extractor | Frontend, vad: Vad | None = None) -> Path:
         """``<root>/<name>-<key>`` with ``key = store_key(extractor, vad)`` (``extractor``
