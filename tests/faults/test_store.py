@@ -449,7 +449,10 @@ def egemaps_reference(demo, tmp_path_factory) -> features.FeatureSet:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
-@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "sigterm"])
+@pytest.mark.parametrize(
+    "how",
+    ["kill-9", "sigterm", "ctrl-c"],  # Ctrl-C: SIGINT to the whole process group
+)
 def test_workers_end_with_their_parent_and_a_rerun_completes(
     demo, egemaps_reference, tmp_path, how
 ):
@@ -462,6 +465,7 @@ def test_workers_end_with_their_parent_and_a_rerun_completes(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # its own process group, as a shell gives a command
     )
     folder = FeatureStore(tmp_path / "s").folder_path(features.get_extractor("egemaps"))
     try:
@@ -472,15 +476,21 @@ def test_workers_end_with_their_parent_and_a_rerun_completes(
         )
         assert parent.poll() is None, "the extraction ended before it was killed"
         workers = _children(parent.pid)
-        parent.send_signal(how)
+        if how == "ctrl-c":
+            os.killpg(parent.pid, signal.SIGINT)
+        else:
+            parent.send_signal(signal.SIGKILL if how == "kill-9" else signal.SIGTERM)
         out, err = parent.communicate(timeout=60)
     finally:
         if parent.poll() is None:
             parent.kill()
     _wait_for(lambda: not _alive(workers), 10, f"the workers {workers} to exit")
-    if how == signal.SIGTERM:
+    if how == "sigterm":
         assert parent.returncode == 128 + signal.SIGTERM and "Traceback" not in err, err[-3000:]
         assert "error: extraction stopped by SIGTERM" in err
+    if how == "ctrl-c":  # typer's exit status for Ctrl-C; no worker prints a traceback
+        assert parent.returncode == 128 + signal.SIGINT, err[-3000:]
+        assert "Traceback" not in err and "KeyboardInterrupt" not in err, err[-3000:]
     rows = mf.read(demo)
     partial = features.load(rows, "egemaps", tmp_path / "s", allow_missing=True)
     assert 0 < len(partial) < len(rows)

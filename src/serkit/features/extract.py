@@ -254,6 +254,10 @@ def _parallel(
     position = 0
     finished = False
     try:
+        with _sigint_ignored():  # the first submits spawn the workers: they start ignoring it
+            while position < len(batches) and len(pending) < 2 * workers:
+                pending.add(pool.submit(compute_batch, extractor, batches[position], vad))
+                position += 1
         while position < len(batches) or pending:
             while position < len(batches) and len(pending) < 2 * workers:
                 pending.add(pool.submit(compute_batch, extractor, batches[position], vad))
@@ -308,6 +312,24 @@ def _watch_parent(parent: int) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="serkit-watch-parent", daemon=True).start()
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore SIGINT for the block (in the main thread): processes spawned meanwhile inherit
+    the ignored disposition, so a Ctrl-C that reaches a worker still starting up (before
+    :func:`_watch_parent` runs) does not end it with a traceback; the parent handles it."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
 
 
 class ExtractionInterrupted(KeyboardInterrupt):
