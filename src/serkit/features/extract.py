@@ -384,13 +384,18 @@ def extract(
 ) -> ExtractSummary:
     """Compute the features of every manifest row the store lacks.
 
+    Other processes may extract into the same store at once. A damaged store folder is
+    repaired first (:meth:`~serkit.features.store.StoreFolder.repair`): rows it cannot give
+    back are computed again, and ``summary.repaired`` says what was found.
+
     Args:
         manifest: the manifest (its root in ``attrs``); ``start``/``end`` cut segments.
         extractor: an extractor, a registered name, a ``to_dict()`` mapping, or a
             :class:`~serkit.features.frontend.Frontend` (extractor, VAD and analysable
             thresholds; an extractor gets the default thresholds).
         store: a :class:`FeatureStore` or its folder.
-        workers: processes (spawned; 1 computes in this process).
+        workers: processes (spawned; 1 computes in this process). They end with this
+            process, however it ends (``kill -9`` included).
         shard: ``"i/n"`` or ``(i, n)``, 0-based: compute only this deterministic part of the
             manifest into a shard index; join shards with :func:`merge`.
         skip_bad: skip unreadable or unanalysable audio (too short or too silent, see
@@ -405,7 +410,10 @@ def extract(
         An :class:`ExtractSummary` (computed, cached, skipped ids with reasons, seconds).
 
     Raises:
-        FeatureError: a row failed (names the id, the file and the reason), unless ``skip_bad``.
+        FeatureError: a row failed (names the id, the file and the reason), unless ``skip_bad``;
+            a worker process died; the store cannot be written.
+        ExtractionInterrupted: SIGTERM arrived (a ``KeyboardInterrupt``, as Ctrl-C is); the
+            rows computed so far are committed first, so the next call resumes.
     """
     started = time.perf_counter()
     frontend = resolve_frontend(extractor, vad)
