@@ -259,6 +259,19 @@ def test_a_damaged_store_is_named_on_load_and_repaired_by_extract(demo, referenc
     _assert_tidy(folder, len(rows), level)
 
 
+def test_serkit_features_says_what_it_repaired(demo, tmp_path):
+    command = ["features", str(demo), "-e", "mfcc-stats", "--store", "s", "--no-progress"]
+    first = _serkit(*command, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    folder = FeatureStore(tmp_path / "s").folder_path(features.get_extractor("mfcc-stats"))
+    _truncate(_vectors(folder))
+    again = _serkit(*command, cwd=tmp_path)
+    assert again.returncode == 0 and "Traceback" not in again.stderr, again.stderr[-3000:]
+    assert "the store folder was damaged; 1 problem(s) repaired:" in again.stderr
+    assert "(truncated); 36 row(s) dropped from index.parquet" in again.stderr
+    assert "36 computed, 0 cached" in again.stdout
+
+
 def test_a_missing_config_is_rebuilt_without_recomputing(demo, reference, tmp_path):
     rows = mf.read(demo)
     features.extract(rows, SlowStats(), tmp_path, progress=False)

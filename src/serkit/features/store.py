@@ -541,7 +541,7 @@ class StoreFolder:
                     indexes[path] = self._read_index_file(path)
                 except StoreDamagedError as exc:
                     path.unlink(missing_ok=True)
-                    notes.append(f"{path}: {exc.problem}; removed, its rows are computed again")
+                    notes.append(f"{path}: {exc.problem}; removed, its rows to be computed again")
             shapes: dict[str, tuple[int, int] | str] = {}
             for df in indexes.values():
                 for name in df["file"].unique():
@@ -553,7 +553,7 @@ class StoreFolder:
                     why = why_unreadable(shapes[str(name)], group, dim, self.level)
                     notes.append(
                         f"{self.path / str(name)}: stored array {why}; {len(group)} row(s) "
-                        f"dropped from {path.name}, computed again by the next extraction"
+                        f"dropped from {path.name}, to be computed again"
                     )
                 if bad.any():
                     atomic_write_parquet(path, df[~bad].reset_index(drop=True))
