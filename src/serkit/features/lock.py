@@ -36,7 +36,8 @@ class FolderLock:
     readers.
 
     Args:
-        path: the lock file (created on first use, mode ``0o666`` minus the umask).
+        path: the lock file (created by the first exclusive hold, mode ``0o666`` minus the
+            umask).
     """
 
     def __init__(self, path: str | os.PathLike) -> None:
@@ -50,8 +51,9 @@ class FolderLock:
     def hold(self, *, shared: bool = False) -> Iterator[None]:
         """Hold the lock for the block (waits while another process holds it exclusively).
 
-        A shared hold of a folder the caller cannot write takes no lock (the lock file cannot
-        be created there); an exclusive one raises the ``PermissionError``.
+        A shared hold opens the lock file read-only (a reader writes nothing); where there is
+        none yet (no writer ever locked the folder) or it cannot be read, it takes no lock.
+        An exclusive hold creates the file when absent.
 
         Raises:
             OSError: the lock file cannot be opened (exclusive: no write permission).
@@ -75,15 +77,17 @@ class FolderLock:
     def _acquire(self, shared: bool) -> int | None:
         if fcntl is None:  # pragma: no cover - Windows
             return None
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
-        except OSError as exc:
-            if not shared or exc.errno not in _READ_ONLY:
-                raise
+        if shared:  # a reader writes nothing, not even the lock file
             try:
                 fd = os.open(self.path, os.O_RDONLY)
             except FileNotFoundError:
-                return None  # a store this process cannot write: read it without a lock
+                return None  # no writer has locked this folder yet (or ever will)
+            except OSError as exc:
+                if exc.errno not in _READ_ONLY:
+                    raise
+                return None  # a lock file this process cannot read: read without a lock
+        else:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
         try:
             fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         except BaseException:
