@@ -150,17 +150,20 @@ def resample(signal: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
 def peak_normalize(signal: np.ndarray, peak: float = 1.0) -> np.ndarray:
     """Scale so that max |x| == ``peak``; silence is returned unchanged."""
     top = float(np.max(np.abs(signal))) if signal.size else 0.0
-    if top <= 0.0:
+    gain = peak / top if top > 0.0 else np.inf
+    if not np.isfinite(gain):  # silence, or so close to it that no gain reaches the peak
         return signal.astype(np.float32)
-    return (signal * (peak / top)).astype(np.float32)
+    return (signal.astype(np.float64) * gain).astype(np.float32)
 
 
 def rms_normalize(signal: np.ndarray, rms: float = 0.1) -> np.ndarray:
     """Scale to the given RMS level, then clip to [-1, 1]; silence is returned unchanged."""
     level = float(np.sqrt(np.mean(np.square(signal, dtype=np.float64)))) if signal.size else 0.0
-    if level <= 0.0:
+    gain = rms / level if level > 0.0 else np.inf
+    if not np.isfinite(gain):  # silence, or so close to it that no gain reaches the level
         return signal.astype(np.float32)
-    return np.clip(signal * (rms / level), -1.0, 1.0).astype(np.float32)
+    # scale in float64: a float32 signal near the subnormal range would overflow to inf
+    return np.clip(signal.astype(np.float64) * gain, -1.0, 1.0).astype(np.float32)
 
 
 def normalize_signal(signal: np.ndarray, method: str, level: float | None = None) -> np.ndarray:
