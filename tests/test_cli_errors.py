@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import shlex
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from serkit.cli import app, main
+from faults._cli import error_paragraph, serkit
+from serkit.cli import app
 from serkit.cli._errors import BUG, CONFIG_SPELLINGS, spelling, verb
 from serkit.errors import SKIP_BAD, CorpusError, Hint, SerkitError
 
@@ -87,29 +87,6 @@ def ws(tmp_path_factory) -> dict[str, Path]:
         "missing": root / "missing",
         "out": root / "out",
     }
-
-
-def serkit(args: list[str], capsys, monkeypatch) -> tuple[int, str, str]:
-    """Run ``serkit ARGS`` through :func:`serkit.cli.main`: ``(exit status, stdout, stderr)``."""
-    monkeypatch.setattr(sys, "argv", ["serkit", *map(str, args)])
-    capsys.readouterr()
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def error_paragraph(err: str) -> str:
-    """The ``error:`` message in stderr, checked to be there once and to be one paragraph."""
-    lines = err.splitlines()
-    starts = [i for i, line in enumerate(lines) if line.startswith("error: ")]
-    assert len(starts) == 1, err
-    message = "\n".join(lines[starts[0] :]).strip()
-    assert "\n\n" not in message, message
-    return message
 
 
 def case(case_id: str, command: str, *names: str, absent: str | None = None):

@@ -26,6 +26,11 @@ def one_error(code: int, out: str, err: str) -> str:
     traceback, exactly one error, one paragraph)."""
     assert code != 0, out + err
     assert "Traceback" not in out + err, err
+    return error_paragraph(err)
+
+
+def error_paragraph(err: str) -> str:
+    """The ``error:`` message in stderr, checked to be there once and to be one paragraph."""
     lines = err.splitlines()
     starts = [i for i, line in enumerate(lines) if line.startswith("error: ")]
     assert len(starts) == 1, err
