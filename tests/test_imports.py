@@ -40,7 +40,7 @@ MODULES = sorted(
 
 
 def test_optional_packages_are_the_extras():
-    assert {"transformers", "resemblyzer", "fastapi", "multipart"} <= optional_packages()
+    assert {"transformers", "resemblyzer", "hypothesis"} <= optional_packages()
     assert "torch" not in optional_packages() and "numpy" not in optional_packages()
 
 
