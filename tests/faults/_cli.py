@@ -1,5 +1,5 @@
 """Run ``serkit`` in-process through :func:`serkit.cli.main` (its error mapping included, which
-``CliRunner`` skips), as ``tests/test_cli_errors.py`` does."""
+``CliRunner`` skips), as ``tests/faults/test_cli_input.py`` does."""
 
 from __future__ import annotations
 

@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from faults._cli import error_paragraph, serkit
 from serkit.cli import app
 from serkit.cli._errors import BUG, CONFIG_SPELLINGS, spelling, verb
 from serkit.errors import SKIP_BAD, CorpusError, Hint, SerkitError
+
+from ._cli import error_paragraph, serkit
 
 JUNK = b"RIFF....WAVEjunk" * 8
 
