@@ -26,7 +26,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command("predict")
     def predict_cmd(
-        model: Path = typer.Argument(..., help="A run folder (with model/) or a model package."),
+        model: Path = typer.Argument(
+            ..., help="A run folder (with model/), a model package or an exported .onnx file."
+        ),
         inputs: list[Path] = typer.Argument(
             None, help="Audio files and/or folders (searched recursively)."
         ),
