@@ -66,11 +66,10 @@ def test_a_speaker_normalised_run_needs_speakers_to_predict(demo_manifest, tmp_p
     assert out["speaker"].tolist() == df["speaker"].astype(str).tolist()
     from serkit.experiment.data import load_features, load_rows
 
-    rows = load_rows(experiment.validate_config(make_config(demo_manifest, tmp_path))["data"])
     cfg = experiment.validate_config(
         make_config(demo_manifest, tmp_path, **{"features.normalize": "speaker"})
     )
-    rows, frontend, fs = load_features(rows, cfg["features"])
+    rows, _, fs = load_features(load_rows(cfg["data"]), cfg["features"])
     expected = predictor.model.predict_proba(fs.X)
     got = out.set_index("id").loc[rows["id"].astype(str), [f"prob_{c}" for c in predictor.classes]]
     np.testing.assert_allclose(got.to_numpy(), expected, atol=1e-6)
