@@ -8,6 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from serkit.features import functional as F
+from serkit.features import pooling as P
+from serkit.features import signal as S
 
 from ._synth import voiced
 
@@ -45,12 +47,12 @@ def test_mel_matches_librosa(signal, kwargs):
 
 
 def test_stft_power_and_normalized(signal):
-    mag = F.stft(signal, n_fft=256, hop_length=128, power=1.0)
-    power = F.stft(signal, n_fft=256, hop_length=128, power=2.0)
+    mag = S.stft(signal, n_fft=256, hop_length=128, power=1.0)
+    power = S.stft(signal, n_fft=256, hop_length=128, power=2.0)
     np.testing.assert_allclose(mag**2, power, rtol=1e-4, atol=1e-8)
-    norm = F.stft(signal, n_fft=256, hop_length=128, window_name="hamming", normalized=True)
-    raw = F.stft(signal, n_fft=256, hop_length=128, window_name="hamming")
-    np.testing.assert_allclose(norm * F.window("hamming", 256, 256).sum(), raw, rtol=1e-4)
+    norm = S.stft(signal, n_fft=256, hop_length=128, window_name="hamming", normalized=True)
+    raw = S.stft(signal, n_fft=256, hop_length=128, window_name="hamming")
+    np.testing.assert_allclose(norm * S.window("hamming", 256, 256).sum(), raw, rtol=1e-4)
 
 
 def test_stft_matches_scipy_stft_rhemo():
@@ -59,7 +61,7 @@ def test_stft_matches_scipy_stft_rhemo():
 
     x = voiced(0.3, seed=1)
     _, _, z = stft(x, nperseg=256, noverlap=128, window="hamming")
-    ours = F.stft(x, n_fft=256, hop_length=128, window_name="hamming", normalized=True)
+    ours = S.stft(x, n_fft=256, hop_length=128, window_name="hamming", normalized=True)
     n = min(ours.shape[0], z.shape[1])
     np.testing.assert_allclose(ours[:n], np.abs(z.T)[:n], rtol=1e-3, atol=1e-6)
 
@@ -77,8 +79,8 @@ def test_mfcc_matches_librosa(signal):
 
 def test_pre_emphasis_definition():
     x = np.array([1.0, 2.0, 4.0, 3.0], dtype=np.float32)
-    np.testing.assert_allclose(F.pre_emphasis(x, 0.5), [1.0, 1.5, 3.0, 1.0])
-    assert F.pre_emphasis(np.zeros(0, np.float32)).size == 0
+    np.testing.assert_allclose(S.pre_emphasis(x, 0.5), [1.0, 1.5, 3.0, 1.0])
+    assert S.pre_emphasis(np.zeros(0, np.float32)).size == 0
 
 
 @settings(max_examples=25, deadline=None)
@@ -113,9 +115,9 @@ def test_deltas_edge_replication():
 @pytest.mark.parametrize("stats", [("mean",), ("mean", "std"), ("min", "max", "p10", "median")])
 def test_stats_pool_shapes_and_values(stats):
     x = np.random.default_rng(0).standard_normal((50, 7)).astype(np.float32)
-    pooled = F.stats_pool(x, stats)
+    pooled = P.stats_pool(x, stats)
     assert pooled.shape == (len(stats) * 7,) and pooled.dtype == np.float32
-    names = F.stats_names([f"d{i}" for i in range(7)], stats)
+    names = P.stats_names([f"d{i}" for i in range(7)], stats)
     assert len(names) == pooled.size and names[0] == f"{stats[0]}_d0"
     expected = {
         "mean": x.mean(0),
@@ -131,24 +133,24 @@ def test_stats_pool_shapes_and_values(stats):
 
 def test_stats_pool_constant_and_bad_input():
     const = np.ones((5, 2), np.float32)
-    pooled = F.stats_pool(const, ("skew", "kurtosis", "range"))
+    pooled = P.stats_pool(const, ("skew", "kurtosis", "range"))
     assert np.all(np.isfinite(pooled)) and np.all(pooled == 0)
     with pytest.raises(ValueError, match="frames >= 1"):
-        F.stats_pool(np.zeros((0, 3)))
+        P.stats_pool(np.zeros((0, 3)))
     with pytest.raises(ValueError, match="unknown statistic"):
-        F.stats_pool(const, ("average",))
+        P.stats_pool(const, ("average",))
 
 
 def test_normalisations():
     x = np.random.default_rng(1).standard_normal((30, 6)).astype(np.float32) * 5 + 3
-    mm = F.minmax_normalize(x, channels=2)
+    mm = P.minmax_normalize(x, channels=2)
     per_channel = mm.reshape(30, 2, 3)
     np.testing.assert_allclose(per_channel.min(axis=(0, 2)), 0.0, atol=1e-6)
     np.testing.assert_allclose(per_channel.max(axis=(0, 2)), 1.0, atol=1e-6)
-    z = F.zscore_normalize(x)
+    z = P.zscore_normalize(x)
     np.testing.assert_allclose(z.mean(0), 0.0, atol=1e-5)
     np.testing.assert_allclose(z.std(0), 1.0, atol=1e-4)
-    assert np.all(F.minmax_normalize(np.ones((4, 2), np.float32)) == 0)
+    assert np.all(P.minmax_normalize(np.ones((4, 2), np.float32)) == 0)
 
 
 def test_speechsplit_normalisation_formula():
@@ -164,26 +166,26 @@ def test_highpass_removes_low_frequency():
     t = np.arange(sr) / sr
     low = np.sin(2 * np.pi * 5 * t).astype(np.float32)
     high = np.sin(2 * np.pi * 500 * t).astype(np.float32)
-    out_low = F.highpass(low, sr, 30.0)
-    out_high = F.highpass(high, sr, 30.0)
+    out_low = S.highpass(low, sr, 30.0)
+    out_high = S.highpass(high, sr, 30.0)
     assert np.abs(out_low[2000:-2000]).max() < 0.01
     np.testing.assert_allclose(out_high[2000:-2000], high[2000:-2000], atol=0.01)
-    assert F.highpass(np.ones(10, np.float32), sr).shape == (10,)
+    assert S.highpass(np.ones(10, np.float32), sr).shape == (10,)
 
 
 def test_highpass_short_signals_and_dtype():
     x = np.random.default_rng(0).standard_normal(40)
     edge = 3 * 6  # filtfilt's default padding for order 5
     for n in (2, edge - 1, edge):
-        np.testing.assert_array_equal(F.highpass(x[:n], 16000, short="keep"), x[:n].astype("f4"))
-        assert not np.allclose(F.highpass(x[:n], 16000, short="reduce"), x[:n], atol=1e-3)
+        np.testing.assert_array_equal(S.highpass(x[:n], 16000, short="keep"), x[:n].astype("f4"))
+        assert not np.allclose(S.highpass(x[:n], 16000, short="reduce"), x[:n], atol=1e-3)
     long = x[: edge + 1]  # long enough: both modes filter alike, only the dtype differs
-    wide = F.highpass(long, 16000, short="keep", dtype=np.float64)
+    wide = S.highpass(long, 16000, short="keep", dtype=np.float64)
     assert wide.dtype == np.float64 and not np.allclose(wide, long, atol=1e-3)
-    np.testing.assert_array_equal(F.highpass(long, 16000, short="reduce"), wide.astype("f4"))
-    np.testing.assert_array_equal(F.highpass(x[:1], 16000), x[:1].astype("f4"))
+    np.testing.assert_array_equal(S.highpass(long, 16000, short="reduce"), wide.astype("f4"))
+    np.testing.assert_array_equal(S.highpass(x[:1], 16000), x[:1].astype("f4"))
     with pytest.raises(ValueError, match="short"):
-        F.highpass(x, 16000, short="drop")
+        S.highpass(x, 16000, short="drop")
 
 
 @given(
@@ -197,8 +199,8 @@ def test_framing_matches_index_construction(samples, frame_length, hop, center):
     x = np.random.default_rng(samples).standard_normal(samples)
     padded = np.pad(x, frame_length // 2) if center else x
     for count in (None, samples // hop + 1):
-        frames = F.frame_signal(x, frame_length, hop, center=center, count=count, dtype="f8")
-        expected_count = F.n_frames(samples, frame_length, hop, center) if count is None else count
+        frames = S.frame_signal(x, frame_length, hop, center=center, count=count, dtype="f8")
+        expected_count = S.n_frames(samples, frame_length, hop, center) if count is None else count
         assert frames.shape == (expected_count, frame_length) and frames.dtype == np.float64
         idx = np.arange(expected_count)[:, None] * hop + np.arange(frame_length)[None, :]
         tail = np.pad(padded, (0, max(0, int(idx.max()) + 1 - padded.size)))
@@ -207,25 +209,25 @@ def test_framing_matches_index_construction(samples, frame_length, hop, center):
 
 def test_frame_count_rules_differ_only_for_odd_frames_on_hop_multiples():
     x = np.ones(320, np.float32)
-    assert F.frame_signal(x, 400, 160).shape[0] == 320 // 160 + 1 == 3
-    assert F.frame_signal(x, 401, 160).shape[0] == 2  # librosa's rule
-    assert F.frame_signal(x, 401, 160, count=320 // 160 + 1).shape[0] == 3  # one per hop
+    assert S.frame_signal(x, 400, 160).shape[0] == 320 // 160 + 1 == 3
+    assert S.frame_signal(x, 401, 160).shape[0] == 2  # librosa's rule
+    assert S.frame_signal(x, 401, 160, count=320 // 160 + 1).shape[0] == 3  # one per hop
     with pytest.raises(ValueError, match="count"):
-        F.frame_signal(x, 400, 160, count=0)
+        S.frame_signal(x, 400, 160, count=0)
 
 
 def test_rms_db_floor():
     frames = np.array([[0.1, -0.1], [0.0, 0.0], [1e-8, 1e-8]])
-    np.testing.assert_allclose(F.rms_db(frames), [-20.0, -100.0, -100.0])
-    np.testing.assert_allclose(F.rms_db(frames, floor_db=-200.0), [-20.0, -200.0, -160.0])
+    np.testing.assert_allclose(S.rms_db(frames), [-20.0, -100.0, -100.0])
+    np.testing.assert_allclose(S.rms_db(frames, floor_db=-200.0), [-20.0, -200.0, -160.0])
 
 
 @pytest.mark.parametrize("samples", [0, 1, 100, 399, 400, 401, 16000])
 @pytest.mark.parametrize("center", [True, False])
 def test_framing_always_gives_frames(samples, center):
     x = np.ones(samples, np.float32)
-    frames = F.frame_signal(x, 400, 160, center=center, pad_mode="reflect")
-    assert frames.shape[0] == F.n_frames(samples, 400, 160, center) >= 1
+    frames = S.frame_signal(x, 400, 160, center=center, pad_mode="reflect")
+    assert frames.shape[0] == S.n_frames(samples, 400, 160, center) >= 1
     assert frames.shape[1] == 400
 
 
@@ -264,6 +266,6 @@ def test_mel_scale_round_trip(hz, htk):
 def test_windows_match_scipy(name):
     from scipy.signal import get_window
 
-    ours = F.window(name, 400, 512)
+    ours = S.window(name, 400, 512)
     assert ours.shape == (512,) and np.all(ours[:56] == 0) and np.all(ours[456:] == 0)
     np.testing.assert_allclose(ours[56:456], get_window(name, 400, fftbins=True), atol=1e-6)

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from serkit.errors import ConfigError
 from serkit.features import get_extractor
-from serkit.features.functional import highpass
 from serkit.features.prosody import prosody_functionals, runs, track_f0
+from serkit.features.signal import highpass
 from serkit.features.speechsplit import (
     log_f0_stats,
     normalize_log_f0,

@@ -28,7 +28,7 @@ from serkit.features.base import (
 )
 from serkit.registry import import_submodules
 
-_NOT_EXTRACTORS = {"base", "functional", "store", "extract", "data"}
+_NOT_EXTRACTORS = {"base", "functional", "signal", "pooling", "store", "extract", "data"}
 #: modules that could not be imported because an optional third-party package is missing
 DISCOVERY_ERRORS: dict[str, str] = {}
 
@@ -39,8 +39,10 @@ def _discover() -> None:
 
 _discover()
 
-from serkit.features.extract import ExtractSummary, extract, load, merge  # noqa: E402
-from serkit.features.store import FeatureSet, FeatureStore  # noqa: E402
+from serkit.features.extract import ExtractSummary, extract, merge  # noqa: E402
+from serkit.features.featureset import FeatureSet  # noqa: E402
+from serkit.features.loading import load  # noqa: E402
+from serkit.features.store import FeatureStore  # noqa: E402
 
 
 def list_extractors() -> list[str]:

@@ -22,7 +22,7 @@ import dataclasses
 import numpy as np
 
 from serkit.errors import ConfigError
-from serkit.features import functional as F
+from serkit.features import signal as S
 from serkit.features.base import Extractor, ExtractorConfig, register_extractor
 
 #: F0 search range per gender used by SpeechSplit (Hz); ``None`` = the union of both.
@@ -288,7 +288,7 @@ def _energy_frames(signal: np.ndarray, sample_rate: int, frame_ms: float, hop_ms
     length = max(2, int(round(frame_ms * sample_rate / 1000.0)))
     hop = max(1, int(round(hop_ms * sample_rate / 1000.0)))
     count = len(signal) // hop + 1
-    return F.frame_signal(signal, length, hop, count=count, dtype=np.float64)
+    return S.frame_signal(signal, length, hop, count=count, dtype=np.float64)
 
 
 @register_extractor
@@ -301,7 +301,7 @@ class Energy(Extractor):
 
     def compute(self, signal: np.ndarray) -> np.ndarray:
         frames = _energy_frames(signal, self.sample_rate, self.config.frame_ms, self.config.hop_ms)
-        level = F.rms_db(frames, ENERGY_FLOOR_DB)
+        level = S.rms_db(frames, ENERGY_FLOOR_DB)
         return np.stack([level, zero_crossing_rate(frames)], axis=1).astype(np.float32)
 
     def feature_names(self) -> list[str]:
@@ -345,7 +345,7 @@ class ProsodyStats(Extractor):
             frame_period_ms=c.hop_ms,
         )
         frames = _energy_frames(signal, self.sample_rate, c.frame_ms, c.hop_ms)
-        energy = F.rms_db(frames, ENERGY_FLOOR_DB)
+        energy = S.rms_db(frames, ENERGY_FLOOR_DB)
         stats = prosody_functionals(f0, energy, c.hop_ms / 1000.0, pause_db=c.pause_db)
         return stats.astype(np.float32)
 

@@ -25,6 +25,8 @@ import numpy as np
 
 from serkit.errors import ConfigError
 from serkit.features import functional as F
+from serkit.features import pooling as P
+from serkit.features import signal as S
 from serkit.features.base import Extractor, ExtractorConfig, register_extractor
 
 _LOGS = ("db", "ln", "log10", "speechsplit", "none")
@@ -90,7 +92,7 @@ class Spectrogram(Extractor):
 
     def compute(self, signal: np.ndarray) -> np.ndarray:
         cfg = self.config
-        spec = F.stft(
+        spec = S.stft(
             signal,
             n_fft=cfg.n_fft,
             hop_length=cfg.hop_length,
@@ -164,9 +166,9 @@ def log_mel_frames(cfg: Any, signal: np.ndarray) -> np.ndarray:
     """The static log-mel of a :class:`LogMelConfig`-like config: ``(frames, n_mels)``."""
     x = signal
     if cfg.highpass:
-        x = F.highpass(x, cfg.sample_rate, cfg.highpass, order=5)
+        x = S.highpass(x, cfg.sample_rate, cfg.highpass, order=5)
     if cfg.pre_emphasis:
-        x = F.pre_emphasis(x, cfg.pre_emphasis)
+        x = S.pre_emphasis(x, cfg.pre_emphasis)
     mel = F.mel_spectrogram(
         x,
         cfg.sample_rate,
@@ -197,9 +199,9 @@ def with_deltas(static: np.ndarray, order: int, width: int) -> np.ndarray:
 def finish(features: np.ndarray, cfg: Any, channels: int) -> np.ndarray:
     """Apply the config's per-utterance normalisation and clipping."""
     if cfg.normalize == "minmax":
-        features = F.minmax_normalize(features, channels)
+        features = P.minmax_normalize(features, channels)
     elif cfg.normalize == "zscore":
-        features = F.zscore_normalize(features)
+        features = P.zscore_normalize(features)
     if cfg.clip:
         features = np.clip(features, 0.0, 1.0)
     return np.ascontiguousarray(features, dtype=np.float32)
@@ -363,15 +365,15 @@ class _Pooled(Extractor):
         if not self.config.stats:
             raise ConfigError(f"{self.name}: stats must name at least one statistic")
         try:
-            F.stats_names(["x"], self.config.stats)
+            P.stats_names(["x"], self.config.stats)
         except ValueError as exc:
             raise ConfigError(f"{self.name}: {exc}") from None
 
     def compute(self, signal: np.ndarray) -> np.ndarray:
-        return F.stats_pool(self._frames.compute(signal), self.config.stats)
+        return P.stats_pool(self._frames.compute(signal), self.config.stats)
 
     def feature_names(self) -> list[str]:
-        return F.stats_names(self._frames.feature_names(), self.config.stats)
+        return P.stats_names(self._frames.feature_names(), self.config.stats)
 
 
 @register_extractor

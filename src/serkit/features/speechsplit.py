@@ -24,7 +24,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from serkit.errors import ConfigError
-from serkit.features import functional as F
+from serkit.features import signal as S
 from serkit.features.base import Extractor, ExtractorConfig, register_extractor
 from serkit.features.prosody import F0_METHODS, f0_range, track_f0
 
@@ -140,7 +140,7 @@ def _speechsplit_track(signal: np.ndarray, config: SpeechSplitF0Config) -> np.nd
     n = len(signal) // config.hop + 1
     if config.highpass_hz > 0:
         # float64 into the tracker; a signal too short for filtfilt's padding stays unfiltered
-        signal = F.highpass(
+        signal = S.highpass(
             signal, config.sample_rate, config.highpass_hz, short="keep", dtype=np.float64
         )
     f0 = track_f0(

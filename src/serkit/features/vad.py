@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from serkit.errors import ConfigError
-from serkit.features import functional as F
+from serkit.features import signal as S
 from serkit.features.base import Extractor, ExtractorConfig, register_extractor
 
 VAD_METHODS = ("silero", "energy")
@@ -130,8 +130,8 @@ def energy_speech_mask(
     """
     frame = max(1, int(round(frame_ms * sample_rate / 1000.0)))
     hop = max(1, int(round(hop_ms * sample_rate / 1000.0)))
-    frames = F.frame_signal(signal, frame, hop, center=False, dtype=np.float64)
-    level = F.rms_db(frames, floor_db=-200.0)
+    frames = S.frame_signal(signal, frame, hop, center=False, dtype=np.float64)
+    level = S.rms_db(frames, floor_db=-200.0)
     reference = np.percentile(level, 95)
     mask = (level > reference + threshold_db) & (level > ABSOLUTE_FLOOR_DB)
     return mask, hop, frame
