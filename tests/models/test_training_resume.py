@@ -15,10 +15,11 @@ import pytest
 import torch
 
 from serkit.errors import ConfigError
+from serkit.models.checkpoints import read_progress
 from serkit.models.data import SequenceDataset
 from serkit.models.ddp_smoke import synthetic
 from serkit.models.nets import build_net
-from serkit.models.training import read_progress, seed_everything, train_module
+from serkit.models.training import seed_everything, train_module
 
 from ._synth import frames
 
@@ -177,7 +178,7 @@ def test_checkpoint_of_other_items_of_the_same_size_is_refused(tmp_path):
 
 
 def test_data_digest_depends_on_items_labels_and_order():
-    from serkit.models.training import data_digest
+    from serkit.models.checkpoints import data_digest
 
     x, y = synthetic(6, 4, 0)
     base = data_digest(SequenceDataset(x, y))

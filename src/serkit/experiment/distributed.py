@@ -2,7 +2,7 @@
 
 :func:`join` is called once per run by the runner. Under ``torchrun`` (which sets ``RANK``,
 ``WORLD_SIZE`` and the rendezvous variables) it joins the process group through
-:func:`serkit.models.training.init_distributed` (gloo on CPU, nccl with CUDA); without it, or
+:func:`serkit.models.distributed.init_distributed` (gloo on CPU, nccl with CUDA); without it, or
 with one process, it returns :data:`SOLO` without importing torch, so classic runs stay light.
 
 The returned :class:`Group` is all the runner needs: ``writer`` (rank 0 writes every file),
@@ -88,7 +88,7 @@ def join() -> Group:
         return SOLO
     import torch.distributed as dist
 
-    from serkit.models.training import init_distributed
+    from serkit.models.distributed import init_distributed
 
     owned = not dist.is_initialized()
     rank, world = init_distributed(timeout=WAIT)

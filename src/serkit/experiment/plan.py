@@ -35,7 +35,8 @@ def plan(
     """
     from serkit.experiment.checks import check_level, check_paths
     from serkit.experiment.data import load_rows
-    from serkit.experiment.runner import check_run_folder, make_folds
+    from serkit.experiment.folder import check_run_folder
+    from serkit.experiment.runner import make_folds
 
     cfg = validate_config(config)
     check_level(cfg)

@@ -36,12 +36,9 @@ epoch; results match a one-process run within seed-to-seed noise, not bit for bi
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import shutil
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,20 +46,17 @@ import numpy as np
 import pandas as pd
 
 from serkit.atomic import atomic_write_parquet, atomic_write_text
-from serkit.errors import ConfigError, Hint
+from serkit.errors import ConfigError
 from serkit.experiment import cache
-from serkit.experiment.checkpoints import CHECKPOINTS, checkpoints_in, fold_checkpoints, resume_note
+from serkit.experiment.checkpoints import CHECKPOINTS, fold_checkpoints
 from serkit.experiment.checks import check_level, check_paths
 from serkit.experiment.config import fingerprint, validate_config
 from serkit.experiment.data import Dataset, load_features, load_rows, log_skipped, model_level
-from serkit.experiment.distributed import SOLO, Group, join
-from serkit.experiment.search import fit_model, grid_search
-
-Log = Callable[[str], None]
-
-
-def _quiet(_: str) -> None:
-    return None
+from serkit.experiment.distributed import Group, join
+from serkit.experiment.final import final_model
+from serkit.experiment.fold import run_fold
+from serkit.experiment.folder import Log, cached_folds, folds_table, prepare_folder, quiet
+from serkit.experiment.search import grid_search
 
 
 def build_protocol(cfg: dict[str, Any], seed: int) -> Any:
@@ -162,143 +156,6 @@ def searched_model(
     return make_model(cfg, seed, best), best, search
 
 
-def _fit(model: Any, dataset: Dataset, fold: Any, level: str, *, asked: bool) -> Any:
-    """Fit on the fold's training rows; validation rows go in as ``val_index`` if supported.
-
-    A model whose ``fit`` has no ``val_index`` parameter trains on the training rows only
-    (validation rows of an ``official`` split stay unused), unless the config asked for a
-    validation split (``asked``), which is then an error.
-    """
-    takes_val = "val_index" in inspect.signature(model.fit).parameters
-    if fold.val is None or len(fold.val) == 0 or not takes_val:
-        if asked and not takes_val:
-            raise ConfigError(
-                f"config key validation: model {type(model).__name__} takes no validation "
-                "index (fit(..., val_index=...)); remove `validation` (neural models make "
-                "their own speaker-disjoint split from the speaker groups)"
-            )
-        return fit_model(model, dataset, fold.train, level)
-    idx = np.concatenate([fold.train, fold.val])
-    val_index = np.arange(len(fold.train), len(idx))
-    return model.fit(
-        dataset.inputs(idx, level), dataset.y[idx], groups=dataset.groups[idx], val_index=val_index
-    )
-
-
-def predictions_frame(
-    model: Any, dataset: Dataset, idx: np.ndarray, level: str, fold: str, seed: int
-) -> pd.DataFrame:
-    """One fold's predictions: id, fold, seed, speaker, corpus, true, pred, prob_<class>."""
-    X = dataset.inputs(idx, level)
-    proba = np.asarray(model.predict_proba(X), dtype=np.float64)
-    pred = np.asarray(model.predict(X)).astype(str)
-    rows = dataset.df.iloc[idx]
-    out = pd.DataFrame(
-        {
-            "id": rows["id"].astype(str).to_numpy(),
-            "fold": fold,
-            "seed": seed,
-            "speaker": rows["speaker"].astype(str).to_numpy(),
-            "corpus": rows["corpus"].astype(str).to_numpy(),
-            "true": rows["label"].astype(str).to_numpy(),
-            "pred": pred,
-        }
-    )
-    known = [str(c) for c in model.classes_]
-    for c in dataset.classes:
-        out[f"prob_{c}"] = proba[:, known.index(c)] if c in known else 0.0
-    return out
-
-
-def _prepare_folder(run_dir: Path, fp: str, overwrite: bool, log: Log, write: bool) -> Path:
-    """Check (every rank) and, with ``write``, prepare (rank 0) the run folder; ``partial/``.
-
-    A folder of another config (its fingerprint is in ``partial/fingerprint.txt``) is refused
-    while it holds any finished result (a fold, predictions, a model), unless ``overwrite``.
-    One that holds none, left by a start that failed or was stopped before its first fold
-    finished, is free: it is taken over (its checkpoints and unfinished files removed).
-    """
-    partial = run_dir / "partial"
-    stamp = partial / "fingerprint.txt"
-    old = stamp.read_text().strip() if stamp.is_file() else None
-    if run_dir.exists() and overwrite:
-        if not write:
-            return partial
-        log(f"removing the old run folder {run_dir} (--overwrite)")
-        shutil.rmtree(run_dir)
-    elif old is not None and old != fp:
-        finished = _finished_results(run_dir)
-        if finished:
-            raise ConfigError(
-                f"{run_dir} holds results of a different config (fingerprint {old} != {fp}; "
-                f"{finished}); choose another `name`",
-                hint=Hint("overwrite", True, "to discard them"),
-            )
-        if not write:
-            return partial
-        log(
-            f"{run_dir}: taking over the folder of config {old}, which finished no fold (a "
-            "start that failed or was stopped); its checkpoints are removed"
-        )
-        shutil.rmtree(run_dir / CHECKPOINTS, ignore_errors=True)
-        for path in partial.iterdir():
-            if path.is_file():
-                path.unlink()
-    if not write:
-        return partial
-    partial.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(stamp, fp + "\n")
-    return partial
-
-
-def check_run_folder(run_dir: Path, fp: str, overwrite: bool = False) -> None:
-    """Raise what :func:`run` would raise for the run folder ``run_dir`` of a config with
-    fingerprint ``fp`` (another config's finished results there); writes nothing."""
-    _prepare_folder(run_dir, fp, overwrite, _quiet, write=False)
-
-
-def _finished_results(run_dir: Path) -> str:
-    """What finished results ``run_dir`` holds, in words (``""``: none)."""
-    partial = run_dir / "partial"
-    folds = [p for p in partial.glob("*.parquet") if p.with_suffix(".json").exists()]
-    found = [f"{len(folds)} finished fold(s)"] if folds else []
-    found += [name for name in ("predictions.parquet", "model") if (run_dir / name).exists()]
-    return ", ".join(found)
-
-
-def _cached_folds(
-    partial: Path,
-    slots: dict[tuple[int, int], tuple[str, str]],
-    folds_by_seed: dict[int, list],
-    df: pd.DataFrame,
-    log: Log,
-) -> dict[str, tuple[pd.DataFrame, dict[str, Any]]]:
-    """The finished folds in ``partial`` that can be used (rank 0), by slot name.
-
-    A cached fold whose key changed, or whose files do not hold the fold's test rows, is
-    logged and its files are removed (it is computed again), as are the slots beyond the
-    last fold of each seed (left by a run on more folds).
-
-    Args:
-        slots: (seed, fold index) -> (slot name, the fold's key now).
-    """
-    found = {}
-    for (seed, i), (name, key) in slots.items():
-        fold = folds_by_seed[seed][i]
-        result, problem = cache.read_fold(partial, name, key, fold, seed, df)
-        if result is not None:
-            found[name] = result
-            continue
-        if problem:
-            log(f"seed {seed} fold {fold.name}: cached result not used: {problem}; recomputing")
-        cache.discard(partial, name)
-    counts = {seed: len(folds) for seed, folds in folds_by_seed.items()}
-    for name in cache.stale_slots(partial, counts):
-        log(f"removing {partial / name}.*: a fold this run does not have (the data changed)")
-        cache.discard(partial, name)
-    return found
-
-
 def _check_distributable(cfg: dict[str, Any], world: int) -> None:
     """Under torchrun only neural models (the DDP training loop) may run."""
     from serkit.models.neural import NeuralClassifier
@@ -310,76 +167,6 @@ def _check_distributable(cfg: dict[str, Any], world: int) -> None:
             "this config in a single process (not under torchrun); only neural models "
             "(neural, acrnn, dcnn-blstmwa) train with DDP"
         )
-
-
-def _run_fold(
-    cfg: dict[str, Any],
-    dataset: Dataset,
-    fold: Any,
-    level: str,
-    seed: int,
-    partial: Path,
-    slot: tuple[str, str],
-    checkpoints: Path,
-    group: Group,
-    log: Log,
-) -> tuple[pd.DataFrame, dict[str, Any]] | None:
-    """Fit and predict one fold, checkpointing into ``checkpoints``.
-
-    Rank 0 writes the fold's partial files (``slot``: their name and the fold's key, see
-    :mod:`serkit.experiment.cache`), deletes its checkpoints and returns
-    ``(predictions, info)``; the other ranks take part in the fit and return ``None``.
-    """
-    started = time.time()
-    model, best, search = searched_model(cfg, dataset, fold.train, level, seed)
-    note = resume_note(checkpoints)
-    if note:
-        log(f"seed {seed} fold {fold.name}: {note}")
-    with checkpoints_in(model, checkpoints):
-        model = _fit(model, dataset, fold, level, asked=cfg["validation"] is not None)
-    if not group.writer:
-        return None
-    preds = predictions_frame(model, dataset, fold.test, level, fold.name, seed)
-    history = getattr(model, "history_", None)
-    fit_summary = getattr(model, "fit_summary_", None)
-    info = {
-        "fold": fold.name,
-        "seed": seed,
-        "n_train": int(len(fold.train)),
-        "n_val": 0 if fold.val is None else int(len(fold.val)),
-        "n_test": int(len(fold.test)),
-        "started": started,
-        "finished": time.time(),
-        "seconds": round(time.time() - started, 3),
-        "world_size": group.world,
-        "resumed_from": getattr(model, "resumed_from_", None),
-        "best_params": best,
-        "search": search,
-        "history": _jsonable(history) if history else None,
-        "fit_summary": _jsonable(fit_summary) if fit_summary else None,
-    }
-    cache.write_fold(partial, *slot, preds, info)  # the parquet, written last, marks it done
-    shutil.rmtree(checkpoints, ignore_errors=True)
-    return preds, info
-
-
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=lambda v: getattr(v, "item", lambda: str(v))()))
-
-
-def folds_table(folds_by_seed: dict[int, list], df: pd.DataFrame) -> pd.DataFrame:
-    """``folds.csv``: one line per (seed, fold, row) with role train / val / test."""
-    ids = df["id"].astype(str).to_numpy()
-    parts = []
-    for seed, folds in folds_by_seed.items():
-        for fold in folds:
-            for role, idx in (("train", fold.train), ("val", fold.val), ("test", fold.test)):
-                if idx is None or len(idx) == 0:
-                    continue
-                parts.append(
-                    pd.DataFrame({"id": ids[idx], "fold": fold.name, "role": role, "seed": seed})
-                )
-    return pd.concat(parts, ignore_index=True)
 
 
 def run(
@@ -442,7 +229,7 @@ def _run(
     from serkit.experiment.provenance import provenance
     from serkit.manifest import summary
 
-    log = (log or _quiet) if group.writer else _quiet
+    log = (log or quiet) if group.writer else quiet
     progress = progress and group.writer
     run_dir = Path(output if output is not None else cfg["output"]) / cfg["name"]
     fp = fingerprint(cfg)
@@ -452,7 +239,7 @@ def _run(
     rows = load_rows(cfg["data"])
     for seed in cfg["seeds"]:  # a protocol that cannot split these rows fails before extraction
         make_folds(cfg, rows, seed)
-    partial = _prepare_folder(run_dir, fp, overwrite, log, write=group.writer)
+    partial = prepare_folder(run_dir, fp, overwrite, log, write=group.writer)
     if group.world > 1:
         log(f"torchrun: {group.world} processes; rank 0 extracts features and writes the run")
     if group.writer:  # rank 0 extracts (cached in the store); the others only read it
@@ -476,7 +263,7 @@ def _run(
         for seed, folds in folds_by_seed.items()
         for i, fold in enumerate(folds)
     }
-    found = _cached_folds(partial, slots, folds_by_seed, df, log) if group.writer else {}
+    found = cached_folds(partial, slots, folds_by_seed, df, log) if group.writer else {}
     finished = set(group.agree(sorted(found)))
 
     frames, infos, computed = [], [], 0
@@ -492,7 +279,7 @@ def _run(
             elif not cached:
                 folder = fold_checkpoints(run_dir, seed, fold.name)
                 args = (partial, slots[seed, i], folder, group, log)
-                result = _run_fold(cfg, dataset, fold, level, seed, *args)
+                result = run_fold(cfg, dataset, fold, level, seed, *args)
             if group.writer:
                 preds, info = result
                 frames.append(preds)
@@ -511,7 +298,7 @@ def _run(
 
     if not group.writer:  # the other ranks only take part in the final refit
         if cfg["final_model"]:
-            _final_model(cfg, dataset, level, frontend, classes, run_dir, log, group, digests)
+            final_model(cfg, dataset, level, frontend, classes, run_dir, log, group, digests)
         return run_dir
     predictions = pd.concat(frames, ignore_index=True)
     independent = "speaker" in cfg["protocol"]["disjoint"]
@@ -567,68 +354,10 @@ def _run(
     config_io.dump(resolved, run_dir / "config.yaml")
 
     if cfg["final_model"]:
-        _final_model(cfg, dataset, level, frontend, classes, run_dir, log, group, digests)
+        final_model(cfg, dataset, level, frontend, classes, run_dir, log, group, digests)
     shutil.rmtree(run_dir / CHECKPOINTS, ignore_errors=True)  # every fit is done and recorded
     from serkit.report import write_report
 
     md, _ = write_report(run_dir)
     log(f"report: {md}")
     return run_dir
-
-
-def _final_model(
-    cfg: dict[str, Any],
-    dataset: Dataset,
-    level: str,
-    frontend: Any,
-    classes: list[str],
-    run_dir: Path,
-    log: Log,
-    group: Group = SOLO,
-    digests: list[bytes] | None = None,
-) -> Path:
-    """Refit on every row (after the same search, if any) and save the model package.
-
-    Checkpoints go to ``<run>/checkpoints/final/``; under torchrun every rank fits (DDP) and
-    rank 0 saves. The marker ``partial/final_model.done`` holds the key of the rows, features
-    and front end it was fitted on (:mod:`serkit.experiment.cache`; ``digests``: the
-    :func:`~serkit.experiment.cache.row_digests` of ``dataset``, computed when not given):
-    a model of other data is refitted."""
-    from serkit.models.package import is_current, save_model
-
-    target = run_dir / "model"
-    marker = run_dir / "partial" / cache.FINAL_MARKER
-    key = cache.content_key(
-        f"{fingerprint(cfg)}:{cfg['seeds'][0]}:{frontend.key()}",
-        cache.row_digests(dataset) if digests is None else digests,
-        {"train": np.arange(len(dataset.df))},
-    )
-    fresh = marker.is_file() and marker.read_text().strip() == key
-    if group.agree(fresh and is_current(target)):  # checksums verified
-        log(f"final model: {target} (cached)")
-        return target
-    seed = cfg["seeds"][0]
-    every = np.arange(len(dataset.df))
-    model, best, _ = searched_model(cfg, dataset, every, level, seed)
-    started = time.time()
-    with checkpoints_in(model, run_dir / CHECKPOINTS / "final"):
-        model = fit_model(model, dataset, every, level)
-    if not group.writer:
-        return target
-    save_model(  # replaces an old or damaged package in one rename
-        model,
-        target,
-        extra={
-            "frontend": frontend.to_dict(),
-            "label_set": cfg["data"]["label_set"],
-            "classes": classes,
-            "experiment": cfg["name"],
-            "best_params": best,
-        },
-    )
-    atomic_write_text(marker, key + "\n")
-    log(
-        f"final model: refitted on all {len(every)} rows in {time.time() - started:.1f} s "
-        f"-> {target}"
-    )
-    return target

@@ -159,7 +159,7 @@ class DCNNBLSTMwAClassifier(NeuralClassifier):
 
     def check_params(self, input_dim: int | None = None) -> None:
         """:meth:`NeuralClassifier.check_params` plus ``decision`` and the stage-1 options."""
-        from serkit.models.training import check_options
+        from serkit.models.options import check_options
 
         if self.decision not in DECISIONS:
             raise ConfigError(

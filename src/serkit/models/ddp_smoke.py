@@ -33,8 +33,9 @@ def synthetic(n: int, dim: int, seed: int) -> tuple[list[np.ndarray], np.ndarray
 def main(argv: list[str] | None = None) -> None:
     """Parse arguments, join the process group, train, write per-rank results."""
     from serkit.models.data import SequenceDataset
+    from serkit.models.distributed import init_distributed
     from serkit.models.nets import build_net
-    from serkit.models.training import init_distributed, train_module
+    from serkit.models.training import train_module
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)

@@ -265,7 +265,7 @@ class NeuralClassifier(ClassifierMixin, BaseEstimator):
         import torch
 
         from serkit.models.nets import check_net_params
-        from serkit.models.training import check_options
+        from serkit.models.options import check_options
 
         check_options(
             epochs=self.epochs,

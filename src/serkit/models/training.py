@@ -15,13 +15,13 @@
   history, best weights, early-stopping state) plus ``progress.json`` is written atomically
   after EVERY epoch; with ``resume=True`` a rerun continues after the last finished epoch (a
   finished run returns at once). The checkpoint's fingerprint holds the module's parameter
-  shapes and a content hash of the training and validation items (:func:`data_digest`), so a
-  folder is never resumed by another fold's training (that is an error);
-* under ``torchrun`` (call :func:`init_distributed` at the entry point first) the module is
-  wrapped in ``DistributedDataParallel``, the training data is sharded with
-  ``DistributedSampler``, buffers are re-broadcast from rank 0 after each epoch, every rank
-  evaluates the full validation set (identical weights give identical decisions) and only
-  rank 0 writes checkpoints.
+  shapes and a content hash of the training and validation items, so a folder is never
+  resumed by another fold's training (that is an error; see :mod:`serkit.models.checkpoints`);
+* under ``torchrun`` (call :func:`~serkit.models.distributed.init_distributed` at the entry
+  point first) the module is wrapped in ``DistributedDataParallel``, the training data is
+  sharded with ``DistributedSampler``, buffers are re-broadcast from rank 0 after each epoch,
+  every rank evaluates the full validation set (identical weights give identical decisions)
+  and only rank 0 writes checkpoints.
 
 The caller builds (and so initialises) the module: call :func:`seed_everything` before building
 it for reproducible weights (``NeuralClassifier.fit`` does).
@@ -48,9 +48,6 @@ Example::
 from __future__ import annotations
 
 import copy
-import datetime
-import hashlib
-import json
 import os
 import random
 import time
@@ -64,16 +61,23 @@ import torch
 from torch import nn
 
 from serkit import metrics
-from serkit.atomic import atomic_path, atomic_write_json
 from serkit.errors import ConfigError
+from serkit.models.checkpoints import (
+    CHECKPOINT,
+    cpu_state,
+    fit_fingerprint,
+    mismatch,
+    read_checkpoint,
+    set_numpy_rng_state,
+    write_checkpoint,
+)
 from serkit.models.data import PadCollate
+from serkit.models.distributed import dist_info
+from serkit.models.options import check_options, make_optimizer, make_scheduler
 
 Batch = dict[str, torch.Tensor]
 ForwardFn = Callable[[nn.Module, Batch], torch.Tensor]
 LossFn = Callable[[torch.Tensor, Batch], torch.Tensor]
-
-CHECKPOINT = "last.pt"
-PROGRESS = "progress.json"
 
 
 @dataclass
@@ -112,41 +116,6 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if device not in ("cpu",) and not device.startswith("cuda"):
         raise ConfigError(f"unknown device {device!r}; expected 'auto', 'cpu' or 'cuda[:i]'")
     return torch.device(device)
-
-
-def init_distributed(
-    backend: str | None = None, timeout: datetime.timedelta | None = None
-) -> tuple[int, int]:
-    """Join the process group that ``torchrun`` describes (call once, at the entry point).
-
-    Reads ``RANK``/``WORLD_SIZE``/``LOCAL_RANK`` set by torchrun; does nothing when they are
-    absent or the group already exists. ``backend`` defaults to ``nccl`` with CUDA, else
-    ``gloo``; ``timeout`` bounds every collective wait (``None``: torch's default, 30 min for
-    gloo), e.g. longer while rank 0 alone extracts features.
-
-    Returns:
-        ``(rank, world_size)``.
-    """
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
-        return 0, 1
-    if backend is None:
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-    if backend == "nccl":
-        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-    dist.init_process_group(backend=backend, **({"timeout": timeout} if timeout else {}))
-    return dist.get_rank(), dist.get_world_size()
-
-
-def _dist() -> tuple[bool, int, int]:
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        return True, dist.get_rank(), dist.get_world_size()
-    return False, 0, 1
 
 
 # --------------------------------------------------------------------------- metrics / eval
@@ -210,151 +179,7 @@ def _labels(dataset: Any) -> np.ndarray:
     return np.array([int(dataset[i][1]) for i in range(len(dataset))])
 
 
-# --------------------------------------------------------------------------- checkpoints
-
-
-def _feed(digest: Any, item: Any) -> None:
-    if isinstance(item, torch.Tensor):
-        item = item.detach().cpu().numpy()
-    if isinstance(item, np.ndarray):
-        item = np.ascontiguousarray(item)
-        digest.update(f"{item.dtype.str}{item.shape}".encode())
-        digest.update(item.view(np.uint8).reshape(-1).data)
-    elif isinstance(item, (tuple, list)):
-        digest.update(f"[{len(item)}".encode())
-        for part in item:
-            _feed(digest, part)
-    else:
-        digest.update(repr(item).encode())
-
-
-def data_digest(dataset: Any) -> str:
-    """Content hash (16 hex) of a torch dataset's items, in order.
-
-    A dataset that keeps ``frames`` and ``labels`` (e.g.
-    :class:`~serkit.models.data.SequenceDataset`) is hashed from them directly; any other from
-    its items ``dataset[i]`` (arrays, tensors, numbers). Two folds of one corpus train on
-    different rows, so their digests differ: part of the checkpoint fingerprint, it keeps a
-    checkpoint from ever being resumed by another fold's (or another data set's) training.
-    """
-    digest = hashlib.blake2b(digest_size=8)
-    frames, labels = getattr(dataset, "frames", None), getattr(dataset, "labels", None)
-    if frames is not None and labels is not None:
-        items: Any = zip(frames, np.asarray(labels).tolist(), strict=True)
-    else:
-        items = (dataset[i] for i in range(len(dataset)))
-    digest.update(f"{len(dataset)}".encode())
-    for item in items:
-        _feed(digest, item)
-    return digest.hexdigest()
-
-
-def _fingerprint(module: nn.Module, train_data: Any, val_data: Any | None) -> dict[str, Any]:
-    """What a checkpoint must match to be resumed: the module's class and parameter shapes,
-    and the content of the training and validation items (:func:`data_digest`)."""
-    return {
-        "module": f"{type(module).__module__}.{type(module).__qualname__}",
-        "parameters": [[k, list(v.shape)] for k, v in module.state_dict().items()],
-        "n_train": len(train_data),
-        "n_val": len(val_data) if val_data else 0,
-        "train_data": data_digest(train_data),
-        "val_data": data_digest(val_data) if val_data else None,
-    }
-
-
-def _mismatch(saved: dict[str, Any], now: dict[str, Any]) -> str:
-    """Which part of two checkpoint fingerprints differs, in words."""
-    if saved.get("module") != now["module"] or saved.get("parameters") != now["parameters"]:
-        return f"saved {saved.get('module')}, now {now['module']} (or other parameter shapes)"
-    sizes = (
-        f"saved {saved.get('n_train')}/{saved.get('n_val')}, now {now['n_train']}/{now['n_val']}"
-    )
-    return f"other training/validation items ({sizes} items; content hashes differ)"
-
-
-def read_progress(checkpoint_dir: str | os.PathLike) -> dict[str, Any] | None:
-    """``{"epoch": last finished epoch, "done": bool}`` of a checkpoint folder, or ``None``."""
-    path = Path(checkpoint_dir) / PROGRESS
-    return json.loads(path.read_text()) if path.exists() else None
-
-
-def _cpu_state(module: nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
-
-
 # --------------------------------------------------------------------------- the loop
-
-
-def _make_optimizer(name: str, params: Any, lr: float, weight_decay: float):
-    if name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    if name == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-    if name == "sgd":
-        return torch.optim.SGD(
-            params, lr=lr, weight_decay=weight_decay, momentum=0.9, nesterov=True
-        )
-    raise ConfigError(f"unknown optimizer {name!r}; expected 'adamw', 'adam' or 'sgd'")
-
-
-def _make_scheduler(name: str, optimizer: Any, epochs: int, patience: int | None):
-    if name == "plateau":
-        wait = max(1, (patience or 4) // 2)
-        return torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer, mode="min", factor=0.5, patience=wait
-        )
-    if name == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, epochs))
-    if name in ("none", None):
-        return None
-    raise ConfigError(f"unknown scheduler {name!r}; expected 'plateau', 'cosine' or 'none'")
-
-
-OPTIMIZERS = ("adamw", "adam", "sgd")
-SCHEDULERS = ("plateau", "cosine", "none")
-
-
-def check_options(
-    *,
-    epochs: int,
-    lr: float,
-    weight_decay: float,
-    batch_size: int,
-    optimizer: str = "adamw",
-    scheduler: str | None = "plateau",
-    patience: int | None = None,
-    grad_clip: float | None = None,
-    prefix: str = "",
-) -> None:
-    """Check the options of :func:`train_module` before any work (estimators call it from
-    their ``check_params``, so a bad value is found when the config is validated).
-
-    Args:
-        prefix: how the caller's parameters are named in messages, e.g. ``"stage1_"``
-            (``stage1_lr=-1``).
-
-    Raises:
-        ConfigError: naming the option, the rule and the value found.
-    """
-    rules = [
-        ("epochs", epochs, epochs >= 0, ">= 0 (0: train nothing)"),
-        ("lr", lr, lr > 0, "> 0"),
-        ("weight_decay", weight_decay, weight_decay >= 0, ">= 0"),
-        ("batch_size", batch_size, int(batch_size) >= 1, ">= 1"),
-        ("patience", patience, patience is None or patience >= 1, ">= 1 or null (never stop)"),
-        ("grad_clip", grad_clip, grad_clip is None or grad_clip > 0, "> 0 or null (no clip)"),
-    ]
-    problems = [
-        f"{prefix}{name} must be {rule}, found {prefix}{name}={value}"
-        for name, value, ok, rule in rules
-        if not ok
-    ]
-    if optimizer not in OPTIMIZERS:
-        problems.append(f"unknown optimizer {optimizer!r}; expected one of {', '.join(OPTIMIZERS)}")
-    if scheduler is not None and scheduler not in SCHEDULERS:
-        problems.append(f"unknown scheduler {scheduler!r}; expected one of {', '.join(SCHEDULERS)}")
-    if problems:
-        raise ConfigError("; ".join(problems))
 
 
 def train_module(
@@ -427,7 +252,7 @@ def train_module(
     )
     if len(train_data) == 0:
         raise ConfigError("train_module() got an empty training set")
-    distributed, rank, world = _dist()
+    distributed, rank, world = dist_info()
     device = resolve_device(device)
     module.to(device)
     forward_fn = forward_fn or default_forward
@@ -448,12 +273,12 @@ def train_module(
 
         ids = [device.index] if device.type == "cuda" else None
         model = DistributedDataParallel(module, device_ids=ids)
-    opt = _make_optimizer(optimizer, module.parameters(), lr, weight_decay)
-    sched = _make_scheduler(scheduler, opt, epochs, patience)
+    opt = make_optimizer(optimizer, module.parameters(), lr, weight_decay)
+    sched = make_scheduler(scheduler, opt, epochs, patience)
 
     state: dict[str, Any] = {
         "history": [],
-        "best_state": _cpu_state(module),
+        "best_state": cpu_state(module),
         "best_key": (-np.inf, np.inf),
         "best_epoch": 0,
         "bad_epochs": 0,
@@ -461,14 +286,14 @@ def train_module(
         "stopped_early": False,
     }
     ckpt_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
-    fingerprint = _fingerprint(module, train_data, val_data) if ckpt_dir is not None else {}
+    fingerprint = fit_fingerprint(module, train_data, val_data) if ckpt_dir is not None else {}
     start_epoch, resumed_from = 1, None
     if ckpt_dir is not None and resume and (ckpt_dir / CHECKPOINT).exists():
-        saved = _read_checkpoint(ckpt_dir / CHECKPOINT)
+        saved = read_checkpoint(ckpt_dir / CHECKPOINT)
         if saved["fingerprint"] != fingerprint:
             raise ConfigError(
                 f"{ckpt_dir / CHECKPOINT}: checkpoint belongs to a different training "
-                f"({_mismatch(saved['fingerprint'], fingerprint)}); delete the folder, use "
+                f"({mismatch(saved['fingerprint'], fingerprint)}); delete the folder, use "
                 "another checkpoint_dir (one per fold), or pass resume=False"
             )
         module.load_state_dict(saved["model"])
@@ -479,7 +304,7 @@ def train_module(
             state[key] = saved[key]
         state["best_key"] = tuple(state["best_key"])
         random.setstate(saved["rng"]["python"])
-        _set_numpy_rng_state(saved["rng"]["numpy"])
+        set_numpy_rng_state(saved["rng"]["numpy"])
         torch.set_rng_state(saved["rng"]["torch"])
         resumed_from = int(saved["epoch"])
         start_epoch = resumed_from + 1
@@ -548,7 +373,7 @@ def train_module(
             key = (val_uar, -val_loss) if np.isfinite(val_uar) else (epoch, 0.0)
             if key > state["best_key"]:
                 state.update(best_key=key, best_epoch=epoch, bad_epochs=0)
-                state["best_state"] = _cpu_state(module)
+                state["best_state"] = cpu_state(module)
             else:
                 state["bad_epochs"] += 1
             stop = bool(
@@ -558,7 +383,7 @@ def train_module(
                 state["done"] = True
                 state["stopped_early"] = stop and epoch < epochs
             if ckpt_dir is not None and rank == 0:
-                _write_checkpoint(ckpt_dir, epoch, module, opt, sched, state, fingerprint)
+                write_checkpoint(ckpt_dir, epoch, module, opt, sched, state, fingerprint)
             if distributed:
                 import torch.distributed as dist
 
@@ -601,71 +426,3 @@ def _evaluate(
     y_true, y_pred = np.concatenate(trues), np.concatenate(preds)
     labels = np.union1d(y_true, y_pred)
     return float(np.sum(losses) / len(y_true)), metrics.uar(y_true, y_pred, labels)
-
-
-def _write_checkpoint(
-    ckpt_dir: Path,
-    epoch: int,
-    module: nn.Module,
-    opt: Any,
-    sched: Any,
-    state: dict[str, Any],
-    fingerprint: dict[str, Any],
-) -> None:
-    payload = {
-        "epoch": epoch,
-        "model": _cpu_state(module),
-        "optimizer": opt.state_dict(),
-        "scheduler": sched.state_dict() if sched is not None else None,
-        "rng": {
-            "python": random.getstate(),
-            "numpy": _numpy_rng_state(),
-            "torch": torch.get_rng_state(),
-        },
-        "fingerprint": fingerprint,
-        **state,
-        "best_key": list(state["best_key"]),
-    }
-    with atomic_path(ckpt_dir / CHECKPOINT) as tmp:
-        torch.save(_plain_numbers(payload), tmp)  # readable with weights_only=True
-    atomic_write_json(ckpt_dir / PROGRESS, {"epoch": epoch, "done": bool(state["done"])})
-
-
-def _read_checkpoint(path: Path) -> dict[str, Any]:
-    """Load a checkpoint with ``weights_only=True`` (no code runs).
-
-    Raises:
-        ConfigError: the file is damaged or was written by an older serkit (numpy objects).
-    """
-    import pickle
-    import zipfile
-
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
-        raise ConfigError(
-            f"{path}: checkpoint cannot be read as plain tensors ({type(exc).__name__}; damaged, "
-            "or written by an older serkit); delete its folder to train that fit from the start"
-        ) from exc
-
-
-def _plain_numbers(value: Any) -> Any:
-    """numpy scalars as Python numbers, recursively (``torch.load(weights_only=True)`` reads
-    tensors and plain containers only)."""
-    if isinstance(value, dict):
-        return {k: _plain_numbers(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(_plain_numbers(v) for v in value)
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _numpy_rng_state() -> tuple[Any, ...]:
-    """``np.random.get_state()`` with its key array as a tensor (see :func:`_plain_numbers`)."""
-    name, keys, pos, has_gauss, cached = np.random.get_state()
-    return (name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached)
-
-
-def _set_numpy_rng_state(saved: tuple[Any, ...]) -> None:
-    """Restore what :func:`_numpy_rng_state` saved."""
-    name, keys, pos, has_gauss, cached = saved
-    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
