@@ -53,8 +53,9 @@ def register(app: typer.Typer) -> None:
         """Extract features of every manifest row into the store (cached rows are skipped)."""
         from serkit import config, features
         from serkit import manifest as mf
-        from serkit.features.extract import ExtractionInterrupted, parse_shard
+        from serkit.features.extract import parse_shard
         from serkit.features.vad import VadTrim
+        from serkit.features.workers import ExtractionInterrupted
 
         if vad_option and not vad:
             raise typer.BadParameter("--vad-set needs --vad silero|energy", param_hint="--vad-set")

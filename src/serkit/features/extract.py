@@ -1,18 +1,16 @@
-"""Run an extractor over a manifest into the feature store, and load the features back.
+"""Run an extractor over a manifest into the feature store.
 
 ``extract`` computes only the rows the store lacks (by id and audio fingerprint), optionally in
-worker processes and on one shard of the manifest, and commits results in chunks so an
-interrupted run resumes where it stopped. ``load`` returns a :class:`FeatureSet` aligned to the
-manifest order. ``merge`` joins the outputs of ``shard=`` jobs. A ``vad`` (e.g.
-:class:`serkit.features.vad.VadTrim`) trims each signal before the extractor; it selects its own
-store folder, so pass the same ``vad`` to ``extract``, ``merge`` and ``load``.
+worker processes (:mod:`serkit.features.workers`) and on one shard of the manifest, and commits
+results in chunks so an interrupted run resumes where it stopped. ``merge`` joins the outputs
+of ``shard=`` jobs. A ``vad`` (e.g. :class:`serkit.features.vad.VadTrim`) trims each signal
+before the extractor; it selects its own store folder, so pass the same ``vad`` to ``extract``,
+``merge`` and :func:`serkit.features.loading.load` (which reads the features back).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
 import math
 import os
 import sys
@@ -20,26 +18,16 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from serkit.errors import SKIP_BAD, AudioError, ConfigError, message_of
-from serkit.features.analysable import UnanalysableError
+from serkit.errors import SKIP_BAD, ConfigError
 from serkit.features.base import EXTRACTORS, Extractor, FeatureError
-from serkit.features.frontend import Frontend, Vad, as_frontend, vad_spec
-from serkit.features.store import INDEX, FeatureSet, FeatureStore, StoreFolder
-
-
-class Job(NamedTuple):
-    """One manifest row to compute."""
-
-    id: str
-    path: str
-    start: float | None
-    end: float | None
-    fingerprint: str
+from serkit.features.frontend import Frontend, Vad, as_frontend
+from serkit.features.store import INDEX, FeatureStore, StoreFolder
+from serkit.features.workers import Job, parallel, serial, sigterm_raises
 
 
 @dataclass
@@ -174,202 +162,6 @@ def jobs_of(manifest: pd.DataFrame) -> list[Job]:
     return jobs
 
 
-def compute_batch(
-    extractor: Frontend | Extractor, jobs: Sequence[Job], vad: Vad | None = None
-) -> list[tuple[Job, np.ndarray | None, str | None, float]]:
-    """Compute features of a few jobs: ``(job, array or None, error or None, audio seconds)``.
-
-    Runs in worker processes; audio and extractor errors are returned (not raised) so that the
-    parent can name the file and decide whether to skip it. Every row goes through
-    :meth:`Frontend.compute`, so audio that is not analysable (too short or too silent after
-    the VAD) gets an error naming its duration or level and the threshold, never features.
-
-    Args:
-        extractor: the front end (or an extractor, put behind ``vad``).
-        jobs: the rows.
-        vad: the VAD of a bare extractor.
-    """
-    from serkit import audio
-
-    frontend = as_frontend(extractor, vad)
-    out = []
-    for job in jobs:
-        try:
-            signal, rate = audio.read(
-                job.path, sample_rate=frontend.sample_rate, start=job.start, end=job.end
-            )
-        except AudioError as exc:
-            out.append((job, None, f"unreadable audio: {message_of(exc)}", 0.0))
-            continue
-        seconds = len(signal) / rate
-        try:
-            array = frontend.compute(signal, rate)
-        except ConfigError:  # the extractor's setup (e.g. no model_path) fails every file alike
-            raise
-        except UnanalysableError as exc:
-            thresholds = (
-                f"min_duration_s={frontend.min_duration_s}, "
-                f"min_level_dbfs={frontend.min_level_dbfs}"
-            )
-            out.append((job, None, f"{exc.reason} ({thresholds})", seconds))
-            continue
-        except Exception as exc:  # any extractor failure is reported with the file name
-            reason = f"{type(exc).__name__}: {message_of(exc)}"
-            name = frontend.extractor.name
-            out.append((job, None, f"extractor {name!r} failed: {reason}", seconds))
-            continue
-        out.append((job, array, None, seconds))  # finite: Extractor.__call__ refuses NaN/inf
-    return out
-
-
-def _serial(
-    extractor: Frontend | Extractor, todo: list[Job], vad: Vad | None, batch: int
-) -> Iterator:
-    for start in range(0, len(todo), batch):
-        yield from compute_batch(extractor, todo[start : start + batch], vad)
-
-
-def _parallel(
-    extractor: Frontend | Extractor, todo: list[Job], vad: Vad | None, workers: int, batch: int
-):
-    """Compute ``todo`` in ``workers`` spawned processes, yielding results as batches finish.
-
-    The workers end with this process: each watches its parent (:func:`_watch_parent`), so a
-    ``kill -9`` of the parent leaves none behind, and when the consumer stops early (an error,
-    SIGTERM, Ctrl-C) the queued batches are cancelled and the workers terminated at once.
-    """
-    import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-    from concurrent.futures.process import BrokenProcessPool
-
-    batches = [todo[i : i + batch] for i in range(0, len(todo), batch)]
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=context,
-        initializer=_watch_parent,
-        initargs=(os.getpid(),),
-    )
-    pending: set = set()
-    position = 0
-    finished = False
-    try:
-        with _sigint_ignored():  # the first submits spawn the workers: they start ignoring it
-            while position < len(batches) and len(pending) < 2 * workers:
-                pending.add(pool.submit(compute_batch, extractor, batches[position], vad))
-                position += 1
-        while position < len(batches) or pending:
-            while position < len(batches) and len(pending) < 2 * workers:
-                pending.add(pool.submit(compute_batch, extractor, batches[position], vad))
-                position += 1
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                try:
-                    results = future.result()
-                except BrokenProcessPool:
-                    raise FeatureError(
-                        "a feature worker process ended abruptly (killed, or out of memory?); "
-                        "the rows computed so far are kept in the store: extract again to go "
-                        "on (with workers=1 a crashing row shows its error)"
-                    ) from None
-                yield from results
-        finished = True
-    finally:
-        _stop_pool(pool, pending, finished)
-
-
-def _stop_pool(pool: Any, pending: set, finished: bool) -> None:
-    """Shut a worker pool down: wait for a pool that finished its work, else cancel what is
-    queued and terminate the workers (batches in flight are not waited for)."""
-    if finished:
-        pool.shutdown(wait=True)
-        return
-    for future in pending:
-        future.cancel()
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        process.join(timeout=10)
-
-
-def _watch_parent(parent: int) -> None:
-    """Initializer of a feature worker: exit as soon as the process ``parent`` is gone.
-
-    A worker outlives a parent killed with ``kill -9`` (it waits for work that never comes), so
-    a daemon thread polls the parent pid and ends the worker when it changes. SIGINT (Ctrl-C
-    reaches the whole process group) is left to the parent, which stops the workers itself.
-    """
-    import signal
-    import threading
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.2)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="serkit-watch-parent", daemon=True).start()
-
-
-@contextlib.contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    """Ignore SIGINT for the block (in the main thread): processes spawned meanwhile inherit
-    the ignored disposition, so a Ctrl-C that reaches a worker still starting up (before
-    :func:`_watch_parent` runs) does not end it with a traceback; the parent handles it."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
-
-
-class ExtractionInterrupted(KeyboardInterrupt):
-    """An extraction stopped by SIGTERM (the rows computed so far are stored).
-
-    A :class:`KeyboardInterrupt`, as for Ctrl-C, so that no ``except Exception`` on the way
-    (an extractor failure reported per row, a damaged-file check) takes it for an error of
-    the row or file at hand.
-    """
-
-
-@contextlib.contextmanager
-def _sigterm_raises() -> Iterator[None]:
-    """Turn SIGTERM into :class:`ExtractionInterrupted` for the block (in the main thread;
-    elsewhere signals cannot be handled), so that the rows computed so far are committed and
-    the workers stopped. A second SIGTERM acts as it did before."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        signal.signal(signal.SIGTERM, previous)
-        raise ExtractionInterrupted(
-            "extraction stopped by SIGTERM; the rows computed so far are kept in the store: "
-            "extract again to compute the rest"
-        )
-
-    previous = signal.getsignal(signal.SIGTERM)
-    if previous is None:  # set outside Python: restore the default
-        previous = signal.SIG_DFL
-    signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def extract(
     manifest: pd.DataFrame,
     extractor: Frontend | Extractor | str | dict[str, Any],
@@ -479,9 +271,9 @@ def _run(
 
     batch = max(1, min(16, math.ceil(len(todo) / (4 * workers)), chunk_size))
     results = (
-        _serial(extractor, todo, vad, batch)
+        serial(extractor, todo, vad, batch)
         if workers == 1
-        else _parallel(extractor, todo, vad, workers, batch)
+        else parallel(extractor, todo, vad, workers, batch)
     )
     bar = tqdm(
         total=len(todo),
@@ -492,7 +284,7 @@ def _run(
         dynamic_ncols=True,
     )
     try:
-        with _sigterm_raises():
+        with sigterm_raises():
             _consume(results, folder, index_name, summary, skip_bad, chunk_size, bar)
     finally:
         bar.close()
@@ -586,129 +378,3 @@ def merge(
         vad=folder.vad,
         repaired=repaired,
     )
-
-
-def absent_reason(job: Job, index: pd.DataFrame) -> str | None:
-    """Why the store ``index`` (indexed by id) holds no current features of ``job``, or
-    ``None`` when it does (same id and same audio fingerprint)."""
-    if job.fingerprint.startswith("missing:"):
-        return f"audio file missing: {job.path}"
-    if job.id not in index.index:
-        return "not in the store (not extracted yet, or skipped as bad)"
-    if index.at[job.id, "fingerprint"] != job.fingerprint:
-        return f"audio changed since extraction: {job.path}"
-    return None
-
-
-def load(
-    manifest: pd.DataFrame,
-    extractor: Frontend | Extractor | str | dict[str, Any],
-    store: FeatureStore | str | os.PathLike = "features",
-    *,
-    allow_missing: bool = False,
-    vad: Vad | None = None,
-) -> FeatureSet:
-    """Load stored features aligned to the manifest order.
-
-    A row counts as present only when its id is stored with the current audio fingerprint (see
-    :func:`jobs_of`): the cached features of a row whose audio file is gone or changed are
-    never used.
-
-    Args:
-        manifest: the manifest.
-        extractor: the extractor (or its name / ``to_dict()``, or the front end) the features
-            were computed with.
-        store: the store.
-        allow_missing: leave out absent or stale rows (listed in ``FeatureSet.missing``)
-            instead of raising.
-        vad: the VAD the features were extracted with (it selects the store folder).
-
-    Raises:
-        FeatureError: rows are missing or stale (names them, why, and the call that fixes it).
-    """
-    frontend = resolve_frontend(extractor, vad)
-    extractor, vad = frontend.extractor, frontend.vad
-    store = store if isinstance(store, FeatureStore) else FeatureStore(store)
-    path = store.folder_path(frontend)
-    spec = vad_spec(vad)
-    if not (path / "config.json").exists():
-        raise FeatureError(
-            f"{path}: no features for {extractor!r}"
-            + (f" behind VAD {_describe_vad(spec)}" if spec else " (without VAD)")
-            + (
-                f" with analysable thresholds {frontend.custom_thresholds}"
-                if frontend.custom_thresholds
-                else ""
-            )
-            + f" in store {store.root}; compute them first with extract(manifest, "
-            f"{extractor.name!r}, {str(store.root)!r}{_vad_argument(spec)}) and the same "
-            "extractor parameters" + _other_vads(store, extractor, vad)
-        )
-    folder = store.open(frontend)
-    index = folder.index().set_index("id")
-    keep, missing, reasons = [], [], []
-    for job in jobs_of(manifest):
-        reason = absent_reason(job, index)
-        (keep if reason is None else missing).append(job.id)
-        if reason is not None:
-            reasons.append(f"{job.id} ({reason})")
-    if missing and not allow_missing:
-        shown = "; ".join(reasons[:5]) + (" ..." if len(reasons) > 5 else "")
-        raise FeatureError(
-            f"{path}: {len(missing)} of {len(manifest)} manifest row(s) have no current "
-            f"features: {shown}. Restore the audio or fix the manifest, then run extract() "
-            f"with the same {extractor.name!r} front end again (it computes only those), or "
-            "load with allow_missing=True"
-        )
-    entries = index.loc[keep].reset_index()
-    X, frames = folder.read(entries)
-    lengths = entries["frames"].to_numpy(dtype=np.int64)
-    return FeatureSet(
-        ids=keep,
-        level=extractor.level,
-        dim=int(folder.dim or 0),
-        X=X,
-        frames=frames,
-        lengths=lengths,
-        feature_names=folder.config.get("feature_names"),
-        extractor=extractor.to_dict(),
-        channels=int(folder.config.get("channels") or 1),
-        missing=missing,
-        vad=folder.vad,
-    )
-
-
-def _vad_argument(spec: dict[str, Any] | None) -> str:
-    """``, vad=VadTrim(method='energy', pad_ms=10.0)`` for a VAD spec (``""`` for none)."""
-    return f", vad={_vad_call(spec)}" if spec else ""
-
-
-def _vad_call(spec: dict[str, Any]) -> str:
-    """The call that builds a VAD spec: ``VadTrim(method=...)`` plus its non-default fields."""
-    if spec.get("name") != "vad-trim":
-        return _describe_vad(spec)
-    from serkit.features.vad import VadTrim
-
-    defaults = VadTrim().to_dict()["params"]
-    params = spec.get("params") or {}
-    method = params.get("method", defaults["method"])
-    rest = [f", {k}={v!r}" for k, v in params.items() if k != "method" and v != defaults.get(k)]
-    return f"VadTrim(method={method!r}{''.join(rest)})"
-
-
-def _other_vads(store: FeatureStore, extractor: Extractor, vad: Vad | None) -> str:
-    """A hint naming the VADs this extractor config *is* stored with, if any."""
-    if not store.root.is_dir():
-        return ""
-    # compare as JSON (config.json holds lists where to_dict() may hold tuples)
-    wanted = json.loads(json.dumps(extractor.to_dict(), default=str))
-    mine = json.loads(json.dumps(vad_spec(vad), default=str))
-    others = [
-        c.get("vad")
-        for c in store.folders()
-        if c.get("extractor") == wanted and c.get("vad") != mine
-    ]
-    if not others:
-        return ""
-    shown = "; ".join("no VAD (vad=None)" if o is None else f"vad={_vad_call(o)}" for o in others)
-    return f". The store holds this extractor with: {shown} (pass the same vad)"

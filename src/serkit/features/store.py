@@ -34,17 +34,13 @@ writers of the same rows both compute them (the later commit wins; the values ar
 A store the process cannot write is read without a lock. On platforms without ``fcntl``
 (Windows) there is no lock: run one writer per folder there.
 
-**Damage.** Files serkit writes are never partial, but a store can be damaged from outside
-(a disk that filled up during a copy, a file edited or deleted by hand). Readers check what they
-read and raise :class:`StoreDamagedError` naming the file, what is wrong (unreadable Parquet,
-a vectors file shorter than its header or the index says, a frame array of another shape, a
-damaged ``config.json``) and what to do; they never return values of a damaged file.
-:meth:`StoreFolder.repair`, run by every ``extract`` and ``merge``, makes the folder sound
-again: an unreadable index file is removed, index rows whose array is missing or damaged are
-dropped, a missing or damaged ``config.json`` is rebuilt from the extractor (the dim from the
-stored arrays); the dropped rows are then computed again like any missing row, and the summary
-lists what was repaired. Temporary files of killed writers are deleted by the next
-consolidation (under the lock, so never a live writer's).
+**Damage.** A store can be damaged from outside (a disk that filled up during a copy, a file
+edited by hand). Readers check what they read (:mod:`serkit.features.store_check`) and raise
+:class:`StoreDamagedError` naming the file, what is wrong and what to do, never returning values
+of a damaged file; :meth:`StoreFolder.repair` (:mod:`serkit.features.store_repair`), run by
+every ``extract`` and ``merge``, drops what cannot be read and rebuilds a damaged config.
+Temporary files of killed writers are deleted by the next consolidation (under the lock, so
+never a live writer's).
 
 A VAD put in front of the extractor (``extract(..., vad=VadTrim(...))``) is part of the folder
 identity: the folder key is the key of the front end (:class:`serkit.features.frontend.Frontend`,
@@ -62,9 +58,7 @@ import os
 import re
 import time
 import uuid
-from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -80,13 +74,11 @@ from serkit.features.store_check import (
     cannot_write,
     check_folder,
     shape_or_problem,
-    unreadable_rows,
-    why_unreadable,
 )
+from serkit.features.store_index import INDEX_COLUMNS, empty_index, read_index_file
 
 __all__ = [
     "INDEX",
-    "FeatureSet",
     "FeatureStore",
     "StoreDamagedError",
     "StoreFolder",
@@ -97,7 +89,6 @@ __all__ = [
 
 INDEX = "index.parquet"
 LOCK = ".lock"
-_INDEX_COLUMNS = ("id", "fingerprint", "file", "row", "frames", "committed")
 _CONFIG_KEYS = ("extractor", "key", "level", "dim", "channels")
 
 
@@ -106,78 +97,6 @@ def store_key(extractor: Extractor | Frontend, vad: Vad | None = None) -> str:
     front end ``extractor`` behind ``vad`` (``extractor.key()`` when there is no VAD), or of
     a front end's per-row part (:meth:`~serkit.features.frontend.Frontend.cached`)."""
     return as_frontend(extractor, vad).cached().key()
-
-
-@dataclass
-class FeatureSet:
-    """Features of a manifest, aligned to its row order.
-
-    Attributes:
-        ids: row ids, in manifest order.
-        level: "utterance" or "frame".
-        dim: feature dimension.
-        X: ``(n, dim)`` float32 (utterance level; ``None`` at frame level).
-        frames: list of ``(frames_i, dim)`` float32 arrays, memory-mapped (frame level).
-        lengths: ``(n,)`` int64 frame counts (ones at utterance level).
-        feature_names: names of the ``dim`` columns, when the extractor knows them.
-        extractor: the extractor's ``to_dict()``.
-        channels: stacked channels of a frame feature (channel-major columns).
-        missing: ids of the manifest left out (only with ``allow_missing``).
-        vad: the VAD's :func:`vad_spec` when the features were computed on trimmed audio.
-    """
-
-    ids: list[str]
-    level: str
-    dim: int
-    X: np.ndarray | None
-    frames: list[np.ndarray] | None
-    lengths: np.ndarray
-    feature_names: list[str] | None
-    extractor: dict[str, Any]
-    channels: int = 1
-    missing: list[str] = field(default_factory=list)
-    vad: dict[str, Any] | None = None
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def padded(
-        self, max_frames: int | None = None, *, pad_value: float = 0.0
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Frame features as one zero-padded batch.
-
-        Args:
-            max_frames: crop every utterance to this many frames (``None`` = the longest).
-            pad_value: the value after each utterance's end.
-
-        Returns:
-            ``(array (n, T, dim) float32, lengths (n,) int64)`` with lengths after cropping.
-        """
-        if self.level != "frame" or self.frames is None:
-            raise FeatureError("padded() needs frame-level features; this set is utterance level")
-        lengths = np.asarray(self.lengths, dtype=np.int64)
-        if max_frames is not None:
-            lengths = np.minimum(lengths, int(max_frames))
-        steps = int(lengths.max()) if len(lengths) else 0
-        if max_frames is not None:
-            steps = int(max_frames)
-        out = np.full((len(self.frames), steps, self.dim), pad_value, dtype=np.float32)
-        for i, (array, length) in enumerate(zip(self.frames, lengths, strict=True)):
-            out[i, :length] = array[:length]
-        return out, lengths
-
-
-def _empty_index() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "id": pd.Series(dtype="string"),
-            "fingerprint": pd.Series(dtype="string"),
-            "file": pd.Series(dtype="string"),
-            "row": pd.Series(dtype="int64"),
-            "frames": pd.Series(dtype="int64"),
-            "committed": pd.Series(dtype="float64"),
-        }
-    )
 
 
 def frame_file_name(row_id: str, fingerprint: str) -> str:
@@ -363,37 +282,6 @@ class StoreFolder:
         main = self.path / INDEX
         return ([main] if main.exists() else []) + shards
 
-    def _read_index_file(self, path: Path) -> pd.DataFrame:
-        """One index file, checked (an absent file is an empty index).
-
-        Raises:
-            StoreDamagedError: not readable as Parquet, or without the index columns.
-        """
-        try:
-            df = pd.read_parquet(path)
-        except FileNotFoundError:
-            return _empty_index()
-        except Exception as exc:  # pyarrow's errors for a damaged file have no common base
-            raise self._damaged_index(path, f"{type(exc).__name__}: {exc}") from None
-        absent = [c for c in _INDEX_COLUMNS if c not in df.columns]
-        if absent:
-            raise self._damaged_index(path, f"no column(s) {', '.join(absent)}")
-        try:
-            df = df[list(_INDEX_COLUMNS)].astype(_empty_index().dtypes)
-        except (ValueError, TypeError) as exc:
-            raise self._damaged_index(path, f"a column of the wrong type ({exc})") from None
-        if df[["id", "file", "row", "frames"]].isna().any().any():
-            raise self._damaged_index(path, "empty id, file, row or frames values")
-        return df
-
-    def _damaged_index(self, path: Path, problem: str) -> StoreDamagedError:
-        return StoreDamagedError(
-            path,
-            f"damaged index ({problem})",
-            "extract again: the damaged file is removed and its rows are computed again "
-            f"(or delete {self.path})",
-        )
-
     def index(self) -> pd.DataFrame:
         """All committed entries (main + shard indexes), one per id (the latest commit wins).
 
@@ -404,9 +292,9 @@ class StoreFolder:
             return self._index()
 
     def _index(self) -> pd.DataFrame:
-        frames = [self._read_index_file(path) for path in self.index_files()]
+        frames = [read_index_file(self.path, path) for path in self.index_files()]
         if not frames:
-            return _empty_index()
+            return empty_index()
         df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
         df = df.sort_values("committed", kind="stable").drop_duplicates("id", keep="last")
         return df.reset_index(drop=True)
@@ -442,8 +330,8 @@ class StoreFolder:
                     name = f"frames/{frame_file_name(row_id, fingerprint)}"
                     atomic_save_npy(self.path / name, array, dtype=np.float32)
                     rows.append((row_id, fingerprint, name, 0, int(array.shape[0]), now))
-            new = pd.DataFrame(rows, columns=list(_INDEX_COLUMNS)).astype(_empty_index().dtypes)
-            old = self._read_index_file(self.path / index_name)
+            new = pd.DataFrame(rows, columns=list(INDEX_COLUMNS)).astype(empty_index().dtypes)
+            old = read_index_file(self.path, self.path / index_name)
             merged = pd.concat([old, new], ignore_index=True) if len(old) else new
             merged = merged.drop_duplicates("id", keep="last").reset_index(drop=True)
             atomic_write_parquet(self.path / index_name, merged)
@@ -479,10 +367,10 @@ class StoreFolder:
         with self._writing():
             files = self.index_files() if include_shards else [self.path / INDEX]
             files = [f for f in files if f.exists()]
-            frames = [self._read_index_file(f) for f in files]
+            frames = [read_index_file(self.path, f) for f in files]
             if not frames:
                 self._collect_garbage()
-                return _empty_index()
+                return empty_index()
             df = pd.concat(frames, ignore_index=True).sort_values("committed", kind="stable")
             df = df.drop_duplicates("id", keep="last").reset_index(drop=True)
             done = (
@@ -507,7 +395,7 @@ class StoreFolder:
         no other writer is between writing an array and indexing it)."""
         referenced = set()
         for path in self.index_files():
-            referenced.update(map(str, self._read_index_file(path)["file"]))
+            referenced.update(map(str, read_index_file(self.path, path)["file"]))
         candidates = list(self.path.glob("vectors-*.npy"))
         candidates += list(self.path.glob("chunks/*.npy")) + list(self.path.glob("frames/*.npy"))
         for path in candidates:
@@ -518,76 +406,14 @@ class StoreFolder:
 
     # -- repair -----------------------------------------------------------------------------
     def repair(self) -> list[str]:
-        """Check every file the indexes point to and drop what cannot be read (under the lock).
-
-        An index file that cannot be read is removed (its rows are lost); index rows whose
-        array is missing, unreadable, truncated or of another shape than the index and
-        ``config.json`` say are dropped; a missing or damaged ``config.json`` is rebuilt from
-        the extractor (its dim taken from the stored arrays). The next ``extract`` computes
-        the dropped rows again. Reads only the headers of the arrays.
+        """Make the folder sound again (:func:`serkit.features.store_repair.repair`).
 
         Returns:
             One line per problem found, naming the file and what was done (``[]``: sound).
-
-        Raises:
-            FeatureError: ``config.json`` belongs to another extractor config, or the folder
-                cannot be written.
         """
-        notes: list[str] = []
-        with self._writing():
-            indexes: dict[Path, pd.DataFrame] = {}
-            for path in self.index_files():
-                try:
-                    indexes[path] = self._read_index_file(path)
-                except StoreDamagedError as exc:
-                    path.unlink(missing_ok=True)
-                    notes.append(f"{path}: {exc.problem}; removed, its rows to be computed again")
-            shapes: dict[str, tuple[int, int] | str] = {}
-            for df in indexes.values():
-                for name in df["file"].unique():
-                    shapes.setdefault(str(name), shape_or_problem(self.path / str(name)))
-            dim = self._repair_config(shapes, notes)
-            for path, df in indexes.items():
-                bad = unreadable_rows(df, shapes, dim, self.level)
-                for name, group in df[bad].groupby("file", sort=False):  # the damaged files
-                    why = why_unreadable(shapes[str(name)], group, dim, self.level)
-                    notes.append(
-                        f"{self.path / str(name)}: stored array {why}; {len(group)} row(s) "
-                        f"dropped from {path.name}, to be computed again"
-                    )
-                if bad.any():
-                    atomic_write_parquet(path, df[~bad].reset_index(drop=True))
-        return notes
+        from serkit.features.store_repair import repair
 
-    def _repair_config(self, shapes: dict[str, tuple[int, int] | str], notes: list[str]) -> int:
-        """Rebuild a missing or damaged ``config.json``; returns the dim the arrays must have."""
-        try:
-            config, problem = self._config_on_disk(), None
-        except StoreDamagedError as exc:
-            config, problem = None, exc.problem
-        if config is None and problem is None:
-            problem = "missing"
-        elif self._config_created:
-            problem = "missing (rewritten without its dim when the folder was opened)"
-        dim = config.get("dim") if config is not None else None
-        found = Counter(shape[1] for shape in shapes.values() if not isinstance(shape, str))
-        if found and dim not in found:  # the arrays agree on a dim the config does not say
-            common = found.most_common(1)[0][0]
-            problem = problem or (
-                "no dim although the index lists rows"
-                if dim is None
-                else f"dim {dim}, but the stored arrays have dim {common}"
-            )
-            dim = common
-        if problem is not None:
-            config = self._fresh_config()
-            config = self._write_config(config if dim is None else self._with_dim(config, dim))
-            notes.append(
-                f"{self.config_path}: {problem}; rebuilt from the extractor config"
-                + (f" (dim {dim}, from the stored arrays)" if dim is not None else "")
-            )
-        self._config, self._config_problem, self._config_created = config, None, False
-        return int(dim or 0)
+        return repair(self)
 
     # -- reading ----------------------------------------------------------------------------
     def read(self, entries: pd.DataFrame) -> tuple[np.ndarray | None, list[np.ndarray] | None]:
