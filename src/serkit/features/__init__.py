@@ -39,8 +39,10 @@ def _discover() -> None:
 
 _discover()
 
-from serkit.features.extract import ExtractSummary, extract, load, merge  # noqa: E402
-from serkit.features.store import FeatureSet, FeatureStore  # noqa: E402
+from serkit.features.extract import ExtractSummary, extract, merge  # noqa: E402
+from serkit.features.featureset import FeatureSet  # noqa: E402
+from serkit.features.loading import load  # noqa: E402
+from serkit.features.store import FeatureStore  # noqa: E402
 
 
 def list_extractors() -> list[str]:
