@@ -32,6 +32,10 @@ _VERB_MODULES = (
     "predict",
     "export",
     "quickstart",
+    "pretrain",
+    "representation",
+    "analyze",
+    "serve",
 )
 
 
