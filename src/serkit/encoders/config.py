@@ -1,0 +1,227 @@
+"""The pretrain config: schema, defaults and validation (errors name the key).
+
+Example::
+
+    name: demo_vae
+    data: {manifests: [demo/manifests/ravdess.parquet], label_set: null, filter: {},
+           exclude_speakers: [ravdess/23, ravdess/24]}   # e.g. keep test speakers out
+    features: {store: features/}     # default front end: the family's default_frontend
+    encoder: {name: vae, preset: cpu, params: {beta: 4.0}}
+    condition: speaker               # optional: Resemblyzer embedding of every row
+    training: {epochs: 20, batch_size: 32, lr: 0.001, seed: 0, device: cpu}
+    folds: {protocol: {name: speaker-kfold, params: {k: 6}}}   # optional: one per fold
+    output: runs/
+
+Relative paths resolve against the working directory, as in experiment configs.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+from typing import Any
+
+from serkit.errors import ConfigError
+from serkit.experiment.config import _NAME, _expect, _unknown
+
+REQUIRED = object()
+TOP_LEVEL: dict[str, Any] = {
+    "name": REQUIRED,
+    "description": "",
+    "data": REQUIRED,
+    "features": {},
+    "encoder": REQUIRED,
+    "condition": None,
+    "training": {},
+    "folds": None,
+    "output": "runs/",
+    "workers": 1,
+    "provenance": None,  # written into config.yaml; ignored on input
+}
+SECTIONS: dict[str, dict[str, Any]] = {
+    "data": {"manifests": REQUIRED, "label_set": None, "filter": {}, "exclude_speakers": []},
+    "features": {
+        "name": None,  # None: the family's default_frontend
+        "params": None,
+        "store": "features/",
+        "skip_bad": False,
+        "vad": None,
+        "min_duration_s": None,
+        "min_level_dbfs": None,
+    },
+    "encoder": {"name": REQUIRED, "preset": "cpu", "params": {}},
+    "folds": {"protocol": REQUIRED},
+}
+#: keys that change no encoder (left out of the run fingerprint)
+RUNTIME_KEYS = ("name", "description", "output", "workers", "provenance")
+
+
+def _section(data: Any, name: str) -> dict[str, Any]:
+    spec = SECTIONS[name]
+    if isinstance(data, str) and "name" in spec:
+        data = {"name": data}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config key {name!r} must be a mapping, found {type(data).__name__}")
+    unknown = sorted(set(data) - set(spec))
+    if unknown:
+        raise _unknown(unknown, list(spec), f"{name}.")
+    out = {}
+    for key, default in spec.items():
+        if data.get(key) is not None:
+            out[key] = copy.deepcopy(data[key])
+        elif default is REQUIRED:
+            raise ConfigError(f"config key {name}.{key} is required")
+        else:
+            out[key] = copy.deepcopy(default)
+    return out
+
+
+def validate_pretrain_config(raw: dict[str, Any]) -> dict[str, Any]:
+    """Check a raw pretrain config and return it resolved (defaults filled in).
+
+    The family, its preset and parameters, the front end (frame level), the conditioning and
+    the fold protocol are all checked here, before anything is extracted or trained.
+
+    Raises:
+        ConfigError: naming the key, the expected and the found value.
+    """
+    from serkit.encoders import get_encoder_class
+    from serkit.encoders.package import CONDITIONS
+    from serkit.encoders.trainer import TrainOptions
+
+    if not isinstance(raw, dict):
+        raise ConfigError(f"a pretrain config is a mapping, found {type(raw).__name__}")
+    unknown = sorted(set(raw) - set(TOP_LEVEL))
+    if unknown:
+        raise _unknown(unknown, [k for k in TOP_LEVEL if k != "provenance"], "")
+    cfg: dict[str, Any] = {}
+    for key, default in TOP_LEVEL.items():
+        if key == "provenance":
+            continue
+        value = raw.get(key)
+        if value is None and default is REQUIRED:
+            raise ConfigError(f"config key {key!r} is required")
+        if key in SECTIONS:
+            cfg[key] = (
+                None
+                if value is None and default is None
+                else _section(value if value is not None else default, key)
+            )
+        else:
+            cfg[key] = copy.deepcopy(value if value is not None else default)
+
+    name = _expect(cfg["name"], str, "name", "a run name")
+    if not _NAME.match(name):
+        raise ConfigError(f"config key name must be letters, digits, '_', '-', '.'; got {name!r}")
+    data = cfg["data"]
+    if isinstance(data["manifests"], str):
+        data["manifests"] = [data["manifests"]]
+    manifests = _expect(data["manifests"], list, "data.manifests", "a list of manifest paths")
+    if not manifests or not all(isinstance(m, str) for m in manifests):
+        raise ConfigError(f"config key data.manifests must list manifest paths, found {manifests}")
+    if data["label_set"] is not None:
+        from serkit.corpora.labels import get_label_set
+
+        get_label_set(_expect(data["label_set"], str, "data.label_set", "a label-set name"))
+    _expect(data["filter"], dict, "data.filter", "a mapping column: value or [values]")
+    if isinstance(data["exclude_speakers"], str):
+        data["exclude_speakers"] = [data["exclude_speakers"]]
+    _expect(data["exclude_speakers"], list, "data.exclude_speakers", "a list of speaker ids")
+    data["exclude_speakers"] = [str(s) for s in data["exclude_speakers"]]
+
+    enc = cfg["encoder"]
+    _expect(enc["name"], str, "encoder.name", "a registered encoder family")
+    family = get_encoder_class(enc["name"])
+    presets = getattr(family, "presets", {}) or {}
+    if enc["preset"] not in presets:
+        raise ConfigError(
+            f"config key encoder.preset: family {enc['name']!r} has no preset "
+            f"{enc['preset']!r}; presets: {', '.join(sorted(presets)) or 'none'}"
+        )
+    _expect(enc["params"], dict, "encoder.params", "a mapping")
+
+    cond = cfg["condition"]
+    if cond is not None:
+        if cond not in CONDITIONS:
+            raise ConfigError(
+                f"config key condition must be null or one of {', '.join(CONDITIONS)}, "
+                f"found {cond!r}"
+            )
+        if cond not in tuple(getattr(family, "conditions", ())):
+            raise ConfigError(
+                f"config key condition: encoder family {enc['name']!r} cannot be conditioned "
+                f"on {cond!r} (it accepts {list(family.conditions) or 'no conditioning'}); "
+                "remove `condition`"
+            )
+
+    features = cfg["features"]
+    if features["name"] is None:
+        default = dict(family.default_frontend)
+        features["name"] = default["name"]
+        if features["params"] is None:
+            features["params"] = dict(default.get("params") or {})
+    features["params"] = features["params"] or {}
+    for key in ("vad", "min_duration_s", "min_level_dbfs"):
+        if features[key] is None:
+            del features[key]
+    _expect(features["store"], str, "features.store", "a folder path")
+    _expect(features["skip_bad"], bool, "features.skip_bad", "true or false")
+    from serkit.features.frontend import Frontend
+
+    try:
+        frontend = Frontend.from_config(features)
+    except ConfigError as exc:
+        raise ConfigError(f"config key features: {exc.message}") from None
+    if frontend.level != "frame":
+        raise ConfigError(
+            f"config key features.name: encoders train on frame-level features and "
+            f"{features['name']!r} is {frontend.level}-level; use a frame-level extractor "
+            f"such as logmel (the family's default: {family.default_frontend})"
+        )
+
+    training = cfg["training"]
+    _expect(training, dict, "training", "a mapping")
+    known = list(TrainOptions.__dataclass_fields__)
+    bad = sorted(set(training) - set(known))
+    if bad:
+        raise _unknown(bad, known, "training.")
+    TrainOptions(**training)  # checks the values
+    cfg["training"] = {**TrainOptions().to_dict(), **training}
+
+    folds = cfg["folds"]
+    if folds is not None:
+        protocol = folds["protocol"]
+        if isinstance(protocol, str):
+            protocol = folds["protocol"] = {"name": protocol}
+        _expect(protocol, dict, "folds.protocol", "a mapping {name, params}")
+        extra = sorted(set(protocol) - {"name", "params"})
+        if extra:
+            raise _unknown(extra, ["name", "params"], "folds.protocol.")
+        protocol.setdefault("params", {})
+        protocol["params"] = protocol["params"] or {}
+        from serkit.protocols import get_protocol
+
+        get_protocol(protocol["name"], **protocol["params"])  # checks name and parameters
+    workers = _expect(cfg["workers"], int, "workers", "a positive integer")
+    if workers < 1:
+        raise ConfigError(f"config key workers must be >= 1, found {workers}")
+    _expect(cfg["output"], str, "output", "a folder path")
+    return cfg
+
+
+def load_pretrain_config(
+    path: str | os.PathLike, overrides: list[str] | tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Read a pretrain YAML, apply ``a.b=c`` overrides and validate it."""
+    from serkit import config as config_io
+
+    return validate_pretrain_config(config_io.load(path, overrides))
+
+
+def fingerprint(cfg: dict[str, Any]) -> str:
+    """Hash (16 hex) of everything in a resolved pretrain config that changes an encoder."""
+    relevant = {k: v for k, v in cfg.items() if k not in RUNTIME_KEYS}
+    payload = json.dumps(relevant, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]

@@ -1,0 +1,317 @@
+"""``serkit pretrain``: manifest rows -> frame features -> a trained encoder package.
+
+:func:`pretrain` writes ``<output>/<name>/``:
+
+* ``encoder/`` (one package, :mod:`serkit.encoders.package`), or ``encoder/<fold>/`` per fold
+  of ``folds.protocol`` (each trained on that fold's training rows only, so a probe of the same
+  folds never uses an encoder that heard its test speakers);
+* ``config.yaml`` (resolved, with provenance), ``fingerprint.txt``, ``history.json``
+  (per fold, per epoch: loss and its parts), ``report.md`` / ``report.html``;
+* ``checkpoints/<fold>/`` while a fold trains (per-epoch, :mod:`serkit.encoders.trainer`),
+  removed once its package is written.
+
+Killed and started again with the same config, it keeps the packages already written and
+resumes the unfinished one after its last finished epoch. A folder of another config is
+refused while it holds a package (``overwrite`` discards it).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from serkit.atomic import atomic_write_text
+from serkit.errors import ConfigError, Hint
+
+Log = Callable[[str], None]
+CHECKPOINTS = "checkpoints"
+ALL = "all"  # the checkpoint folder name of a single (not per-fold) encoder
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def select_rows(cfg: dict[str, Any]) -> pd.DataFrame:
+    """The manifests' rows after ``data.filter``, ``data.label_set`` and ``exclude_speakers``.
+
+    Raises:
+        ConfigError: an excluded speaker is not in the data (a typo would leak silently).
+    """
+    from serkit.experiment.data import load_rows
+
+    rows = load_rows(cfg["data"])
+    exclude = cfg["data"]["exclude_speakers"]
+    if exclude:
+        present = set(rows["speaker"].astype(str))
+        unknown = [s for s in exclude if s not in present]
+        if unknown:
+            raise ConfigError(
+                f"data.exclude_speakers: {', '.join(unknown)} not among the rows' speakers "
+                f"({', '.join(sorted(present)[:8])}{', ...' if len(present) > 8 else ''}); "
+                "speaker ids are namespaced <corpus>/<speaker>"
+            )
+        attrs = dict(rows.attrs)
+        rows = rows[~rows["speaker"].astype(str).isin(exclude)].reset_index(drop=True)
+        rows.attrs = attrs
+    if len(rows) == 0:
+        raise ConfigError("no rows left to pretrain on after data.exclude_speakers")
+    return rows
+
+
+def split(cfg: dict[str, Any], rows: pd.DataFrame) -> list[tuple[str, np.ndarray]]:
+    """``[(fold name, training row positions)]``: one ``("", all rows)`` without ``folds``."""
+    if cfg["folds"] is None:
+        return [("", np.arange(len(rows)))]
+    from serkit.protocols import get_protocol
+
+    protocol = cfg["folds"]["protocol"]
+    folds = get_protocol(protocol["name"], **protocol["params"]).split(rows)
+    return [(str(f.name), np.asarray(f.train)) for f in folds]
+
+
+def plan(cfg: dict[str, Any], output: str | Path | None = None, overwrite: bool = False) -> dict:
+    """Dry run: validate, check the run folder, load the rows and split; extract nothing.
+
+    Returns:
+        ``{"fingerprint", "rows", "speakers", "folds": [{"fold", "train", "speakers"}]}``.
+    """
+    from serkit.encoders.config import fingerprint, validate_pretrain_config
+
+    cfg = validate_pretrain_config(cfg)
+    run_dir = Path(output if output is not None else cfg["output"]) / cfg["name"]
+    _check_folder(run_dir, fingerprint(cfg), overwrite, _quiet, write=False)
+    rows = select_rows(cfg)
+    folds = [
+        {
+            "fold": name or ALL,
+            "train": len(idx),
+            "speakers": int(rows["speaker"].iloc[idx].nunique()),
+        }
+        for name, idx in split(cfg, rows)
+    ]
+    return {
+        "fingerprint": fingerprint(cfg),
+        "rows": len(rows),
+        "speakers": int(rows["speaker"].nunique()),
+        "folds": folds,
+    }
+
+
+def _check_folder(run_dir: Path, fp: str, overwrite: bool, log: Log, write: bool) -> None:
+    """Refuse a folder of another config that holds packages; take over one that holds none."""
+    stamp = run_dir / "fingerprint.txt"
+    old = stamp.read_text().strip() if stamp.is_file() else None
+    if run_dir.exists() and overwrite:
+        if write:
+            log(f"removing the old pretrain folder {run_dir} (--overwrite)")
+            shutil.rmtree(run_dir)
+    elif old is not None and old != fp:
+        if (run_dir / "encoder").exists():
+            raise ConfigError(
+                f"{run_dir} holds an encoder of a different pretrain config (fingerprint {old} "
+                f"!= {fp}); choose another `name`",
+                hint=Hint("overwrite", True, "to discard it"),
+            )
+        if write:
+            log(f"{run_dir}: taking over the folder of config {old}, which wrote no encoder")
+            shutil.rmtree(run_dir / CHECKPOINTS, ignore_errors=True)
+    if write:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(stamp, fp + "\n")
+
+
+def _frame_features(
+    cfg: dict[str, Any], rows: pd.DataFrame, log: Log, progress: bool
+) -> tuple[pd.DataFrame, Any, list[np.ndarray], np.ndarray | None]:
+    """Rows that have features (and conditioning vectors), the front end, their frames and the
+    ``(n, cond_dim)`` conditioning matrix (``None`` without ``condition``)."""
+    from serkit.encoders.package import SPEAKER_FRONTEND
+    from serkit.experiment.data import load_features, log_skipped
+
+    feats = cfg["features"]
+    df, frontend, fs = load_features(rows, feats, workers=cfg["workers"], progress=progress)
+    log(f"front end: {frontend.describe()} (key {frontend.key()})")
+    log_skipped(df.attrs.get("skipped_rows", []), log)
+    frames = [np.asarray(f, np.float32) for f in fs.frames]
+    if cfg["condition"] != "speaker":
+        return df, frontend, frames, None
+    spec = {**SPEAKER_FRONTEND, "store": feats["store"], "skip_bad": feats["skip_bad"]}
+    cdf, _, cfs = load_features(df, spec, workers=cfg["workers"], progress=progress)
+    log(f"condition: speaker (resemblyzer, {cfs.dim}-d, store {feats['store']})")
+    if len(cdf) != len(df):  # rows the speaker encoder could not embed
+        log_skipped(cdf.attrs.get("skipped_rows", []), log)
+        keep = set(cdf["id"].astype(str))
+        mask = df["id"].astype(str).isin(keep).to_numpy()
+        frames = [f for f, k in zip(frames, mask, strict=True) if k]
+        attrs = dict(df.attrs)
+        df = df[mask].reset_index(drop=True)
+        df.attrs = attrs
+    return df, frontend, frames, np.asarray(cfs.X, np.float32)
+
+
+def build_family(cfg: dict[str, Any], input_dim: int, num_classes: int, cond_dim: int) -> Any:
+    """A new family instance: preset parameters updated by ``encoder.params``."""
+    from serkit.encoders import get_encoder_class
+
+    enc = cfg["encoder"]
+    cls = get_encoder_class(enc["name"])
+    params = {**cls.presets[enc["preset"]], **enc["params"]}
+    try:
+        return cls(input_dim, num_classes=num_classes, cond_dim=cond_dim, **params)
+    except TypeError as exc:
+        raise ConfigError(f"config key encoder.params: family {enc['name']!r}: {exc}") from None
+
+
+def _train_fold(
+    cfg: dict[str, Any],
+    run_dir: Path,
+    fold: str,
+    idx: np.ndarray,
+    data: tuple[pd.DataFrame, Any, list[np.ndarray], np.ndarray | None],
+    fp: str,
+    log: Log,
+    stop_after_epochs: int | None,
+) -> dict[str, Any] | None:
+    """Train and save one package (or read back the one already written). ``None``: stopped."""
+    from serkit.encoders.package import encoder_folders, read_encoder_meta, save_encoder
+    from serkit.encoders.trainer import TrainOptions, train_encoder
+    from serkit.models.data import Normalizer
+    from serkit.models.training import seed_everything
+
+    df, frontend, frames, cond = data
+    folder = run_dir / "encoder" / fold if fold else run_dir / "encoder"
+    if (folder / "encoder.json").is_file():
+        try:
+            meta = read_encoder_meta(folder)
+        except ConfigError as exc:
+            log(f"fold {fold or ALL}: the package there is not usable ({exc.message}); retraining")
+        else:
+            if meta["extra"].get("fingerprint") == fp:
+                log(f"fold {fold or ALL}: encoder already written ({folder}); kept")
+                return {"fold": fold or ALL, "history": meta["history"], **meta["extra"]}
+    options = TrainOptions(**cfg["training"])
+    sub = df.iloc[idx]
+    train_frames = [frames[i] for i in idx]
+    family_uses_labels = None
+    seed_everything(options.seed)
+    norm = Normalizer().fit(train_frames)
+    x = norm.transform(train_frames)
+    labels, classes = None, []
+    from serkit.encoders import get_encoder_class
+
+    family_uses_labels = bool(get_encoder_class(cfg["encoder"]["name"]).uses_labels)
+    if family_uses_labels:
+        classes = [c for c in df.attrs["classes"] if c in set(sub["label"].astype(str))]
+        position = {c: i for i, c in enumerate(classes)}
+        labels = np.array([position[str(v)] for v in sub["label"]], dtype=np.int64)
+    c = None if cond is None else cond[idx]
+    net = build_family(cfg, x[0].shape[1], len(classes), 0 if c is None else c.shape[1])
+    speakers = sub["speaker"].astype(str)
+    log(
+        f"fold {fold or ALL}: training {cfg['encoder']['name']} on {len(idx)} rows, "
+        f"{speakers.nunique()} speakers{' with labels' if family_uses_labels else ''}"
+    )
+    began = time.perf_counter()
+    ckpt = run_dir / CHECKPOINTS / (fold or ALL)
+    history = train_encoder(
+        net,
+        x,
+        labels=labels,
+        cond=c,
+        options=options,
+        checkpoint_dir=ckpt,
+        log=lambda line: log(f"  {fold or ALL} {line}"),
+        stop_after_epochs=stop_after_epochs,
+    )
+    if len(history) < options.epochs:
+        return None
+    seconds = round(sum(float(h.get("seconds", 0.0)) for h in history), 2)
+    extra = {"fingerprint": fp, "fold": fold, "seconds": seconds, "config": cfg}
+    save_encoder(
+        net,
+        folder,
+        frontend=frontend,
+        input_dim=int(x[0].shape[1]),
+        ids=sub["id"].astype(str).tolist(),
+        speakers=speakers.tolist(),
+        classes=classes,
+        condition=cfg["condition"],
+        cond_dim=0 if c is None else int(c.shape[1]),
+        norm=norm.to_dict(),
+        history=history,
+        extra=extra,
+    )
+    shutil.rmtree(ckpt, ignore_errors=True)
+    encoder_folders(run_dir)  # the package just written is found
+    log(f"fold {fold or ALL}: encoder written to {folder} ({time.perf_counter() - began:.1f} s)")
+    return {"fold": fold or ALL, "history": history, **extra}
+
+
+def pretrain(
+    config: dict[str, Any],
+    output: str | Path | None = None,
+    *,
+    overwrite: bool = False,
+    log: Log | None = None,
+    command: str | None = None,
+    progress: bool = False,
+    stop_after_epochs: int | None = None,
+) -> Path:
+    """Pretrain the configured encoder (one, or one per fold) and write the run folder.
+
+    Args:
+        config: the pretrain config (raw or resolved; validated here).
+        output: parent folder of the run folder (default: the config's ``output``).
+        overwrite: discard an existing run folder of the same name first.
+        log: called with one line per step (default: silent).
+        command: the command line to record.
+        progress: feature-extraction progress bars.
+        stop_after_epochs: stop after this many new epochs (tests, smoke runs); the run
+            folder is then partial and a later call resumes it.
+
+    Returns:
+        The run folder ``<output>/<name>/`` (see the module docstring).
+
+    Raises:
+        ConfigError: bad config, a folder of another config, or data it cannot train on.
+    """
+    from serkit import config as config_io
+    from serkit.encoders.config import fingerprint, validate_pretrain_config
+    from serkit.encoders.report import write_pretrain_report
+    from serkit.experiment.provenance import provenance
+
+    cfg = validate_pretrain_config(config)
+    log = log or _quiet
+    run_dir = Path(output if output is not None else cfg["output"]) / cfg["name"]
+    fp = fingerprint(cfg)
+    rows = select_rows(cfg)
+    split(cfg, rows)  # a protocol that cannot split these rows fails before extraction
+    _check_folder(run_dir, fp, overwrite, log, write=True)
+    log(f"data: {len(rows)} rows, {rows['speaker'].nunique()} speakers")
+    data = _frame_features(cfg, rows, log, progress)
+    df = data[0]
+    results = []
+    for fold, idx in split(cfg, df):
+        result = _train_fold(cfg, run_dir, fold, idx, data, fp, log, stop_after_epochs)
+        if result is None:
+            log(f"stopped after {stop_after_epochs} epoch(s) as asked; run again to resume")
+            return run_dir
+        results.append(result)
+    history = [
+        {"fold": r["fold"], "seconds": r["seconds"], "history": r["history"]} for r in results
+    ]
+    atomic_write_text(run_dir / "history.json", json.dumps(history, indent=1))
+    resolved = {**cfg, "provenance": provenance(command, fp)}
+    config_io.dump(resolved, run_dir / "config.yaml")
+    shutil.rmtree(run_dir / CHECKPOINTS, ignore_errors=True)
+    md, _ = write_pretrain_report(run_dir, df, data[2], data[3], log)
+    log(f"report: {md}")
+    return run_dir
