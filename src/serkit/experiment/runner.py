@@ -92,7 +92,9 @@ def make_folds(cfg: dict[str, Any], df: pd.DataFrame, seed: int) -> tuple[list, 
         complete=protocol.exhaustive,
         protocol=protocol.name,
     )
-    return folds, certificate
+    from serkit.encoders.leakage import certify_encoder  # what an encoder feature saw
+
+    return folds, certify_encoder(cfg, df, folds, certificate)
 
 
 def make_model(cfg: dict[str, Any], seed: int, params: dict[str, Any] | None = None) -> Any:
