@@ -188,7 +188,7 @@ def train_encoder(
             if options.grad_clip:
                 torch.nn.utils.clip_grad_norm_(net.parameters(), options.grad_clip)
             opt.step()
-            for key, value in {"loss": float(loss), **parts}.items():
+            for key, value in {"loss": loss.item(), **parts}.items():
                 sums[key] = sums.get(key, 0.0) + float(value) * len(idx)
             seen += len(idx)
         row = {"epoch": epoch, **{k: v / max(seen, 1) for k, v in sums.items()}}
