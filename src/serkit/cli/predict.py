@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 from serkit.cli._common import SKIP_BAD_HELP, TRUST_PICKLE_HELP, report_problems
 
-FORMATS = ("table", "json", "csv")
+FORMATS = ("table", "json", "csv", "srt")
 
 
 def register(app: typer.Typer) -> None:
@@ -26,8 +26,10 @@ def register(app: typer.Typer) -> None:
 
     @app.command("predict")
     def predict_cmd(
-        model: Path = typer.Argument(
-            ..., help="A run folder (with model/), a model package or an exported .onnx file."
+        model: Path | None = typer.Argument(
+            None,
+            help="A run folder (with model/), a model package or an exported .onnx file; "
+            "leave it out (give only audio) to use serkit's default model (`serkit info --model`).",
         ),
         inputs: list[Path] = typer.Argument(
             None, help="Audio files and/or folders (searched recursively)."
@@ -44,7 +46,18 @@ def register(app: typer.Typer) -> None:
             help="The speaker of every input file (models trained with features.normalize: "
             "speaker need it; their statistics come from these files).",
         ),
-        fmt: str = typer.Option("table", "--format", help=f"One of: {', '.join(FORMATS)}."),
+        fmt: str = typer.Option(
+            "table", "--format", help=f"One of: {', '.join(FORMATS)} (srt needs --segment)."
+        ),
+        segment: str = typer.Option(
+            "none",
+            "--segment",
+            help="Cut each file into segments and predict each, with start/end times and a "
+            "whole-file decision: vad (speech segments), window (fixed windows, see --window, "
+            "--hop) or none (one prediction per file, the default). Files are read in blocks.",
+        ),
+        window: float = typer.Option(3.0, "--window", help="Window in s (--segment window)."),
+        hop: float = typer.Option(1.5, "--hop", help="Window step in s (--segment window)."),
         output: Path | None = typer.Option(
             None, "-o", "--output", dir_okay=False, help="Write here instead of standard output."
         ),
@@ -54,8 +67,15 @@ def register(app: typer.Typer) -> None:
         trust_pickle: bool = typer.Option(False, "--trust-pickle", help=TRUST_PICKLE_HELP),
     ) -> None:
         """Predict the emotion of audio files with a trained model."""
+        from serkit.cli._predict_long import model_and_inputs, predict_segments
         from serkit.inference import predict
 
+        model, inputs = model_and_inputs(model, list(inputs or []), manifest is not None)
+        if segment != "none":
+            predict_segments(model, inputs, manifest, speaker, segment, window, hop, fmt, output)
+            return
+        if fmt == "srt":
+            raise typer.BadParameter("--format srt needs --segment vad or --segment window")
         if fmt not in FORMATS:
             raise typer.BadParameter(f"expected one of {', '.join(FORMATS)}, got {fmt!r}")
         if bool(inputs) == (manifest is not None):
