@@ -39,10 +39,23 @@ def register(app: typer.Typer) -> None:
 
     @app.command("info")
     def info_cmd(
-        path: Path = typer.Argument(..., help="A manifest (.parquet or .csv)."),
+        path: Path | None = typer.Argument(None, help="A manifest (.parquet or .csv)."),
+        model: bool = typer.Option(
+            False, "--model", help="Print the default model's card instead (data, licences, UAR)."
+        ),
     ) -> None:
-        """Print a manifest's summary: rows, hours, speakers, per-emotion and per-speaker counts."""
+        """Print a manifest's summary: rows, hours, speakers, per-emotion and per-speaker counts
+        (or, with --model, the card of the default model)."""
         from serkit import manifest
+
+        if model:
+            from serkit.pretrained import default_model_path, model_card
+
+            typer.echo(model_card(), nl=False)
+            typer.echo(f"\npackage: {default_model_path()}")
+            return
+        if path is None:
+            raise typer.BadParameter("give a manifest PATH, or --model for the default model")
 
         df = manifest.read(path)
         typer.echo(f"manifest: {path}")
