@@ -50,7 +50,8 @@ async function loadModel() {
     const info = await api("/model");
     classes = info.classes;
     $("model").textContent = "model: " + info.model + " \u00b7 classes: " + info.classes.join(", ")
-      + " \u00b7 front end: " + info.frontend;
+      + " \u00b7 features: " + info.frontend.split("(")[0];
+    $("model").title = "front end: " + info.frontend;
     const methods = info.segment_methods || ["none"];
     for (const option of $("segment").options) option.disabled = !methods.includes(option.value);
     $("segment-row").hidden = methods.length < 2;
@@ -129,12 +130,15 @@ function timeline(segments, duration) {
   const rows = document.querySelector("#segment-table tbody");
   line.textContent = "";
   rows.textContent = "";
+  $("axis-end").textContent = duration.toFixed(1) + " s";
   const seen = new Set();
-  for (const s of segments) {
+  segments.forEach((s, i) => {
+    // overlapping windows: each block is drawn up to the start of the next one
+    const next = i + 1 < segments.length ? Math.min(s.end, segments[i + 1].start) : s.end;
     const block = document.createElement("div");
     block.className = "seg" + (s.label ? "" : " none");
     block.style.left = (100 * s.start / duration) + "%";
-    block.style.width = (100 * (s.end - s.start) / duration) + "%";
+    block.style.width = (100 * (Math.max(next, s.start) - s.start) / duration) + "%";
     if (s.label) { block.style.background = colour(s.label); seen.add(s.label); }
     block.title = s.start.toFixed(2) + "\u2013" + s.end.toFixed(2) + " s: " + (s.label || s.status);
     line.appendChild(block);
@@ -146,7 +150,7 @@ function timeline(segments, duration) {
       tr.appendChild(td);
     }
     rows.appendChild(tr);
-  }
+  });
   const legend = $("legend");
   legend.textContent = "";
   for (const name of classes.filter((c) => seen.has(c))) {
