@@ -99,6 +99,7 @@ class LongResult:
         classes: the class order of the probabilities.
         source: the file (or ``"<stream>"``).
         config: the segmentation settings (``SegmentConfig.to_dict()``).
+        peak_samples: the most audio samples held in memory at once while segmenting.
     """
 
     segments: list[Segment]
@@ -107,6 +108,7 @@ class LongResult:
     classes: list[str]
     source: str = "<stream>"
     config: dict[str, Any] = field(default_factory=dict)
+    peak_samples: int = 0
 
     def to_frame(self, *, decision: bool = False) -> pd.DataFrame:
         """One row per segment: ``segment, start, end, label, status, prob_<class>...``

@@ -216,6 +216,7 @@ class StreamingPredictor:
             duration=self.received / self.rate,
             classes=classes,
             config=self.config.to_dict(),
+            peak_samples=self.peak_buffered,
         )
 
     # -- internals ---------------------------------------------------------------------------
