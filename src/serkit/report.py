@@ -250,6 +250,11 @@ def _tables(s: dict[str, Any]) -> dict[str, list[list[str]]]:
     seed_rows = [["seed", "UAR %", "WA %", "macro-F1 %"]]
     for p in seeds.get("per_seed", []):
         seed_rows.append([str(p["seed"]), _pct(p["uar"]), _pct(p["wa"]), _pct(p["macro_f1"])])
+    if len(seed_rows) > 2:  # repeats: mean ± std (sample std) of the per-seed pooled figures
+        spread = [seeds.get(n) or {} for n in ("uar", "wa", "macro_f1")]
+        seed_rows.append(
+            ["mean ± std"] + [f"{_pct(v.get('mean'))} ± {_pct(v.get('std'))}" for v in spread]
+        )
     return {
         "headline": headline,
         "folds": folds,
@@ -278,6 +283,33 @@ def skipped_table(ds: dict[str, Any]) -> tuple[list[list[str]], str] | None:
     if len(skipped) > REPORT_SKIPPED:
         note += f"; the first {REPORT_SKIPPED} are shown, all are in dataset.json"
     return rows, note + "."
+
+
+def augmentation_table(ds: dict[str, Any]) -> tuple[list[list[str]], str] | None:
+    """Synthetic rows per class (per fold: mean, and the range where folds differ) beside the
+    real rows, and one sentence on the augmenter, its source and its cost, from
+    ``dataset.json`` (``augment`` and the folds' ``synthetic``); ``None`` without ``augment``."""
+    aug = ds.get("augment")
+    if not aug:
+        return None
+    made = [f["synthetic"] for f in ds.get("folds", []) if f.get("synthetic")]
+    rows = [["class", "real rows", "synthetic rows per fold (mean, range)"]]
+    for c, n in (ds.get("per_class") or {}).items():
+        counts = [m["per_class"].get(c, 0) for m in made] or [0]
+        spread = f" ({min(counts)}-{max(counts)})" if min(counts) != max(counts) else ""
+        rows.append([c, str(n), f"{np.mean(counts):.0f}{spread}"])
+    seconds = [m["seconds"] for m in made]
+    note = (
+        f"Augmenter {aug.get('name')}"
+        + (f" {aug['params']}" if aug.get("params") else "")
+        + ", trained per fold on the fold's "
+        f"training rows only; the model trains on {aug.get('train_on')}. Source corpus "
+        f"{', '.join(aug.get('source_corpora', []))} ({aug.get('source_rows')} rows, "
+        f"{aug.get('source_speakers')} speakers; {', '.join(aug.get('source', []))})"
+        + (f"; augmenter fit + generation {np.mean(seconds):.1f} s per fold" if seconds else "")
+        + "."
+    )
+    return rows, note
 
 
 def _md_table(rows: list[list[str]]) -> str:
@@ -336,6 +368,9 @@ def render_markdown(run_dir: str | os.PathLike) -> str:
     parts += ["", "## Protocol", "", cert.get("statement", "(not certified)")]
     if cert and not cert.get("speaker_independent"):
         parts += ["", "**Warning: this protocol is NOT speaker-independent.**"]
+    augmented = augmentation_table(s["dataset"])
+    if augmented:
+        parts += ["", "## Augmentation", "", augmented[1], "", _md_table(augmented[0])]
     parts += [
         "",
         "## Results",
@@ -356,8 +391,10 @@ def render_markdown(run_dir: str | os.PathLike) -> str:
     classes = s["metrics"].get("classes", [])
     cm = s["metrics"].get("pooled", {}).get("confusion")
     if cm:
+        n_seeds = len((s["metrics"].get("seeds") or {}).get("per_seed") or [None])
+        counts = f"mean counts over {n_seeds} seeds" if n_seeds > 1 else "counts"
         parts += [
-            "## Confusion matrix (rows = true, counts)",
+            f"## Confusion matrix (rows = true, {counts})",
             "",
             _md_table(
                 [["true \\ pred", *classes]]
@@ -394,6 +431,13 @@ def render_html(run_dir: str | os.PathLike) -> str:
         f"<p class='{'ok' if ok else 'warn'}'>"
         f"{html.escape(cert.get('statement', '(not certified)'))}</p>",
     ]
+    augmented = augmentation_table(s["dataset"])
+    if augmented:
+        out += [
+            "<h2>Augmentation</h2>",
+            f"<p>{html.escape(augmented[1])}</p>",
+            _html_table(augmented[0]),
+        ]
     out += [
         "<h2>Results</h2>",
         _html_table(t["headline"]),

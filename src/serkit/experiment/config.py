@@ -51,6 +51,7 @@ TOP_LEVEL: dict[str, Any] = {
     "workers": 1,
     "final_model": True,
     "bootstrap": {},
+    "augment": None,  # per-fold synthetic rows (serkit.experiment.augmentation)
     "provenance": None,  # written by the runner into config.yaml; ignored on input
 }
 SECTIONS: dict[str, dict[str, Any]] = {
@@ -70,6 +71,14 @@ SECTIONS: dict[str, dict[str, Any]] = {
     "search": {"param_grid": REQUIRED, "inner": {"name": "speaker-kfold"}, "metric": "uar"},
     "validation": {"fraction": 0.1},
     "bootstrap": {"reps": 1000, "seed": 0, "method": "speaker"},  # method: speaker | row
+    # train_on: real | syn | real+syn; source: manifests of a corpus that is not the data's
+    "augment": {
+        "name": REQUIRED,
+        "params": {},
+        "source": REQUIRED,
+        "train_on": "real+syn",
+        "save": True,
+    },
 }
 #: keys that do not change any fold's predictions (excluded from the resume fingerprint, so
 #: adding a seed or changing the bootstrap, its method included, reuses the finished folds)
@@ -265,6 +274,10 @@ def validate_config(raw: dict[str, Any]) -> dict[str, Any]:
         raise ConfigError(f"config key bootstrap.reps must be >= 10, found {boot['reps']}")
     _expect(boot["seed"], int, "bootstrap.seed", "an integer")
     _bootstrap_method(boot)
+    if cfg["augment"] is not None:
+        from serkit.experiment.augmentation import check_augment
+
+        check_augment(cfg)  # names, params, train_on, source paths (their files: at run start)
     from serkit.experiment.checks import check_components
 
     check_components(cfg)  # front end, model, protocols built: every parameter checked
@@ -330,5 +343,7 @@ def load_config(
 def fingerprint(cfg: dict[str, Any]) -> str:
     """Hash of everything in a resolved config that changes a fold's predictions (16 hex)."""
     relevant = {k: v for k, v in cfg.items() if k not in RUNTIME_KEYS}
+    if relevant.get("augment", 0) is None:
+        del relevant["augment"]  # absent, so the fingerprints of runs without one stay put
     payload = json.dumps(relevant, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]

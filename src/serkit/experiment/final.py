@@ -12,6 +12,7 @@ import numpy as np
 
 from serkit.atomic import atomic_write_text
 from serkit.experiment import cache
+from serkit.experiment.augmentation import final_training
 from serkit.experiment.checkpoints import CHECKPOINTS, checkpoints_in
 from serkit.experiment.config import fingerprint
 from serkit.experiment.data import Dataset
@@ -30,6 +31,7 @@ def final_model(
     log: Log,
     group: Group = SOLO,
     digests: list[bytes] | None = None,
+    source: Any = None,
 ) -> Path:
     """Refit on every row (after the same search, if any) and save the model package.
 
@@ -37,14 +39,16 @@ def final_model(
     rank 0 saves. The marker ``partial/final_model.done`` holds the key of the rows, features
     and front end it was fitted on (:mod:`serkit.experiment.cache`; ``digests``: the
     :func:`~serkit.experiment.cache.row_digests` of ``dataset``, computed when not given):
-    a model of other data is refitted."""
+    a model of other data is refitted. With ``source`` (config ``augment``) it trains as the
+    folds do, on ``train_on`` with the augmenter fitted on every row."""
     from serkit.experiment.runner import searched_model  # the runner imports this module
     from serkit.models.package import is_current, save_model
 
     target = run_dir / "model"
     marker = run_dir / "partial" / cache.FINAL_MARKER
     key = cache.content_key(
-        f"{fingerprint(cfg)}:{cfg['seeds'][0]}:{frontend.key()}",
+        f"{fingerprint(cfg)}:{cfg['seeds'][0]}:{frontend.key()}"
+        + (f":{source.key()}" if source is not None else ""),
         cache.row_digests(dataset) if digests is None else digests,
         {"train": np.arange(len(dataset.df))},
     )
@@ -56,8 +60,12 @@ def final_model(
     every = np.arange(len(dataset.df))
     model, best, _ = searched_model(cfg, dataset, every, level, seed)
     started = time.time()
+    train = final_training(cfg, dataset, source, seed)  # None without `augment`
     with checkpoints_in(model, run_dir / CHECKPOINTS / "final"):
-        model = fit_model(model, dataset, every, level)
+        if train is None:
+            model = fit_model(model, dataset, every, level)
+        else:
+            model = model.fit(train[0], train[1], groups=train[2])
     if not group.writer:
         return target
     save_model(  # replaces an old or damaged package in one rename

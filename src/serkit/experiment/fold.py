@@ -23,12 +23,15 @@ from serkit.experiment.folder import Log
 from serkit.experiment.search import fit_model
 
 
-def _fit(model: Any, dataset: Dataset, fold: Any, level: str, *, asked: bool) -> Any:
+def _fit(
+    model: Any, dataset: Dataset, fold: Any, level: str, *, asked: bool, train: Any = None
+) -> Any:
     """Fit on the fold's training rows; validation rows go in as ``val_index`` if supported.
 
     A model whose ``fit`` has no ``val_index`` parameter trains on the training rows only
     (validation rows of an ``official`` split stay unused), unless the config asked for a
-    validation split (``asked``), which is then an error.
+    validation split (``asked``), which is then an error. ``train``: ``(X, y, groups)`` to
+    train on instead of the training rows (the augmented set of ``augment``).
     """
     takes_val = "val_index" in inspect.signature(model.fit).parameters
     if fold.val is None or len(fold.val) == 0 or not takes_val:
@@ -38,7 +41,17 @@ def _fit(model: Any, dataset: Dataset, fold: Any, level: str, *, asked: bool) ->
                 "index (fit(..., val_index=...)); remove `validation` (neural models make "
                 "their own speaker-disjoint split from the speaker groups)"
             )
+        if train is not None:
+            return model.fit(train[0], train[1], groups=train[2])
         return fit_model(model, dataset, fold.train, level)
+    if train is not None:  # augmented utterance vectors, then the real validation rows
+        X = np.concatenate([train[0], dataset.inputs(fold.val, level)])
+        return model.fit(
+            X,
+            np.concatenate([train[1], dataset.y[fold.val]]),
+            groups=np.concatenate([train[2], dataset.groups[fold.val]]),
+            val_index=np.arange(len(train[1]), len(X)),
+        )
     idx = np.concatenate([fold.train, fold.val])
     val_index = np.arange(len(fold.train), len(idx))
     return model.fit(
@@ -82,13 +95,17 @@ def run_fold(
     checkpoints: Path,
     group: Group,
     log: Log,
+    source: Any = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]] | None:
     """Fit and predict one fold, checkpointing into ``checkpoints``.
 
     Rank 0 writes the fold's partial files (``slot``: their name and the fold's key, see
     :mod:`serkit.experiment.cache`), deletes its checkpoints and returns
     ``(predictions, info)``; the other ranks take part in the fit and return ``None``.
+    ``source``: the :class:`~serkit.experiment.augmentation.Source` of ``augment`` (the
+    model then trains on the fold's augmented set; predictions stay on real test rows).
     """
+    from serkit.experiment.augmentation import fold_training
     from serkit.experiment.runner import searched_model  # the runner imports this module
 
     started = time.time()
@@ -96,8 +113,9 @@ def run_fold(
     note = resume_note(checkpoints)
     if note:
         log(f"seed {seed} fold {fold.name}: {note}")
+    syn, train = fold_training(cfg, dataset, fold, source, seed, partial.parent, group.writer)
     with checkpoints_in(model, checkpoints):
-        model = _fit(model, dataset, fold, level, asked=cfg["validation"] is not None)
+        model = _fit(model, dataset, fold, level, asked=cfg["validation"] is not None, train=train)
     if not group.writer:
         return None
     preds = predictions_frame(model, dataset, fold.test, level, fold.name, seed)
@@ -119,6 +137,8 @@ def run_fold(
         "history": _jsonable(history) if history else None,
         "fit_summary": _jsonable(fit_summary) if fit_summary else None,
     }
+    if syn is not None:
+        info["synthetic"] = syn.info(dataset.classes, source)
     cache.write_fold(partial, *slot, preds, info)  # the parquet, written last, marks it done
     shutil.rmtree(checkpoints, ignore_errors=True)
     return preds, info

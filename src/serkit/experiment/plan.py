@@ -33,6 +33,7 @@ def plan(
     Raises:
         ConfigError: anything :func:`~serkit.experiment.run` would refuse before extracting.
     """
+    from serkit.experiment import augmentation
     from serkit.experiment.checks import check_level, check_paths
     from serkit.experiment.data import load_rows
     from serkit.experiment.folder import check_run_folder
@@ -44,10 +45,13 @@ def plan(
     check_paths(cfg, parent)
     check_run_folder(parent / cfg["name"], fingerprint(cfg), overwrite)
     df = load_rows(cfg["data"])
-    folds, certificate = {}, None
+    source = augmentation.read_source(cfg, df)  # augment.source: files, corpus (None: none)
+    folds, certificate, splits = {}, None, {}
     for seed in cfg["seeds"]:
         split, certificate = make_folds(cfg, df, seed)
         folds[seed] = [{"fold": f.name, "train": len(f.train), "test": len(f.test)} for f in split]
+        splits[seed] = split
+    augmentation.certify_sources(source, df, splits)  # no source speaker in a test fold
     classes = list(df.attrs["classes"])
     return {
         "config": cfg,

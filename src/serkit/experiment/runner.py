@@ -47,7 +47,7 @@ import pandas as pd
 
 from serkit.atomic import atomic_write_parquet, atomic_write_text
 from serkit.errors import ConfigError
-from serkit.experiment import cache
+from serkit.experiment import augmentation, cache
 from serkit.experiment.checkpoints import CHECKPOINTS, fold_checkpoints
 from serkit.experiment.checks import check_level, check_paths
 from serkit.experiment.config import fingerprint, validate_config
@@ -239,27 +239,36 @@ def _run(
     check_level(cfg)
     check_paths(cfg, run_dir.parent)
     rows = load_rows(cfg["data"])
-    for seed in cfg["seeds"]:  # a protocol that cannot split these rows fails before extraction
-        make_folds(cfg, rows, seed)
+    source_rows = augmentation.read_source(cfg, rows)  # None without `augment`
+    early = {}  # a protocol that cannot split these rows fails before extraction, as does a
+    for seed in cfg["seeds"]:  # source corpus with a test speaker
+        early[seed] = make_folds(cfg, rows, seed)[0]
+    augmentation.certify_sources(source_rows, rows, early)
     partial = prepare_folder(run_dir, fp, overwrite, log, write=group.writer)
     if group.world > 1:
         log(f"torchrun: {group.world} processes; rank 0 extracts features and writes the run")
     if group.writer:  # rank 0 extracts (cached in the store); the others only read it
         df, frontend, fs, dataset, level = experiment_data(cfg, rows, log, progress)
+        source = augmentation.source_features(cfg, source_rows, log, progress=progress)
     group.barrier()
     if not group.writer:
         df, frontend, fs, dataset, level = experiment_data(cfg, rows, log, extract=False)
+        source = augmentation.source_features(cfg, source_rows, log, extract=False)
     classes = dataset.classes
 
     folds_by_seed, certificate = {}, None
     for seed in cfg["seeds"]:
         folds_by_seed[seed], certificate = make_folds(cfg, df, seed)
     log(certificate.statement())
+    augmented = augmentation.certify_sources(source, df, folds_by_seed)  # "" without one
+    if augmented:
+        log(augmented)
     if group.writer:
         table = folds_table(folds_by_seed, df).to_csv(index=False)
         atomic_write_text(run_dir / "folds.csv", table)
     digests = cache.row_digests(dataset)
-    base = {seed: f"{fp}:{seed}:{frontend.key()}" for seed in folds_by_seed}
+    extra = f":{source.key()}" if source is not None else ""  # a changed source recomputes
+    base = {seed: f"{fp}:{seed}:{frontend.key()}{extra}" for seed in folds_by_seed}
     slots = {  # (seed, i) -> (file name, key of the fold's rows, features and front end)
         (seed, i): (cache.slot(seed, i), cache.fold_key(base[seed], digests, fold))
         for seed, folds in folds_by_seed.items()
@@ -281,7 +290,7 @@ def _run(
             elif not cached:
                 folder = fold_checkpoints(run_dir, seed, fold.name)
                 args = (partial, slots[seed, i], folder, group, log)
-                result = run_fold(cfg, dataset, fold, level, seed, *args)
+                result = run_fold(cfg, dataset, fold, level, seed, *args, source=source)
             if group.writer:
                 preds, info = result
                 frames.append(preds)
@@ -300,7 +309,8 @@ def _run(
 
     if not group.writer:  # the other ranks only take part in the final refit
         if cfg["final_model"]:
-            final_model(cfg, dataset, level, frontend, classes, run_dir, log, group, digests)
+            args = (cfg, dataset, level, frontend, classes, run_dir, log, group, digests)
+            final_model(*args, source=source)
         return run_dir
     predictions = pd.concat(frames, ignore_index=True)
     independent = "speaker" in cfg["protocol"]["disjoint"]
@@ -343,12 +353,17 @@ def _run(
             {
                 **{k: i[k] for k in ("seed", "fold", "n_train", "n_val", "n_test", "seconds")},
                 "world_size": i.get("world_size", 1),
+                **({"synthetic": i["synthetic"]} if i.get("synthetic") else {}),
             }
             for i in infos
         ],
         "search": search,
         "skipped": df.attrs.get("skipped_rows", []),  # {id, path, reason} (features.skip_bad)
     }
+    if source is not None:
+        dataset_info["certification"]["statement"] += f" {augmented}"
+        dataset_info["augment"] = augmentation.summary(source, cfg["augment"], augmented)
+        augmentation.write_index(run_dir, infos, cfg["augment"])
     atomic_write_text(run_dir / "dataset.json", json.dumps(dataset_info, indent=1, default=str))
     resolved = {**cfg, "provenance": {**provenance(command, fp), "world_size": group.world}}
     from serkit import config as config_io
@@ -356,7 +371,8 @@ def _run(
     config_io.dump(resolved, run_dir / "config.yaml")
 
     if cfg["final_model"]:
-        final_model(cfg, dataset, level, frontend, classes, run_dir, log, group, digests)
+        args = (cfg, dataset, level, frontend, classes, run_dir, log, group, digests)
+        final_model(*args, source=source)
     shutil.rmtree(run_dir / CHECKPOINTS, ignore_errors=True)  # every fit is done and recorded
     from serkit.report import write_report
 
