@@ -51,20 +51,20 @@ def test_cycle_loss_is_zero_for_inverse_mappings_and_c_squared_otherwise():
     a, b = torch.randn(16, 4, generator=gen), torch.randn(16, 4, generator=gen)
     shift = 0.7
 
-    def G(x):
+    def g(x):
         return x + shift
 
-    def F_inverse(x):
+    def f_inverse(x):
         return x - shift
 
-    def F_identity(x):
+    def f_identity(x):
         return x
 
-    assert float(losses.cycle_loss(a, F_inverse(G(a)), b, G(F_inverse(b)))) == pytest.approx(
+    assert float(losses.cycle_loss(a, f_inverse(g(a)), b, g(f_inverse(b)))) == pytest.approx(
         0.0, abs=1e-12
     )
     # F = identity: both round trips are off by `shift` in every element
-    value = float(losses.cycle_loss(a, F_identity(G(a)), b, G(F_identity(b))))
+    value = float(losses.cycle_loss(a, f_identity(g(a)), b, g(f_identity(b))))
     assert value == pytest.approx(2 * shift**2, rel=1e-5)
 
 
