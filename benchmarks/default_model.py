@@ -271,9 +271,8 @@ classes present in the test corpus; 95 % percentile bootstrap intervals over tes
 """
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Evaluate, choose, refit and write the package, the card and the table."""
-    from _report import add_out_option, write_table
+def _parser() -> argparse.ArgumentParser:
+    from _report import add_out_option
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -289,7 +288,14 @@ def main(argv: list[str] | None = None) -> int:
         help="where the model package goes (model_card.md goes beside it)",
     )
     add_out_option(parser, "default_model.md")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Evaluate, choose, refit and write the package, the card and the table."""
+    from _report import write_table
+
+    args = _parser().parse_args(argv)
 
     def log(text: str) -> None:
         print(text, file=sys.stderr, flush=True)

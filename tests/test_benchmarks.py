@@ -17,7 +17,15 @@ import pytest
 import yaml
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-SCRIPTS = ("baselines", "ddp_speed", "features", "seed_models", "tune_seed_models")
+SCRIPTS = (
+    "baselines",
+    "ddp_speed",
+    "default_model",
+    "features",
+    "long_audio",
+    "seed_models",
+    "tune_seed_models",
+)
 
 
 @pytest.fixture
