@@ -168,10 +168,24 @@ def features_to_audio(
     return np.asarray(wave, dtype=np.float32)
 
 
+def _static_width(frontend: Frontend, features: np.ndarray) -> int:
+    """Columns of the static channel (log-mel bands, or spectrogram bins)."""
+    cfg = frontend.extractor.config
+    if frontend.extractor.name == "logmel":
+        return int(cfg.n_mels)
+    return int(cfg.n_bins or np.shape(features)[1])
+
+
 def spectrogram_png(
-    features: np.ndarray, frontend: Frontend, path: str | os.PathLike, title: str = ""
+    features: np.ndarray,
+    frontend: Frontend,
+    path: str | os.PathLike,
+    title: str = "",
+    *,
+    limits: tuple[float, float] | None = None,
 ) -> Path:
-    """Write the static channel of ``features`` ``(frames, dim)`` as an image (time x band)."""
+    """Write the static channel of ``features`` ``(frames, dim)`` as an image (time x band);
+    ``limits``: the colour range (e.g. the input's, so that its renders compare by eye)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -180,13 +194,19 @@ def spectrogram_png(
     from serkit.atomic import atomic_path
 
     cfg = frontend.extractor.config
-    width = cfg.n_mels if frontend.extractor.name == "logmel" else (cfg.n_bins or features.shape[1])
+    width = _static_width(frontend, features)
     static = np.asarray(features)[:, :width]
     seconds = static.shape[0] * cfg.hop_length / cfg.sample_rate
     fig, ax = plt.subplots(figsize=(6.0, 3.0), dpi=100)
     try:
         image = ax.imshow(
-            static.T, origin="lower", aspect="auto", extent=(0.0, seconds, 0, width), cmap="magma"
+            static.T,
+            origin="lower",
+            aspect="auto",
+            extent=(0.0, seconds, 0, width),
+            cmap="magma",
+            vmin=None if limits is None else limits[0],
+            vmax=None if limits is None else limits[1],
         )
         ax.set_xlabel("time (s)")
         ax.set_ylabel("mel band" if frontend.extractor.name == "logmel" else "bin")
@@ -354,6 +374,32 @@ def emotion_direction(
     return (mean[target] - mean[source]).astype(np.float32)
 
 
+def manifest_direction(
+    package: Any, manifest: Any, source: str, target: str, *, limit: int = 32
+) -> np.ndarray:
+    """:func:`emotion_direction` from manifest rows (column ``emotion``; the first ``limit``
+    rows of each emotion, so a large corpus does not cost the whole pass)."""
+    from serkit import audio
+    from serkit import manifest as mf
+
+    if "emotion" not in manifest.columns:
+        raise ConfigError("emotion direction: the manifest has no emotion column")
+    signals: dict[str, list[tuple[np.ndarray, int]]] = {}
+    for name in (source, target):
+        rows = manifest[manifest["emotion"].astype("string") == name].head(int(limit))
+        if rows.empty:
+            found = ", ".join(sorted(manifest["emotion"].dropna().astype(str).unique()))
+            raise ConfigError(
+                f"emotion direction: the manifest has no row of emotion {name!r}; it has "
+                f"{found or 'none'}"
+            )
+        signals[name] = [
+            audio.read(path, sample_rate=package.frontend.sample_rate)
+            for path in mf.audio_paths(rows)
+        ]
+    return emotion_direction(package, signals, source, target)
+
+
 @dataclass
 class ListenResult:
     """What :func:`listen` wrote: ``files`` (WAV and PNG paths) and ``index`` (listen.json)."""
@@ -412,12 +458,14 @@ def listen(
             ):
                 renders.append((f"traverse_{label}_{t:+.2f}", f"{label} {t:+.2f}", decoded))
         entry: dict[str, Any] = {"input": str(file), "renders": []}
+        static = features[:, : _static_width(frontend, features)]
+        limits = (float(static.min()), float(static.max()))
         for kind, note, frames in renders:
             wav = out_dir / name / f"{kind}.wav"
             wave = features_to_audio(frames, frontend, n_iter=n_iter, seed=seed)
             audio.write(wav, wave, frontend.sample_rate)
             title = f"{stem}: {kind} {note}".strip()
-            png = spectrogram_png(frames, frontend, wav.with_suffix(".png"), title)
+            png = spectrogram_png(frames, frontend, wav.with_suffix(".png"), title, limits=limits)
             result.files += [wav, png]
             entry["renders"].append({"kind": kind, "wav": str(wav.relative_to(out_dir))})
         entries.append(entry)

@@ -195,3 +195,45 @@ def latent_plots(
             written.append(_scatter(xy, labels, title, out_dir / name))
     atomic_write_text(out_dir / "latents_2d.csv", coords.to_csv(index=False))
     return written
+
+
+def manifest_latents(
+    encoder: str | os.PathLike,
+    manifest: pd.DataFrame,
+    store: str | os.PathLike,
+    *,
+    layer: str | None = None,
+    fold: str | None = None,
+    pooling: str = "mean",
+    skip_bad: bool = False,
+    progress: bool = False,
+) -> tuple[np.ndarray, pd.DataFrame, list[str]]:
+    """Embeddings of every manifest row through the ``encoder`` extractor (cached in ``store``).
+
+    Args:
+        encoder: an encoder package folder or a ``serkit pretrain`` run folder.
+        manifest: the rows to embed.
+        store: the feature store the embeddings are kept in (a second call reads them back).
+        layer: the family's layer (``None``: its first); pooling: for a frame-level layer.
+        fold: which package of a per-fold pretrain run.
+        skip_bad: skip rows whose audio cannot be read (listed in the third return value).
+        progress: show a progress bar.
+
+    Returns:
+        ``(embeddings (n, d), meta (the n manifest rows embedded, in order), skipped)``.
+    """
+    from serkit.features import extract, get_extractor, load
+
+    extractor = get_extractor(
+        "encoder", path=str(encoder), layer=layer or "", fold=fold or "", pooling=pooling
+    )
+    if extractor.level != "utterance":
+        raise ConfigError(
+            f"layer {layer!r} is frame-level and pooling={pooling!r} keeps the frames; a latent "
+            "plot needs one vector per utterance: pass pooling='mean' (or max, mean+std)"
+        )
+    summary = extract(manifest, extractor, store, skip_bad=skip_bad, progress=progress)
+    features = load(manifest, extractor, store, allow_missing=skip_bad)
+    order = pd.Index(manifest["id"].astype(str)).get_indexer(list(features.ids))
+    meta = manifest.iloc[order].reset_index(drop=True)
+    return np.asarray(features.X), meta, list(summary.skipped)
