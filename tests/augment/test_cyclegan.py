@@ -140,6 +140,8 @@ def test_presets_and_overrides():
 def test_bad_parameters_are_named(params, message):
     source, target, y = _clouds()
     with pytest.raises(ConfigError, match=message):
+        CycleGANAugmenter(**params).check_params()  # before any work
+    with pytest.raises(ConfigError, match=message):
         CycleGANAugmenter(**params).fit(target, y, source)
 
 

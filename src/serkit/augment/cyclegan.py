@@ -263,6 +263,14 @@ class CycleGANAugmenter(Augmenter):
             raise ConfigError(f"cyclegan: device must be cpu, cuda or auto, found {self.device!r}")
         return hp
 
+    def check_params(self) -> None:
+        """Check the parameter values without fitting (what :meth:`resolved_params` checks).
+
+        Raises:
+            ConfigError: naming the parameter, the expected and the found value.
+        """
+        self.resolved_params()
+
     # ------------------------------------------------------------------ fit
 
     def fit(
