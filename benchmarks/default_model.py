@@ -137,26 +137,31 @@ def evaluate(work: Path, log) -> dict[str, Any]:
                 f"{cand.name}: held out {held}: UAR {loco[cand.name, held]['uar']:.3f} "
                 f"({time.time() - started:.0f} s)"
             )
-    nested = {}
-    for held in CORPORA:
-        a, b = [c for c in CORPORA if c != held]
-        inner = {
-            cand.name: (pair[cand.name, a, b] + pair[cand.name, b, a]) / 2 for cand in CANDIDATES
-        }
-        chosen = max(CANDIDATES, key=lambda c: inner[c.name]).name
-        nested[held] = {"inner": inner, "chosen": chosen, **loco[chosen, held]}
-    outer = {
-        cand.name: float(np.mean([loco[cand.name, h]["uar"] for h in CORPORA]))
-        for cand in CANDIDATES
-    }
-    shipped = max(CANDIDATES, key=lambda c: outer[c.name]).name
     return {
         "pairs": {f"{c} | {tr} -> {te}": v for (c, tr, te), v in pair.items()},
         "loco": {f"{c} | {h}": v for (c, h), v in loco.items()},
-        "nested": nested,
-        "outer_mean": outer,
-        "shipped": shipped,
+        **choose(pair, loco, [c.name for c in CANDIDATES], list(CORPORA)),
     }
+
+
+def choose(
+    pair: dict[tuple[str, str, str], float],
+    loco: dict[tuple[str, str], dict],
+    candidates: list[str],
+    corpora: list[str],
+) -> dict[str, Any]:
+    """The nested choice (module docstring): per held-out corpus, the candidate with the best
+    mean single-corpus transfer UAR between the *other* corpora (``pair[c, train, test]``),
+    reported with its ``loco[c, held]`` score; and the shipped candidate, the best mean of
+    ``loco`` over all corpora. Ties go to the earlier candidate."""
+    nested = {}
+    for held in corpora:
+        a, b = [c for c in corpora if c != held]
+        inner = {c: (pair[c, a, b] + pair[c, b, a]) / 2 for c in candidates}
+        chosen = max(candidates, key=lambda c: inner[c])
+        nested[held] = {"inner": inner, "chosen": chosen, **loco[chosen, held]}
+    outer = {c: float(np.mean([loco[c, h]["uar"] for h in corpora])) for c in candidates}
+    return {"nested": nested, "outer_mean": outer, "shipped": max(candidates, key=outer.get)}
 
 
 def pct(value: float) -> str:

@@ -74,3 +74,35 @@ def test_cli_predict_without_model_uses_the_default(clip, capsys, monkeypatch):
     )
     assert code == 0, err
     assert re.match(r"1\n00:00:\d\d,\d{3} --> 00:00:\d\d,\d{3}\n(angry|happy|neutral|sad) ", out)
+
+
+def test_nested_choice_never_looks_at_the_held_out_corpus(monkeypatch):
+    """benchmarks/default_model.py: the candidate reported for corpus H is chosen on the other
+    two corpora only; making a candidate perfect on H (in any score involving H) changes
+    nothing about the choice for H."""
+    import importlib
+    import sys
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    sys.modules.pop("default_model", None)
+    choose = importlib.import_module("default_model").choose
+    corpora, cands = ["a", "b", "h"], ["x", "y"]
+    rng = np.random.default_rng(0)
+    pair = {
+        (c, tr, te): float(rng.uniform(0.3, 0.5))
+        for c in cands
+        for tr in corpora
+        for te in corpora
+        if tr != te
+    }
+    loco = {(c, h): {"uar": float(rng.uniform(0.3, 0.5))} for c in cands for h in corpora}
+    before = choose(pair, loco, cands, corpora)["nested"]["h"]["chosen"]
+    other = next(c for c in cands if c != before)
+    pair.update(
+        {(other, tr, "h"): 1.0 for tr in ("a", "b")} | {(other, "h", te): 1.0 for te in "ab"}
+    )
+    loco[other, "h"] = {"uar": 1.0}
+    after = choose(pair, loco, cands, corpora)
+    assert after["nested"]["h"]["chosen"] == before
+    assert after["shipped"] == other  # the shipped model is chosen over all three corpora
