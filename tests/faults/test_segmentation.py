@@ -109,3 +109,18 @@ def test_srt_of_several_files_is_refused(clip, capsys, monkeypatch):
         *serkit(["predict", clip, clip, "--segment", "vad", "--format", "srt"], capsys, monkeypatch)
     )
     assert "one file's subtitles" in message
+
+
+def test_file_truncated_midway_is_named(tmp_path, capsys, monkeypatch):
+    """The header promises 20 s but the data stops half-way: the block reader fails there
+    and names the file (no partial result is printed as if it were the whole file)."""
+    whole = tmp_path / "whole.flac"
+    t = np.arange(20 * SR) / SR
+    sf.write(str(whole), (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), SR)
+    path = tmp_path / "truncated.flac"
+    data = whole.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    code, out, err = serkit(["predict", path, "--segment", "window"], capsys, monkeypatch)
+    message = one_error(code, out, err)
+    assert str(path) in message and "failed to decode audio" in message
+    assert "file" not in out  # no whole-file decision row
