@@ -10,11 +10,14 @@ SEGMENT_FORMATS = ("table", "csv", "json", "srt")
 
 
 def is_model(path: Path) -> bool:
-    """Whether ``path`` names a model: an ``.onnx`` file or a folder with ``model.json``
-    (itself or in ``model/``)."""
+    """Whether ``path`` names a model: an ``.onnx`` file, a folder with ``model.json`` (itself
+    or in ``model/``), or a run folder (``config.yaml``; the loader says if its model is
+    missing)."""
     if path.suffix == ".onnx":
         return True
-    return (path / "model.json").is_file() or (path / "model" / "model.json").is_file()
+    return any(
+        (path / name).is_file() for name in ("model.json", "model/model.json", "config.yaml")
+    )
 
 
 def model_and_inputs(
