@@ -218,7 +218,7 @@ def test_speaker_normalised_model_is_refused(demo):
         ({"hop_s": 0}, "hop_s must be a number > 0"),
         ({"window_s": -1}, "window_s must be a number > 0"),
         ({"method": "speech"}, "expected one of vad, window, none"),
-        ({"min_s": 5.0}, "min_s=5.0"),
+        ({"min_s": -1.0}, "min_s must be a number >= 0"),
     ],
 )
 def test_bad_settings_are_refused(kwargs, match):
@@ -411,3 +411,14 @@ def test_model_folder_vs_audio_argument(model_dir, talk):
     path, _, _ = talk
     assert is_model(model_dir) and is_model(model_dir.parent) and is_model(Path("x.onnx"))
     assert not is_model(path) and not is_model(path.parent)
+
+
+def test_min_s_is_capped_at_the_window(demo):
+    """Windows shorter than min_s are still analysed (min_s is capped at window_s); only the
+    short last window is refused."""
+    _, predictor = demo
+    config = SegmentConfig("window", window_s=0.3, hop_s=0.3, speech_check=False)
+    assert config.shortest == pytest.approx(0.3)
+    segs = predict_long(predictor, _tone(1.0), config, sample_rate=SR).segments
+    assert [s.status for s in segs[:3]] == ["ok"] * 3
+    assert segs[3].status.startswith("unanalysable: segment 0.100 s < min_s 0.3 s")

@@ -64,7 +64,8 @@ class SegmentConfig:
         method: ``"vad"``, ``"window"`` or ``"none"``.
         window_s: window length (``window``).
         hop_s: window step; ``0 < hop_s <= window_s`` (``window``).
-        min_s: segments shorter than this are not given to the model.
+        min_s: segments shorter than this are not given to the model (capped at
+            ``window_s`` for windows, at ``max_s`` for speech segments: see :attr:`shortest`).
         max_s: longest speech segment; longer speech is cut (``vad``).
         threshold: silero-vad speech probability threshold.
         min_speech_ms: shorter speech is dropped (``vad``).
@@ -98,10 +99,8 @@ class SegmentConfig:
                 f"SegmentConfig hop_s={self.hop_s} is longer than window_s={self.window_s}: the "
                 "audio between windows would never be analysed; use hop_s <= window_s"
             )
-        if self.min_s < 0 or self.min_s > min(self.window_s, self.max_s):
-            raise ConfigError(
-                f"SegmentConfig min_s={self.min_s} must be in [0, min(window_s, max_s)]"
-            )
+        if not (isinstance(self.min_s, (int, float)) and self.min_s >= 0):
+            raise ConfigError(f"SegmentConfig min_s must be a number >= 0; found {self.min_s!r}")
         if not 0.0 < self.threshold < 1.0 or not 0.0 <= self.min_speech_ratio <= 1.0:
             raise ConfigError(
                 f"SegmentConfig threshold must be in (0, 1) and min_speech_ratio in [0, 1]; "
@@ -109,6 +108,12 @@ class SegmentConfig:
             )
         if min(self.min_speech_ms, self.min_silence_ms, self.pad_ms) < 0:
             raise ConfigError("SegmentConfig min_speech_ms, min_silence_ms, pad_ms must be >= 0")
+
+    @property
+    def shortest(self) -> float:
+        """The shortest segment given to the model, in seconds: ``min_s``, capped at the
+        longest segment the method makes (so short windows are still analysed)."""
+        return min(self.min_s, self.window_s if self.method == "window" else self.max_s)
 
     def to_dict(self) -> dict[str, Any]:
         """The settings as a JSON-ready mapping."""
@@ -127,7 +132,7 @@ class StreamingPredictor:
         ConfigError: the model normalises per speaker, or silero-vad cannot run at its rate.
     """
 
-    def __init__(self, predictor: Any, config: SegmentConfig, sample_rate: int) -> None:
+    def __init__(self, predictor: Any, config: SegmentConfig, sample_rate: int = 16000) -> None:
         from serkit.segment_vad import SileroStream, SpeechTracker
 
         if predictor.frontend.needs_speakers:
@@ -293,10 +298,10 @@ class StreamingPredictor:
         classes = self.predictor.classes
         times = (start / self.rate, end / self.rate)
         nan = {c: math.nan for c in classes}
-        if status is None and (end - start) / self.rate < self.config.min_s:
+        if status is None and end - start < round(self.config.shortest * self.rate):
             status = (
                 f"unanalysable: segment {(end - start) / self.rate:.3f} s < min_s "
-                f"{self.config.min_s:g} s"
+                f"{self.config.shortest:g} s"
             )
         if status is not None:
             return Segment(*times, None, nan, status)

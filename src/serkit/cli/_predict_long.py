@@ -69,7 +69,7 @@ def predict_segments(
             "--segment works on audio INPUTS of unknown speakers; drop --manifest/--speaker"
         )
     try:
-        config = SegmentConfig(method, window_s=window, hop_s=hop, min_s=min(0.5, window))
+        config = SegmentConfig(method, window_s=window, hop_s=hop)
     except ConfigError as exc:
         message = exc.message.replace("SegmentConfig ", "").replace("window_s", "--window")
         raise typer.BadParameter(message.replace("hop_s", "--hop")) from None
