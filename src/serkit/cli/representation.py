@@ -149,7 +149,9 @@ def register(app: typer.Typer) -> None:
         from serkit.encoders.package import load_encoder
 
         if traverse is not None and direction:
-            raise typer.BadParameter("give --traverse or --direction, not both", "--direction")
+            raise typer.BadParameter(
+                "give --traverse or --direction, not both", param_hint="--direction"
+            )
         if bool(direction) != bool(manifest_path):
             raise typer.BadParameter(
                 "--direction FROM:TO and --manifest go together", param_hint="--direction"
@@ -160,7 +162,8 @@ def register(app: typer.Typer) -> None:
             source, sep, target = direction.partition(":")
             if not sep or not source or not target:
                 raise typer.BadParameter(
-                    f"{direction!r}; expected FROM:TO, e.g. neutral:angry", "--direction"
+                    f"{direction!r}; expected FROM:TO, e.g. neutral:angry",
+                    param_hint="--direction",
                 )
             from serkit import manifest as mf
 

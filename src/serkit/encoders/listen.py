@@ -442,6 +442,8 @@ def listen(
 
     frontend = package.frontend
     _config_of(frontend)  # refuse before any work
+    for file in audio_files:
+        audio.info(file)  # an unreadable input stops here, before anything is written
     out_dir = Path(out_dir)
     result = ListenResult(out_dir=out_dir)
     entries = []

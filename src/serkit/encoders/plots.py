@@ -30,7 +30,7 @@ def _prepare(embeddings: np.ndarray, seed: int) -> np.ndarray:
     X = np.asarray(embeddings, dtype=np.float64)
     X = X[:, X.std(axis=0) > 1e-12]
     if X.shape[1] == 0:
-        raise ValueError("latent_plots: every embedding dimension is constant; nothing to plot")
+        raise ConfigError("latent_plots: every embedding dimension is constant; nothing to plot")
     X = (X - X.mean(axis=0)) / X.std(axis=0)
     if X.shape[1] > MAX_COMPONENTS and X.shape[0] > MAX_COMPONENTS:
         from sklearn.decomposition import PCA
@@ -136,24 +136,24 @@ def latent_plots(
         plots are made.
 
     Raises:
-        ValueError: shapes that do not match, fewer than 4 rows, or non-finite values.
-        ConfigError: an unknown method, or only ``"umap"`` asked for without ``umap-learn``.
+        ConfigError: shapes that do not match, fewer than 4 rows, non-finite or constant
+            values, an unknown method, or only ``"umap"`` asked for without ``umap-learn``.
     """
     from serkit.atomic import atomic_write_text
 
     X = np.asarray(embeddings)
     if X.ndim != 2:
-        raise ValueError(f"latent_plots: embeddings must be (n, d), got shape {X.shape}")
+        raise ConfigError(f"latent_plots: embeddings must be (n, d), got shape {X.shape}")
     if len(meta) != X.shape[0]:
-        raise ValueError(
+        raise ConfigError(
             f"latent_plots: {X.shape[0]} embeddings but {len(meta)} metadata rows; give one "
             "metadata row per embedding, in the same order"
         )
     if X.shape[0] < 4:
-        raise ValueError(f"latent_plots: need at least 4 rows to project, got {X.shape[0]}")
+        raise ConfigError(f"latent_plots: need at least 4 rows to project, got {X.shape[0]}")
     if not np.all(np.isfinite(X)):
         bad = int((~np.isfinite(X)).any(axis=1).sum())
-        raise ValueError(f"latent_plots: {bad} embedding row(s) hold NaN or inf values")
+        raise ConfigError(f"latent_plots: {bad} embedding row(s) hold NaN or inf values")
     unknown = [m for m in methods if m not in METHODS]
     if unknown or not methods:
         raise ConfigError(
