@@ -24,6 +24,7 @@ SCRIPTS = (
     "features",
     "long_audio",
     "seed_models",
+    "serve_load",
     "tune_seed_models",
 )
 

@@ -218,3 +218,47 @@ def test_full_queue_is_answered_503_and_the_rest_completes(live, predictor):
     assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
     assert "busy" in refused.json()["detail"]
     assert [r.status_code for r in done] == [200, 200]
+
+
+def test_serves_an_exported_onnx_model(live, tmp_path):
+    """``serkit export`` output served as is: the numbers of the torch package it came from."""
+    import warnings
+
+    from serkit.export import export
+    from serkit.features import get_extractor
+    from serkit.features.frontend import Frontend
+    from serkit.inference import Predictor
+    from serkit.models import get_model
+    from serkit.models.package import save_model
+
+    from ._server import EMOTIONS
+
+    frontend = Frontend(get_extractor("mfcc"))
+    X, y, groups = [], [], []
+    for actor in (1, 2):
+        for emotion in EMOTIONS:
+            X.append(frontend.compute(demo_signal(actor, emotion), 16000))
+            y.append(emotion)
+            groups.append(str(actor))
+    model = get_model("neural", net="cnn-attn", epochs=2, batch_size=8)
+    model.fit(X, np.array(y), np.array(groups))
+    save_model(model, tmp_path / "run" / "model", extra={"frontend": frontend.to_dict()})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        onnx = export(tmp_path / "run", tmp_path / "model.onnx").path
+    signal = demo_signal(5, "sad")
+    label, probs = _reference(Predictor.from_path(tmp_path / "run"), tmp_path, signal)
+    with live(Predictor.from_path(onnx)) as server:
+        info = httpx.get(f"{server.url}/model").json()
+        body = httpx.post(
+            f"{server.url}/predict",
+            content=wav_bytes(signal, subtype="FLOAT"),
+            headers={"Content-Type": "audio/wav"},
+        ).json()
+    assert info["input_level"] == "frame" and info["classes"] == sorted(EMOTIONS)
+    assert body["label"] == label
+    np.testing.assert_allclose(
+        [body["probs"][c] for c in sorted(EMOTIONS)],
+        [probs[c] for c in sorted(EMOTIONS)],
+        atol=1e-4,
+    )
