@@ -293,3 +293,41 @@ def test_seeds_mean_std_and_averaged_confusion_in_report(corpora, tmp_path):
     assert "mean counts over 2 seeds" in report
     assert (run_dir / "model" / "model.json").exists()
     assert len(_json(run_dir / "synthetic" / "index.json")) == 4
+
+
+def test_cyclegan_end_to_end_cli(tmp_path, capsys, monkeypatch):
+    """``serkit train configs/demo_cyclegan.yaml`` as its comment says, with the CycleGAN's
+    ``test_params()`` and a small demo corpus, then ``serkit analyze fisher`` on the run."""
+    from faults._cli import serkit
+    from serkit.augment import AUGMENTERS
+
+    monkeypatch.chdir(tmp_path)
+    config = Path(__file__).resolve().parents[1] / "configs" / "demo_cyclegan.yaml"
+    small = ["--speakers", "3", "--sentences", "1", "--repetitions", "1"]
+    for args in (
+        ["demo-corpus", "demo/corpus", *small, "--emotions", "neutral,happy,angry"],
+        ["prepare", "ravdess", "demo/corpus", "-o", "demo/manifests"],
+        ["demo-corpus", "demo/source", "--speakers", "2", "--seed", "1", *small[2:]],
+        ["prepare", "folder", "demo/source", "-o", "demo/manifests"],
+    ):
+        code, out, err = serkit(args, capsys, monkeypatch)
+        assert code == 0, err
+    tiny = AUGMENTERS.get("cyclegan").test_params()
+    overrides = [f"augment.params.{k}={json.dumps(v)}" for k, v in tiny.items()]
+    overrides += ["augment.params.n_per_class=6", "final_model=false", "bootstrap.reps=20"]
+    code, out, err = serkit(["train", config, *overrides], capsys, monkeypatch)
+    assert code == 0, err
+    run_dir = tmp_path / "runs" / "demo_cyclegan"
+    ds = _json(run_dir / "dataset.json")
+    assert ds["augment"]["name"] == "cyclegan" and ds["augment"]["train_on"] == "real+syn"
+    assert [f["synthetic"]["per_class"] for f in ds["folds"]] == [
+        {"neutral": 6, "happy": 6, "angry": 6}
+    ] * 3
+    preds = pd.read_parquet(run_dir / "predictions.parquet")
+    assert not preds["id"].str.startswith("folder/").any()
+    saved = np.load(run_dir / "synthetic" / "0-fold0.npz")
+    assert saved["X"].shape == (18, ds["features"]["dim"])
+    assert saved["source_id"].astype(str).tolist()[0].startswith("folder/")
+    code, out, err = serkit(["analyze", "fisher", run_dir], capsys, monkeypatch)
+    assert code == 0, err
+    assert (run_dir / "analysis" / "fisher" / "fisher_summary.md").exists()

@@ -305,7 +305,7 @@ def augmentation_table(ds: dict[str, Any]) -> tuple[list[list[str]], str] | None
         + ", trained per fold on the fold's "
         f"training rows only; the model trains on {aug.get('train_on')}. Source corpus "
         f"{', '.join(aug.get('source_corpora', []))} ({aug.get('source_rows')} rows, "
-        f"{aug.get('source_speakers')} speakers; {', '.join(aug.get('source', []))})"
+        f"{aug.get('source_speakers')} speaker(s); {', '.join(aug.get('source', []))})"
         + (f"; augmenter fit + generation {np.mean(seconds):.1f} s per fold" if seconds else "")
         + "."
     )

@@ -67,7 +67,10 @@ def check_augment(cfg: dict[str, Any]) -> None:
     if not isinstance(aug["params"], dict):
         raise ConfigError(f"config key augment.params must be a mapping, found {aug['params']!r}")
     try:
-        cls(**aug["params"])
+        augmenter = cls(**aug["params"])
+        check = getattr(augmenter, "check_params", None)  # values, where it checks them
+        if callable(check):
+            check()
     except TypeError as exc:
         raise ConfigError(f"config key augment.params: {aug['name']}: {exc}") from None
     except SerkitError as exc:

@@ -1,0 +1,275 @@
+"""CycleGAN augmentation (seed 004): UAR of real / syn / real+syn beside the plain classifier.
+
+Runs the shipped seed-004 configs (emobase2010 functionals, RBF SVM, CycleGAN rows made per fold
+from a source corpus that is not the target) on the shared corpora, each as a plain run
+(``augment=null``: the same classifier on the real training rows) and with
+``augment.train_on=syn`` and ``real+syn``:
+
+- ``inner4`` / ``inner8``: RAVDESS speech, 4 / 8 classes, speaker 6-fold (seed 0), source
+  TurEV-DB + URDU (``configs/ravdess_cyclegan_{4,8}class.yaml``);
+- ``turev``: train RAVDESS, test TurEV-DB (angry, calm, happy, sad), source URDU;
+- ``urdu``: train RAVDESS, test URDU (neutral, happy, sad, angry), source TurEV-DB.
+
+Prints per run the UAR and WA mean ± std over the seeds (each seed's folds pooled, then the
+metric; ``metrics.json`` ``seeds``), the augmenter's time per fold (fit + generation), the
+training time of all folds and its ratio to the plain run, and the Fisher-ratio summary of
+the first augmented run (``serkit analyze fisher``) beside the values of the original README.
+``train_on=real`` (``--variants real``) predicts exactly as the plain run (tested), so it is not
+run by default. Writes the tables to ``--out`` (Markdown) and the figures beside it (.json).
+
+Usage (from the repository root; corpora from ``../shared/data``)::
+
+    OMP_NUM_THREADS=1 nice -n 10 python benchmarks/cyclegan.py --out /tmp/aug_bench/cyclegan.md
+    python benchmarks/cyclegan.py --settings turev urdu --seeds 0 1 2   # a subset
+    python benchmarks/cyclegan.py --summarise-only                       # tables from finished runs
+
+Manifests are prepared into ``<work>/manifests`` when missing, features go to
+``<work>/features``, runs to ``<work>/runs`` (never into the repository); runs resume.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data"
+CORPORA = {"ravdess": "ravdess", "turev-db": "turev_db", "urdu": "urdu"}
+#: setting -> (table label, config)
+SETTINGS: dict[str, tuple[str, str]] = {
+    "inner4": ("RAVDESS 4 classes, speaker 6-fold", "ravdess_cyclegan_4class.yaml"),
+    "inner8": ("RAVDESS 8 classes, speaker 6-fold", "ravdess_cyclegan_8class.yaml"),
+    "turev": ("RAVDESS -> TurEV-DB, 4 classes", "ravdess_turev_cyclegan.yaml"),
+    "urdu": ("RAVDESS -> URDU, 4 classes", "ravdess_urdu_cyclegan.yaml"),
+}
+#: variant -> overrides
+VARIANTS: dict[str, list[str]] = {
+    "plain": ["augment=null"],
+    "real": ["augment.train_on=real"],
+    "syn": ["augment.train_on=syn"],
+    "real+syn": ["augment.train_on=real+syn"],
+}
+DEFAULT_VARIANTS = ["plain", "syn", "real+syn"]
+#: the original README's Fisher ratios (seed_methods.md §4.6): mean over features, its max
+#: where given; synthetic sets for lambda_cls = 2 ("syn_2"), emotions ang/hap/neu/sad
+PAPER_FISHER = {
+    ("source", "target all"): "2.56 (313.1)",
+    ("syn", "target angry"): "0.78",
+    ("syn", "target happy"): "0.54",
+    ("syn", "target neutral"): "0.33",
+    ("syn", "target sad"): "0.13",
+    ("target", "angry-happy"): "0.05",
+    ("target", "angry-neutral"): "0.18",
+    ("target", "angry-sad"): "0.57",
+    ("target", "happy-neutral"): "0.05",
+    ("target", "happy-sad"): "0.32",
+    ("target", "neutral-sad"): "0.12",
+}
+
+
+def run_name(setting: str, variant: str) -> str:
+    """``cyclegan_<setting>_<variant>`` (``+`` as ``-``)."""
+    return f"cyclegan_{setting}_{variant.replace('+', '-')}"
+
+
+def overrides(setting: str, variant: str, seeds: list[int], workers: int) -> list[str]:
+    """The ``serkit train`` overrides of one run."""
+    return [
+        f"name={run_name(setting, variant)}",
+        *VARIANTS[variant],
+        f"seeds=[{','.join(map(str, seeds))}]",
+        "final_model=false",
+        f"workers={workers}",
+    ]
+
+
+def command(setting: str, extra: list[str]) -> str:
+    return f"serkit train configs/{SETTINGS[setting][1]} {' '.join(extra)}"
+
+
+def run_one(setting: str, variant: str, seeds: list[int], workers: int, log: bool) -> Path:
+    """Train (or resume) one run in the working directory; returns its run folder."""
+    from serkit import experiment
+
+    extra = overrides(setting, variant, seeds, workers)
+    run_dir = Path("runs") / run_name(setting, variant)
+    print(f"\n$ {command(setting, extra)}", flush=True)
+    if (run_dir / "predictions.parquet").exists():
+        print("  (finished earlier: summarised only)")
+        return run_dir
+    cfg = experiment.load_config(REPO / "configs" / SETTINGS[setting][1], extra)
+    started = time.perf_counter()
+    printer = (lambda line: print("  " + line, flush=True)) if log else None
+    experiment.run(cfg, log=printer, command=command(setting, extra))
+    print(f"  wall time {time.perf_counter() - started:.0f} s", flush=True)
+    return run_dir
+
+
+def summarise(setting: str, variant: str, run_dir: Path) -> dict[str, Any]:
+    """One table row from a finished run's ``metrics.json`` and ``dataset.json``."""
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    dataset = json.loads((run_dir / "dataset.json").read_text())
+    folds = dataset["folds"]
+    made = [f["synthetic"] for f in folds if f.get("synthetic")]
+    seeds = metrics["seeds"]
+    return {
+        "setting": setting,
+        "variant": variant,
+        "n_seeds": len(seeds["per_seed"]),
+        "uar_mean": seeds["uar"]["mean"],
+        "uar_std": seeds["uar"]["std"],
+        "wa_mean": seeds["wa"]["mean"],
+        "wa_std": seeds["wa"]["std"],
+        "train_seconds": sum(f["seconds"] for f in folds),
+        "n_fits": len(folds),
+        "generator_seconds_per_fold": (
+            sum(m["seconds"] for m in made) / len(made) if made else None
+        ),
+        "synthetic_per_fold": (sum(m["rows"] for m in made) / len(made) if made else 0),
+    }
+
+
+def results_table(rows: list[dict[str, Any]]) -> str:
+    """UAR / WA mean ± std per setting and variant, the augmenter's time and the cost."""
+    from _report import md_table
+
+    plain = {r["setting"]: r for r in rows if r["variant"] == "plain"}
+
+    def cost(r: dict[str, Any]) -> str:
+        base = plain.get(r["setting"])
+        if r["variant"] == "plain" or base is None or base["n_fits"] != r["n_fits"]:
+            return "1" if r["variant"] == "plain" else "-"
+        return f"{r['train_seconds'] / max(base['train_seconds'], 1e-9):.0f}x"
+
+    body = [
+        [
+            SETTINGS[r["setting"]][0],
+            "real (no augment)" if r["variant"] == "plain" else r["variant"],
+            str(r["n_seeds"]),
+            f"{100 * r['uar_mean']:.1f} ± {100 * r['uar_std']:.1f}",
+            f"{100 * r['wa_mean']:.1f} ± {100 * r['wa_std']:.1f}",
+            f"{r['synthetic_per_fold']:.0f}",
+            "-"
+            if r["generator_seconds_per_fold"] is None
+            else f"{r['generator_seconds_per_fold']:.1f} s",
+            f"{r['train_seconds']:.0f} s",
+            cost(r),
+        ]
+        for r in rows
+    ]
+    header = [
+        "setting",
+        "trained on",
+        "seeds",
+        "UAR % (mean ± std)",
+        "WA % (mean ± std)",
+        "synthetic rows / fold",
+        "CycleGAN / fold",
+        "all fits",
+        "cost vs real",
+    ]
+    return md_table(header, body)
+
+
+def fisher_rows(run_dir: Path) -> list[dict[str, Any]]:
+    """The Fisher-ratio summary of a finished augmented run (``serkit analyze fisher``)."""
+    from serkit.augment.analysis import fisher_analysis, load_runs, summary_rows
+
+    folds, real, _ = load_runs([run_dir])
+    result = fisher_analysis(folds, real.source_x, real.classes, real.feature_names)
+    return summary_rows(result)
+
+
+def fisher_table(rows: list[dict[str, Any]]) -> str:
+    """Measured mean (max) over features beside the original README's values."""
+    from _report import md_table
+
+    body = []
+    for r in rows:
+        kind = "syn" if r["set"] not in ("source", "target") else r["set"]
+        paper = PAPER_FISHER.get((kind, r["against"]), "-")
+        body.append(
+            [
+                "between sets" if r["kind"] == "between_sets" else "between emotions",
+                r["set"],
+                r["against"],
+                f"{r['mean']:.2f} ({r['max']:.1f})",
+                paper,
+            ]
+        )
+    return md_table(["comparison", "set", "against", "mean (max), measured", "README"], body)
+
+
+def prepare_manifests(data: Path) -> None:
+    """``serkit prepare`` of the three corpora into ``manifests/`` (the working directory)."""
+    from serkit.corpora import prepare
+
+    for corpus, folder in CORPORA.items():
+        if not Path(f"manifests/{corpus}.parquet").exists():
+            prepare(corpus, data / folder, output=Path("manifests"))
+            print(f"$ serkit prepare {corpus} {data / folder} -o manifests")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the settings x variants and print the tables; returns the exit status."""
+    from _report import add_out_option, write_table
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DATA, help="folder with the corpora")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/aug_bench"))
+    parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
+    parser.add_argument("--variants", nargs="+", default=DEFAULT_VARIANTS, choices=list(VARIANTS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    parser.add_argument("--workers", type=int, default=1, help="feature-extraction processes")
+    add_out_option(parser, "cyclegan.md")
+    parser.add_argument("--summarise-only", action="store_true", help="train nothing")
+    parser.add_argument("--no-fisher", action="store_true", help="skip the Fisher summary")
+    parser.add_argument("--quiet", action="store_true", help="no per-fold log lines")
+    args = parser.parse_args(argv)
+
+    out = Path(args.out).resolve()
+    data = args.data.resolve()
+    args.work.mkdir(parents=True, exist_ok=True)
+    os.chdir(args.work)  # the configs' relative paths (manifests/, features/, runs/) resolve here
+    prepare_manifests(data)
+    rows, commands = [], []
+    for setting in args.settings:
+        for variant in args.variants:
+            extra = overrides(setting, variant, args.seeds, args.workers)
+            commands.append(command(setting, extra))
+            run_dir = Path("runs") / run_name(setting, variant)
+            if not args.summarise_only:
+                run_one(setting, variant, args.seeds, args.workers, not args.quiet)
+            if (run_dir / "predictions.parquet").exists():
+                rows.append(summarise(setting, variant, run_dir))
+            else:
+                print(f"skip {run_name(setting, variant)}: no predictions yet")
+    text = results_table(rows)
+    figures: dict[str, Any] = {"runs": rows}
+    augmented = [r for r in rows if r["variant"] != "plain" and r["setting"].startswith("inner4")]
+    augmented = augmented or [r for r in rows if r["variant"] != "plain"]
+    if augmented and not args.no_fisher:
+        first = Path("runs") / run_name(augmented[0]["setting"], augmented[0]["variant"])
+        fisher = fisher_rows(first)
+        figures["fisher"] = {"run": str(first), "rows": fisher}
+        text += (
+            f"\n\nFisher discriminant ratio per feature, mean over features (max), averaged "
+            f"over the folds of `{first.name}` (lambda_cls = 2; README: the original's syn_2 "
+            "and real-data values, IEMOCAP with TEDLIUM as source):\n\n" + fisher_table(fisher)
+        )
+    listed = "\n".join(f"- `{c}`" for c in commands)
+    print("\n" + text + "\n\nCommands (in the work folder, after `serkit prepare`):\n" + listed)
+    write_table(out, text + "\n\nCommands (in the work folder):\n\n" + listed, figures)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
