@@ -11,6 +11,7 @@ Example::
     training: {epochs: 20, batch_size: 32, lr: 0.001, seed: 0, device: cpu}
     folds: {protocol: {name: speaker-kfold, params: {k: 6}}}   # optional: one per fold
     output: runs/
+    latent_plots: [umap, tsne]       # the report's projections of the latent space ([]: none)
 
 Relative paths resolve against the working directory, as in experiment configs.
 """
@@ -38,6 +39,7 @@ TOP_LEVEL: dict[str, Any] = {
     "folds": None,
     "output": "runs/",
     "workers": 1,
+    "latent_plots": ["umap", "tsne"],  # the report's latent-space projections ([]: none)
     "provenance": None,  # written into config.yaml; ignored on input
 }
 SECTIONS: dict[str, dict[str, Any]] = {
@@ -55,7 +57,7 @@ SECTIONS: dict[str, dict[str, Any]] = {
     "folds": {"protocol": REQUIRED},
 }
 #: keys that change no encoder (left out of the run fingerprint)
-RUNTIME_KEYS = ("name", "description", "output", "workers", "provenance")
+RUNTIME_KEYS = ("name", "description", "output", "workers", "latent_plots", "provenance")
 
 
 def _section(data: Any, name: str) -> dict[str, Any]:
@@ -208,6 +210,12 @@ def validate_pretrain_config(raw: dict[str, Any]) -> dict[str, Any]:
     if workers < 1:
         raise ConfigError(f"config key workers must be >= 1, found {workers}")
     _expect(cfg["output"], str, "output", "a folder path")
+    if isinstance(cfg["latent_plots"], str):
+        cfg["latent_plots"] = [cfg["latent_plots"]]
+    plots = _expect(cfg["latent_plots"], list, "latent_plots", "a list out of umap, tsne")
+    bad = [m for m in plots if m not in ("umap", "tsne")]
+    if bad:
+        raise ConfigError(f"config key latent_plots: unknown {bad}; use [umap, tsne] or []")
     return cfg
 
 

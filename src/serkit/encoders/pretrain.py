@@ -312,6 +312,6 @@ def pretrain(
     resolved = {**cfg, "provenance": provenance(command, fp)}
     config_io.dump(resolved, run_dir / "config.yaml")
     shutil.rmtree(run_dir / CHECKPOINTS, ignore_errors=True)
-    md, _ = write_pretrain_report(run_dir, df, data[2], data[3], log)
+    md, _ = write_pretrain_report(run_dir, df, data[2], data[3], log, tuple(cfg["latent_plots"]))
     log(f"report: {md}")
     return run_dir

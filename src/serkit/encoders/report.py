@@ -60,8 +60,11 @@ def _latent_figures(
     frames: list[np.ndarray],
     cond: np.ndarray | None,
     log: Callable[[str], None],
+    methods: tuple[str, ...],
 ) -> list[Path]:
     """Latent plots of the first encoder's training rows (none when plots is not there)."""
+    if not methods:
+        return []
     try:
         from serkit.encoders.plots import latent_plots
     except ImportError:
@@ -82,7 +85,9 @@ def _latent_figures(
     columns = [c for c in ("emotion", "speaker", "gender", "intensity") if c in df.columns]
     meta = df.iloc[rows][columns].reset_index(drop=True)
     try:
-        return list(latent_plots(np.stack(vectors), meta, run_dir / "plots" / "latent"))
+        return list(
+            latent_plots(np.stack(vectors), meta, run_dir / "plots" / "latent", methods=methods)
+        )
     except Exception as exc:  # a plot must not lose a finished pretraining
         log(f"latent plots skipped: {type(exc).__name__}: {exc}")
         return []
@@ -98,8 +103,11 @@ def write_pretrain_report(
     frames: list[np.ndarray],
     cond: np.ndarray | None,
     log: Callable[[str], None],
+    methods: tuple[str, ...] = ("umap", "tsne"),
 ) -> tuple[Path, Path]:
-    """Write ``report.md`` and ``report.html`` of a finished pretrain run; returns both."""
+    """Write ``report.md`` and ``report.html`` of a finished pretrain run; returns both.
+
+    ``methods``: the latent-space projections (``()``: no latent plots)."""
     from serkit.encoders.package import encoder_folders, read_encoder_meta
 
     run_dir = Path(run_dir)
@@ -109,7 +117,7 @@ def write_pretrain_report(
     cfg = first["extra"].get("config", {})
     enc = cfg.get("encoder", {})
     losses = loss_figures(history, run_dir / "plots")
-    latents = _latent_figures(run_dir, df, frames, cond, log)
+    latents = _latent_figures(run_dir, df, frames, cond, log, tuple(methods))
     facts = [
         ("family", f"{first['family']} (preset {enc.get('preset')}, params {first['params']})"),
         ("conditioning", str(first.get("condition") or "none")),

@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from serkit.atomic import atomic_write_parquet, atomic_write_text
+from serkit.encoders.data import fold_dataset
 from serkit.errors import ConfigError
 from serkit.experiment import augmentation, cache
 from serkit.experiment.checkpoints import CHECKPOINTS, fold_checkpoints
@@ -290,7 +291,8 @@ def _run(
             elif not cached:
                 folder = fold_checkpoints(run_dir, seed, fold.name)
                 args = (partial, slots[seed, i], folder, group, log)
-                result = run_fold(cfg, dataset, fold, level, seed, *args, source=source)
+                data = fold_dataset(cfg, dataset, fold, log)  # its own encoder, if per-fold
+                result = run_fold(cfg, data, fold, level, seed, *args, source=source)
             if group.writer:
                 preds, info = result
                 frames.append(preds)

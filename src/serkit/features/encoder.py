@@ -9,8 +9,11 @@ features, so every model and protocol works on it (a linear probe is ``model: lo
 * ``pooling``: for a frame-level layer, ``"mean"``, ``"max"`` or ``"mean+std"`` pool it to one
   utterance vector, and ``"none"`` keeps the frames (this extractor is then frame-level);
   an utterance-level layer is returned as it is whatever ``pooling`` says.
-* ``fold``: which package of a per-fold pretrain run (``encoder/<fold>/``); the experiment
-  runner sets it per fold (see :mod:`serkit.encoders.leakage`).
+* ``fold``: which package of a per-fold pretrain run (``encoder/<fold>/``). Left empty on such a
+  run, the extractor stands for the whole run: its key hashes every fold's package, it computes
+  with the first fold's package (what the final model and predict use), and the experiment
+  runner gives each experiment fold the package whose training speakers are disjoint from that
+  fold's test speakers (:func:`serkit.encoders.data.fold_dataset`).
 * ``package_key``: the package's content key (:meth:`EncoderPackage.key`), filled in from the
   package when not given, and refused when given and different (the package at ``path`` was
   retrained or replaced since the features were recorded). It is part of :meth:`key`, so a new
@@ -37,7 +40,7 @@ _CACHE: dict[tuple[Any, ...], Any] = {}
 _LOCK = threading.Lock()
 
 
-def _package_folder(path: str, fold: str) -> Path:
+def _package_folders(path: str) -> dict[str, Path]:
     from serkit.encoders.package import encoder_folders
 
     if not path:
@@ -45,15 +48,17 @@ def _package_folder(path: str, fold: str) -> Path:
             "the 'encoder' extractor needs path: an encoder package folder or a `serkit "
             "pretrain` run folder (runs/<name>/)"
         )
-    folders = encoder_folders(Path(path).expanduser())
-    if not fold and "" not in folders:
-        raise ConfigError(
-            f"{path} holds one encoder per fold ({', '.join(folders)}); give fold=NAME, or "
-            "use it in an experiment, whose runner picks each fold's encoder"
-        )
-    if (fold or "") not in folders:
+    return encoder_folders(Path(path).expanduser())
+
+
+def _package_folder(path: str, fold: str) -> Path:
+    """The package of ``fold`` (``""``: the single package, or a per-fold run's first)."""
+    folders = _package_folders(path)
+    if not fold:
+        return folders.get("", next(iter(folders.values())))
+    if fold not in folders:
         raise ConfigError(f"{path}: no encoder for fold {fold!r}; folds: {', '.join(folders)}")
-    return folders[fold or ""]
+    return folders[fold]
 
 
 def cached_package(path: str, fold: str = "") -> Any:
@@ -67,6 +72,18 @@ def cached_package(path: str, fold: str = "") -> Any:
         if key not in _CACHE:
             _CACHE[key] = load_encoder(folder)
         return _CACHE[key]
+
+
+def content_key(path: str, fold: str = "") -> str:
+    """The content key behind ``path``/``fold``: the package's, or for a per-fold run without
+    ``fold`` a hash of every fold's package key (any retrained fold changes it)."""
+    folders = _package_folders(path)
+    if fold or "" in folders:
+        return cached_package(path, fold).key()
+    import hashlib
+
+    keys = ",".join(f"{name}={cached_package(path, name).key()}" for name in folders)
+    return hashlib.sha256(keys.encode()).hexdigest()[:16]
 
 
 def pool(frames: np.ndarray, pooling: str) -> np.ndarray:
@@ -104,18 +121,17 @@ class EncoderFeatures(Extractor):
 
     def __init__(self, config: EncoderConfig | None = None, **params: Any) -> None:
         if config is None:
-            from serkit.params import check_value  # noqa: F401  (types checked by make_config)
-
-            pkg = cached_package(str(params.get("path") or ""), str(params.get("fold") or ""))
+            path, fold = str(params.get("path") or ""), str(params.get("fold") or "")
+            pkg = cached_package(path, fold)
             params.setdefault("sample_rate", pkg.frontend.sample_rate)
-            given = params.get("package_key") or ""
-            if given and given != pkg.key():
+            key, given = content_key(path, fold), params.get("package_key") or ""
+            if given and given != key:
                 raise ConfigError(
-                    f"{pkg.folder}: the encoder package there has content key {pkg.key()}, "
-                    f"not the {given} these features were made with (it was retrained or "
-                    "replaced); extract again without package_key, and retrain what used it"
+                    f"{path}: the encoder package there has content key {key}, not the "
+                    f"{given} these features were made with (it was retrained or replaced); "
+                    "extract again without package_key, and retrain what used it"
                 )
-            params["package_key"] = pkg.key()
+            params["package_key"] = key
         super().__init__(config, **params)
         c = self.config
         pkg = cached_package(c.path, c.fold)
