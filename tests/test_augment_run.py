@@ -331,3 +331,25 @@ def test_cyclegan_end_to_end_cli(tmp_path, capsys, monkeypatch):
     code, out, err = serkit(["analyze", "fisher", run_dir], capsys, monkeypatch)
     assert code == 0, err
     assert (run_dir / "analysis" / "fisher" / "fisher_summary.md").exists()
+
+
+def test_benchmark_tables(monkeypatch):
+    """``benchmarks/cyclegan.py``: run names, overrides and the table (cost vs the plain run)
+    from small made-up rows (nothing measured here)."""
+    import importlib
+    import sys
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    sys.modules.pop("cyclegan", None)
+    bench = importlib.import_module("cyclegan")
+    assert bench.run_name("inner4", "real+syn") == "cyclegan_inner4_real-syn"
+    extra = bench.overrides("urdu", "plain", [0, 1], 1)
+    assert "augment=null" in extra and "seeds=[0,1]" in extra
+    row = {"setting": "urdu", "n_seeds": 2, "uar_mean": 0.5, "uar_std": 0.01, "wa_mean": 0.4}
+    row |= {"wa_std": 0.02, "n_fits": 2, "synthetic_per_fold": 0}
+    plain = {**row, "variant": "plain", "train_seconds": 10.0, "generator_seconds_per_fold": None}
+    syn = {**row, "variant": "syn", "train_seconds": 70.0, "generator_seconds_per_fold": 30.0}
+    syn["synthetic_per_fold"] = 800
+    text = bench.results_table([plain, syn])
+    assert "| real (no augment) | 2 | 50.0 ± 1.0 | 40.0 ± 2.0 | 0 | - | 10 s | 1 |" in text
+    assert "| syn | 2 | 50.0 ± 1.0 | 40.0 ± 2.0 | 800 | 30.0 s | 70 s | 7x |" in text
