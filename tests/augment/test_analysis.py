@@ -157,3 +157,35 @@ def test_cli_analyze_fisher(sweep, capsys, monkeypatch):
     assert "# Fisher discriminant ratio analysis" in out
     assert f"wrote 6 files to {root / 'cli'}" in out
     assert (root / "cli" / "overlap_between_sets.png").is_file()
+
+
+def test_analysis_reads_the_sets_a_real_run_saved(sweep, tmp_path):
+    """The interface with the runner: a run trained with ``augment.save`` is analysable."""
+    from serkit import experiment
+    from serkit.augment.cyclegan import CycleGANAugmenter
+
+    _, c, _ = sweep
+    params = {**CycleGANAugmenter.test_params(), "n_per_class": 5}
+    cfg = {
+        "name": "aug",
+        "data": c["data"],
+        "features": c["features"],
+        "model": {"name": "logreg"},
+        "protocol": {"name": "speaker-kfold", "params": {"k": 2}},
+        "augment": {
+            "name": "cyclegan",
+            "params": params,
+            "source": c["source"],
+            "train_on": "real+syn",
+            "save": True,
+        },
+        "seeds": [0],
+        "final_model": False,
+        "output": str(tmp_path / "runs"),
+        "bootstrap": {"reps": 50},
+    }
+    run = experiment.run(cfg)
+    written = analyze_fisher([run])
+    text = written[0].read_text()
+    assert "2 fold(s) averaged, 1582 features" in text
+    assert "| syn_2 |" in text  # the augmenter's default lambda_cls names the set
