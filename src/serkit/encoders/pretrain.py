@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from serkit.atomic import atomic_write_text
-from serkit.errors import ConfigError, Hint
+from serkit.errors import ConfigError, Hint, ProtocolError
 
 Log = Callable[[str], None]
 CHECKPOINTS = "checkpoints"
@@ -73,7 +73,11 @@ def split(cfg: dict[str, Any], rows: pd.DataFrame) -> list[tuple[str, np.ndarray
     from serkit.protocols import get_protocol
 
     protocol = cfg["folds"]["protocol"]
-    folds = get_protocol(protocol["name"], **protocol["params"]).split(rows)
+    try:
+        folds = get_protocol(protocol["name"], **protocol["params"]).split(rows)
+    except (ConfigError, ProtocolError) as exc:
+        message = exc.message.replace("protocol.params", "folds.protocol.params")
+        raise ConfigError(f"config key folds.protocol: {message}") from None
     return [(str(f.name), np.asarray(f.train)) for f in folds]
 
 
