@@ -7,7 +7,9 @@ terms (:meth:`CropAutoencoder.extra_loss`). This class turns that into the
 :class:`~serkit.encoders.base.EncoderNet` contract:
 
 * :meth:`loss`: one random ``segment_frames`` crop per row (a shorter row centred and
-  edge-padded), reconstruction error over the crop's real frames only, plus the extras;
+  edge-padded), squared reconstruction error over the crop's real frames only (averaged per
+  element, or summed per row when the family sets ``recon_reduction = "sum"``), plus the
+  extras;
 * :meth:`embed`: every row cut into partial utterances
   (:func:`serkit.encoders._crops.sliding_starts`, every ``crop_step`` frames), the layer
   taken per crop and averaged over the row's crops;
@@ -105,7 +107,9 @@ class CropAutoencoder(Reconstructs, EncoderNet):
         rows, _, real, crops = self._crops(x, lengths, starts)
         encoded = self.encode_crops(crops, cond)
         recon = self.decode_crops(encoded["code"], cond)
-        terms = {"recon": (1.0, masked_recon(recon, crops, real.to(x.device)))}
+        reduction = getattr(self, "recon_reduction", "mean")
+        error = masked_recon(recon, crops, real.to(x.device), reduction=reduction)
+        terms = {"recon": (1.0, error)}
         terms.update(self.extra_loss(encoded))
         total = sum(weight * value for weight, value in terms.values())
         return total, {k: float(value.detach()) for k, (_, value) in terms.items()}

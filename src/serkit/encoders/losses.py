@@ -40,18 +40,24 @@ def kl_mean(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 
 def masked_recon(
-    pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, kind: str = "mse"
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    mask: torch.Tensor,
+    kind: str = "mse",
+    reduction: str = "mean",
 ) -> torch.Tensor:
-    """Reconstruction error averaged over the real frames only (padded frames count for nothing).
+    """Reconstruction error over the real frames only (padded frames count for nothing).
 
     Args:
         pred: ``(batch, frames, dim)`` reconstruction.
         target: ``(batch, frames, dim)`` input features.
         mask: ``(batch, frames)`` bool, True on real frames.
         kind: ``"mse"`` (squared error) or ``"l1"`` (absolute error).
+        reduction: ``"mean"``: per real frame and dimension; ``"sum"``: summed over a row's
+            real frames and dimensions, averaged over rows (the scale of a log-likelihood).
 
     Returns:
-        Scalar: the mean error per real frame and dimension (0 when no frame is real).
+        Scalar error (0 when no frame is real).
 
     Example:
         >>> import torch
@@ -61,6 +67,8 @@ def masked_recon(
         3.0
         >>> float(masked_recon(pred, target, torch.tensor([[True, True, False]]), kind="l1"))
         1.5
+        >>> float(masked_recon(pred, target, torch.tensor([[True, True, False]]), reduction="sum"))
+        12.0
     """
     if kind == "mse":
         err = (pred - target).pow(2)
@@ -69,8 +77,12 @@ def masked_recon(
     else:
         raise ValueError(f"masked_recon: kind {kind!r}; expected 'mse' or 'l1'")
     keep = mask.to(err.dtype).unsqueeze(-1)
-    count = keep.sum() * err.shape[-1]
-    return (err * keep).sum() / count.clamp(min=1.0)
+    total = (err * keep).sum()
+    if reduction == "sum":
+        return total / max(err.shape[0], 1)
+    if reduction != "mean":
+        raise ValueError(f"masked_recon: reduction {reduction!r}; expected 'mean' or 'sum'")
+    return total / (keep.sum() * err.shape[-1]).clamp(min=1.0)
 
 
 def ge2e_logits(

@@ -7,13 +7,18 @@ frames left (``segment_frames / 2 ** len(channels)``) so the crop becomes one ``
 ReLU, Linear ``hidden -> 2 * latent`` split into ``mu`` and ``logvar``;
 ``z = mu + eps * exp(logvar / 2)``. Decoder: Linear ``latent -> hidden``, ReLU, the mirror
 image (ConvTranspose1d back to ``segment_frames`` frames, ReLU between, linear output).
-Kaiming-normal init, zero biases. Loss: ``mse + beta * KL`` with the KL summed over latent
-dimensions and averaged over rows, the MSE averaged over real frames and mels (as the seed).
-That makes ``beta`` relative to a per-element error: one nat of KL costs as much as the whole
-mean squared error, so on features of small variance (the default ln-magnitude mels vary by
-about 4-5 per element on RAVDESS; the seed's dB mels by about 400) a large ``beta`` collapses
-the posterior (``mu`` ~ 0 for every row). The textbook ELBO of a unit-variance Gaussian decoder
-is ``beta = 2 / (segment_frames * n_mels)`` on this scale.
+Kaiming-normal init, zero biases. Loss: ``recon + beta * KL``, the KL summed over latent
+dimensions and averaged over rows.
+
+``recon_reduction`` sets the scale of the reconstruction term, and with it what ``beta`` means:
+``"sum"`` (default) sums the squared error over a crop's real frames and mels and averages over
+rows, the scale of a log-likelihood (``beta = 0.5`` is the ELBO of a unit-variance Gaussian
+decoder), as in Kingma & Welling and Higgins et al.; ``"mean"`` averages it per element, as the
+seed's code does. With ``"mean"`` one nat of KL costs as much as the whole mean squared error:
+the seed's un-normalised dB mels (variance about 400 per element on RAVDESS) leave room for
+that, but on the standardised features the pretrain loop feeds (variance 1) the posterior
+collapses within an epoch (measured on RAVDESS: KL 11 -> 0.0001 nats, ``mu`` the same for every
+row), so ``"mean"`` needs a ``beta`` of about ``1 / (segment_frames * n_mels)``.
 
 The seed's ``paper`` sizes: 80 mels x 128 frames, channels 64, 32, 16, 16, 128, hidden 256,
 latent 8 (the seed's last encoder conv is kernel 3 stride 2 on the 4 frames left, which never
@@ -62,6 +67,8 @@ class ConvVAE(CropAutoencoder):
         latent: latent dimensions.
         beta: weight of the KL term (1: VAE; > 1: beta-VAE).
         cond_encoder: give ``cond`` to the encoder too (see the module docstring).
+        recon_reduction: ``"sum"`` (per crop, log-likelihood scale) or ``"mean"`` (per
+            element, the seed's); see the module docstring.
         segment_frames: frames per crop.
         crop_step: frames between the partial-utterance crops of :meth:`embed`.
     """
@@ -88,6 +95,7 @@ class ConvVAE(CropAutoencoder):
         latent: int = 8,
         beta: float | None = None,
         cond_encoder: bool = False,
+        recon_reduction: str = "sum",
         segment_frames: int = 128,
         crop_step: int = 64,
     ) -> None:
@@ -104,6 +112,10 @@ class ConvVAE(CropAutoencoder):
         self.channels, self.hidden, self.latent = channels, int(hidden), int(latent)
         self.beta = float(self.default_beta if beta is None else beta)
         self.cond_encoder = bool(cond_encoder)
+        if recon_reduction not in ("sum", "mean"):
+            raise ValueError(f"{self.encoder_name}: recon_reduction {recon_reduction!r}; "
+                             f"expected 'sum' or 'mean'")
+        self.recon_reduction = recon_reduction
 
         enc: list[nn.Module] = []
         for c_in, c_out in zip([input_dim, *channels[:-1]], channels, strict=True):
@@ -129,6 +141,7 @@ class ConvVAE(CropAutoencoder):
             "latent": self.latent,
             "beta": self.beta,
             "cond_encoder": self.cond_encoder,
+            "recon_reduction": self.recon_reduction,
             "segment_frames": self.segment_frames,
             "crop_step": self.crop_step,
         }
