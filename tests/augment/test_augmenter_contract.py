@@ -77,3 +77,14 @@ def test_torch_global_random_state_is_left_alone(name):
     torch.manual_seed(123)
     _fit(name)
     np.testing.assert_array_equal(torch.rand(3).numpy(), expected.numpy())
+
+
+@pytest.mark.parametrize("name", list_augmenters())
+def test_parameter_names_and_types_are_checked(name):
+    from serkit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="no_such_option"):
+        get_augmenter(name, no_such_option=1)
+    if "epochs" in get_augmenter(name).__dict__:
+        with pytest.raises(ConfigError, match="epochs='three' has type str"):
+            get_augmenter(name, epochs="three")

@@ -29,8 +29,17 @@ def register_augmenter(name: str) -> Callable[[type], type]:
 
 
 def get_augmenter(name: str, **params: Any) -> Any:
-    """A new augmenter ``name`` built with ``params`` (helpful error for unknown names)."""
-    return AUGMENTERS.get(name)(**params)
+    """A new augmenter ``name`` built with ``params`` (helpful error for unknown names).
+
+    Raises:
+        ConfigError: a parameter the augmenter does not take, or a value whose type its
+            ``__init__`` type hint does not allow (see :mod:`serkit.params`).
+    """
+    from serkit.params import check_params
+
+    cls = AUGMENTERS.get(name)
+    check_params(cls.__init__, params, f"augmenter {name!r}")
+    return cls(**params)
 
 
 def list_augmenters() -> list[str]:
