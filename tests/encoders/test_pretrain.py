@@ -102,3 +102,10 @@ def test_per_fold_ge2e_encoders_give_each_fold_its_own(project, capsys, monkeypa
     )
     assert code != 0 and "WITH labels on test speaker(s)" in err
     assert not (project / "runs" / "leaky" / "predictions.parquet").exists()
+
+
+def test_serkit_list_encoders_names_every_family(capsys, monkeypatch):
+    from serkit.encoders import list_encoders
+
+    code, out, err = serkit(["list", "encoders"], capsys, monkeypatch)
+    assert code == 0 and out.split() == list_encoders() and "vae" in out.split()

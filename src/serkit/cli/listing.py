@@ -1,4 +1,4 @@
-"""Verb: ``list`` (corpora, label sets, extractors, models, nets, protocols)."""
+"""Verb: ``list`` (corpora, label sets, extractors, models, nets, protocols, encoders)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ _LISTS = {
     "models": ("serkit.models", "list_models"),
     "nets": ("serkit.models.nets", "list_nets"),
     "protocols": ("serkit.protocols", "list_protocols"),
+    "encoders": ("serkit.encoders", "list_encoders"),
 }
 
 
