@@ -10,10 +10,10 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
-from tests.encoders import _tiny
-from tests.encoders._save import save_family
-from tests.faults._cli import one_error, serkit
 
+from encoders import _tiny
+from encoders._save import save_family
+from faults._cli import one_error, serkit
 from serkit import manifest as mf
 from serkit.encoders.hdf5 import read_hdf5, write_hdf5
 from serkit.errors import AudioError, ConfigError, ManifestError

@@ -458,7 +458,7 @@ def listen(
             for t, decoded in traverse(
                 package, signal, sr, dim=dim, direction=direction, steps=steps, span=span
             ):
-                renders.append((f"traverse_{label}_{t:+.2f}", f"{label} {t:+.2f}", decoded))
+                renders.append((f"traverse_{label}_{t:+.2f}", "", decoded))
         entry: dict[str, Any] = {"input": str(file), "renders": []}
         static = features[:, : _static_width(frontend, features)]
         limits = (float(static.min()), float(static.max()))
