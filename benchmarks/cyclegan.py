@@ -195,7 +195,10 @@ def fisher_table(rows: list[dict[str, Any]]) -> str:
     body = []
     for r in rows:
         kind = "syn" if r["set"] not in ("source", "target") else r["set"]
-        paper = PAPER_FISHER.get((kind, r["against"]), "-")
+        against = r["against"]
+        if r["kind"] == "between_emotions":  # the README names pairs alphabetically
+            against = "-".join(sorted(against.split("-")))
+        paper = PAPER_FISHER.get((kind, against), "-")
         body.append(
             [
                 "between sets" if r["kind"] == "between_sets" else "between emotions",
@@ -206,6 +209,14 @@ def fisher_table(rows: list[dict[str, Any]]) -> str:
             ]
         )
     return md_table(["comparison", "set", "against", "mean (max), measured", "README"], body)
+
+
+def recorded_command(run_dir: Path) -> str | None:
+    """The command a finished run recorded (``config.yaml`` ``provenance.command``)."""
+    import yaml
+
+    cfg = yaml.safe_load((run_dir / "config.yaml").read_text()) or {}
+    return (cfg.get("provenance") or {}).get("command")
 
 
 def prepare_manifests(data: Path) -> None:
@@ -244,12 +255,12 @@ def main(argv: list[str] | None = None) -> int:
     for setting in args.settings:
         for variant in args.variants:
             extra = overrides(setting, variant, args.seeds, args.workers)
-            commands.append(command(setting, extra))
             run_dir = Path("runs") / run_name(setting, variant)
             if not args.summarise_only:
                 run_one(setting, variant, args.seeds, args.workers, not args.quiet)
             if (run_dir / "predictions.parquet").exists():
                 rows.append(summarise(setting, variant, run_dir))
+                commands.append(recorded_command(run_dir) or command(setting, extra))
             else:
                 print(f"skip {run_name(setting, variant)}: no predictions yet")
     text = results_table(rows)
