@@ -90,3 +90,23 @@ def test_the_extractor_key_follows_the_package_content(tmp_path):
     assert second.key() != first.key()
     with pytest.raises(ConfigError, match="retrained or replaced"):
         get_extractor("encoder", path=str(folder), package_key=first.config.package_key)
+
+
+def test_condition_vectors_are_computed_once_per_signal():
+    from serkit.encoders.package import cached_condition
+
+    calls = []
+
+    class Counting:
+        def to_dict(self):
+            return {"name": "counting", "params": {}}
+
+        def __call__(self, signal, rate):
+            calls.append(rate)
+            return signal[:3] * 2
+
+    signal = torch.linspace(0, 1, 100).numpy()
+    first = cached_condition(Counting(), signal, 16000)
+    again = cached_condition(Counting(), signal.copy(), 16000)
+    other = cached_condition(Counting(), signal[::-1].copy(), 16000)
+    assert calls == [16000, 16000] and (first == again).all() and not (first == other).all()

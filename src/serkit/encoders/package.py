@@ -45,6 +45,27 @@ ENCODER_DIR = "encoder"
 CONDITIONS = ("speaker",)
 #: the front end of the ``speaker`` conditioning vector (Resemblyzer d-vector)
 SPEAKER_FRONTEND = {"name": "resemblyzer", "params": {}}
+#: conditioning vectors already computed in this process, by (spec, rate, signal digest): the
+#: per-fold packages of one run embed the same audio once each, the speaker vector is computed
+#: once (bounded; oldest dropped first)
+_COND_CACHE: dict[tuple[str, int, str], np.ndarray] = {}
+_COND_CACHE_SIZE = 50_000
+
+
+def cached_condition(extractor: Any, signal: np.ndarray, sample_rate: int) -> np.ndarray:
+    """``extractor(signal, sample_rate)`` as float32, memoised per process on the signal's
+    content (BLAKE2b of its samples)."""
+    data = np.ascontiguousarray(signal, dtype=np.float32)
+    key = (
+        json.dumps(extractor.to_dict(), sort_keys=True),
+        int(sample_rate),
+        hashlib.blake2b(data.view(np.uint8).reshape(-1).data, digest_size=16).hexdigest(),
+    )
+    if key not in _COND_CACHE:
+        if len(_COND_CACHE) >= _COND_CACHE_SIZE:
+            _COND_CACHE.pop(next(iter(_COND_CACHE)))
+        _COND_CACHE[key] = np.asarray(extractor(data, sample_rate), dtype=np.float32)
+    return _COND_CACHE[key]
 
 
 def _versions() -> dict[str, str]:
@@ -302,7 +323,7 @@ class EncoderPackage:
             from serkit.features import extractor_from_dict
 
             self._cond_extractor = extractor_from_dict(self.meta["condition_frontend"])
-        return np.asarray(self._cond_extractor(signal, sample_rate), dtype=np.float32)
+        return cached_condition(self._cond_extractor, signal, sample_rate)
 
     def embed_frames(
         self, frames: np.ndarray, cond: np.ndarray | None = None, layer: str | None = None
