@@ -96,5 +96,5 @@ def test_conditioned_families_use_the_condition(name):
     for value in (0.0, 3.0):
         torch.manual_seed(0)
         loss, _ = net.loss(xb, lengths, cond=torch.full((1, 5), value))
-        losses.append(float(loss))
+        losses.append(loss.item())
     assert losses[0] != pytest.approx(losses[1], rel=1e-6), losses
