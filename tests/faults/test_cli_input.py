@@ -218,6 +218,7 @@ CASES = [
     ),
     case("features-ssl-no-model", "features {manifest} -e ssl --store {out}/s", "model_path"),
     case("evaluate-missing", "evaluate {missing}", "{missing}", "predictions.parquet"),
+    case("analyze-fisher-missing", "analyze fisher {missing}", "{missing}", "no such run folder"),
     case("evaluate-damaged", "evaluate {damaged} --no-write", "predictions.parquet", "damaged"),
     case("compare-damaged", "compare {damaged}", "metrics.json", "damaged"),
     case("compare-not-a-run", "compare {run} {dir}", "{dir}", "metrics.json"),
