@@ -244,6 +244,10 @@ CASES = [
         "quickstart-workers-0", "quickstart {out}/q --workers 0", "--workers", "0", absent="{out}/q"
     ),
     case("quickstart-folder-file", "quickstart {wav}", "{wav}"),
+    case("hdf5-bad-audio", "hdf5 {bad_manifest} -o {out}/x.h5", "--skip-bad", absent="{out}/x.h5"),
+    case("latents-missing-encoder", "latents {missing} {manifest} -o {out}/l", "{missing}"),
+    case("listen-missing-encoder", "listen {missing} {wav} -o {out}/ls", "{missing}",
+         absent="{out}/ls"),
 ]
 
 
