@@ -227,6 +227,9 @@ CASES = [
     case("predict-missing-model", "predict {missing} {wav}", "{missing}"),
     case("predict-missing-input", "predict {run} {missing}.wav", "{missing}.wav"),
     case("predict-output-dir", "predict {run} {wav} -o {dir}", "--output", "{dir}"),
+    case("serve-public-no-token", "serve {run} --host 0.0.0.0", "--token", "0.0.0.0"),
+    case("serve-missing-model", "serve {missing}", "{missing}"),
+    case("serve-port", "serve {run} --port 70000", "--port", "70000"),
     case("export-missing-model", "export {missing} {out}/m.onnx", "{missing}"),
     case("export-output-dir", "export {run} {dir}", "{dir}", "directory"),
     case(
