@@ -44,7 +44,18 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ravdess", type=Path, default=BASE / "manifests" / "ravdess.parquet")
     parser.add_argument("--turev", type=Path, default=BASE / "manifests" / "turev-db.parquet")
-    parser.add_argument("--baseline-store", type=Path, default=BASE / "features")
+    parser.add_argument(
+        "--baseline-store",
+        type=Path,
+        default=BASE / "features",
+        help="store holding eGeMAPS / ComParE (pass a copy: rows it lacks are computed there)",
+    )
+    parser.add_argument(
+        "--turev-baselines",
+        nargs="*",
+        default=["egemaps", "compare"],
+        help="baselines also probed on TurEV-DB",
+    )
     parser.add_argument("--work", type=Path, default=Path("/tmp/enc_bench"))
     parser.add_argument("--epochs", type=int, default=10, help="epochs of the autoencoders")
     parser.add_argument("--ge2e-epochs", type=int, default=4, help="epochs of ge2e")
@@ -90,7 +101,7 @@ def probe_config(name, manifest, data, features, protocol, store, work) -> dict[
     return {
         "name": name,
         "data": {"manifests": [str(manifest)], **data},
-        "features": {**features, "store": str(store)},
+        "features": {**features, "store": str(store), "skip_bad": True},
         "model": {"name": "logreg", "params": {}},
         "protocol": {**protocol, "disjoint": ["speaker"]},
         "final_model": False,
@@ -168,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
             uar, _ = probe(cfg)
             spk = speaker_id(features, args.baseline_store, args, per_fold=False)
             turev = None
-            if not args.no_transfer:
+            if not args.no_transfer and feature in args.turev_baselines:
                 cfg = probe_config(
                     f"turev_{feature}",
                     args.turev,
