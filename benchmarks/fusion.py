@@ -48,6 +48,10 @@ ROWS: dict[str, tuple[str, list[str]]] = {
         "  the same, even weights (no weight choice)",
         ["model.params.weights=[0.5,0.5]"],
     ),
+    "fusion_kfold": (
+        "  the same, weights chosen on 4 inner speaker folds",
+        ["model.params.val_folds=4"],
+    ),
     "fusion_plain": ("  the same, without per-speaker z-score", ["features.normalize=none"]),
 }
 #: the classic rows on the same folds, quoted from README.md (benchmarks/seed_folds.py)

@@ -89,3 +89,15 @@ def test_frame_level_member_is_refused():
     members = [{"block": 0, "name": "neural"}, LOGREG[1]]
     with pytest.raises(ConfigError, match="frame-level"):
         get_model("fusion", blocks=[3, 4], members=members).fit(X, y, groups)
+
+
+def test_val_folds_score_every_training_speaker_once():
+    X, y, groups = _data()
+    model = get_model("fusion", blocks=[3, 4], members=LOGREG, weight_step=0.25, val_folds=5).fit(
+        X, y, groups
+    )
+    assert model.val_split_ == "speaker-kfold: 5 folds over 10 speakers"
+    assert model.weights_[1] > model.weights_[0]
+    assert len(model.weight_scores_) == 5  # the grid of 2 members at step 0.25
+    with pytest.raises(ConfigError, match="val_folds must be"):
+        get_model("fusion", blocks=[3, 4], members=LOGREG, val_folds=1).fit(X, y, groups)

@@ -10,8 +10,10 @@ With ``weights="auto"`` the weights are chosen on the fit's own validation speak
 (:func:`serkit.holdout.validation_split` over ``groups``, ``val_fraction`` of the rows): the
 members are fitted on the rest, every point of the simplex grid with step ``weight_step`` is
 scored by UAR on the held-out speakers (ties: the more even weights), then the members are
-refitted on all rows. Nothing outside the training rows is looked at. Without groups (or too
-few speakers) the split is stratified by rows (``val_split_`` says which).
+refitted on all rows. With ``val_folds=k`` the training speakers are split into ``k`` speaker
+folds instead and the weights are scored on the pooled held-out posteriors of all of them.
+Nothing outside the training rows is looked at. Without groups (or too few speakers) the split
+is stratified by rows (``val_split_`` says which).
 """
 
 from __future__ import annotations
@@ -71,6 +73,9 @@ class FusionClassifier(ClassifierMixin, BaseEstimator):
         weight_step: spacing of the weight grid for ``"auto"``.
         combine: ``"product"`` (weighted mean of log-posteriors) or ``"mean"``.
         val_fraction: share of the rows held out (whole speakers) to choose the weights.
+        val_folds: instead of one split, this many speaker folds of the training rows
+            (``speaker-kfold``): the members are fitted once per fold and the weights scored on
+            the pooled held-out posteriors of every training speaker (``None``: one split).
         seed: seed of the validation split.
 
     Attributes:
@@ -91,6 +96,7 @@ class FusionClassifier(ClassifierMixin, BaseEstimator):
         weight_step: float = 0.1,
         combine: str = "product",
         val_fraction: float = 0.2,
+        val_folds: int | None = None,
         seed: int = 0,
     ) -> None:
         self.blocks = blocks
@@ -99,6 +105,7 @@ class FusionClassifier(ClassifierMixin, BaseEstimator):
         self.weight_step = weight_step
         self.combine = combine
         self.val_fraction = val_fraction
+        self.val_folds = val_folds
         self.seed = seed
 
     @classmethod
@@ -164,6 +171,8 @@ class FusionClassifier(ClassifierMixin, BaseEstimator):
             )
         if not 0 < self.val_fraction < 1:
             raise ConfigError(f"fusion: val_fraction must be in (0, 1), found {self.val_fraction}")
+        if self.val_folds is not None and self.val_folds < 2:
+            raise ConfigError(f"fusion: val_folds must be >= 2 or null, found {self.val_folds}")
         specs = self._member_specs()
         slices = self._slices(input_dim)
         for i, spec in enumerate(specs):
@@ -209,8 +218,6 @@ class FusionClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, X: Any, y: Any, groups: Any = None) -> FusionClassifier:
         """Fit the members on their blocks of ``X`` ``(n, dim)`` (after choosing the weights on
         validation speakers when ``weights="auto"``)."""
-        from serkit import metrics
-        from serkit.holdout import validation_split
         from serkit.models.classic import check_matrix
 
         X = check_matrix(X, who="fusion")
@@ -223,26 +230,7 @@ class FusionClassifier(ClassifierMixin, BaseEstimator):
         self.weight_scores_: list[dict[str, Any]] = []
         self.val_split_ = "none (weights given)"
         if self.weights == "auto":
-            classes, y_idx = np.unique(y, return_inverse=True)
-            tr, va, note = validation_split(y_idx, groups, self.val_fraction, self.seed)
-            self.val_split_ = note
-            if len(va) == 0 or len(np.unique(y[tr])) < len(classes):
-                weights = np.full(n, 1.0 / n)  # nothing to choose on: even weights
-            else:
-                members = self._fit_members(X[tr], y[tr], None if groups is None else groups[tr])
-                probas = self._probas(members, X[va])
-                even = np.full(n, 1.0 / n)
-                for w in simplex_grid(n, float(self.weight_step)):
-                    pred = classes[combine_posteriors(probas, w, self.combine).argmax(axis=1)]
-                    score = float(metrics.uar(y[va], pred, classes))
-                    spread = float(np.abs(w - even).sum())
-                    self.weight_scores_.append(
-                        {"weights": w.round(6).tolist(), "uar": score, "_spread": spread}
-                    )
-                self.weight_scores_.sort(key=lambda r: (-r["uar"], r["_spread"]))
-                for r in self.weight_scores_:
-                    del r["_spread"]
-                weights = np.asarray(self.weight_scores_[0]["weights"])
+            weights = self._choose_weights(X, y, groups, n)
         else:
             weights = np.asarray(self.weights, dtype=np.float64)
             weights = weights / weights.sum()
@@ -259,6 +247,56 @@ class FusionClassifier(ClassifierMixin, BaseEstimator):
             "weight_scores": self.weight_scores_[:10],
         }
         return self
+
+    def _validation_parts(
+        self, y: np.ndarray, groups: np.ndarray | None
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``(train, validation)`` positions: one speaker-disjoint split, or ``val_folds``
+        speaker folds (every training speaker validates once); sets ``val_split_``."""
+        import pandas as pd
+
+        from serkit.holdout import validation_split
+        from serkit.protocols import get_protocol
+
+        _, y_idx = np.unique(y, return_inverse=True)
+        k = self.val_folds
+        if k is not None and groups is not None and len(set(groups.tolist())) >= k:
+            df = pd.DataFrame({"speaker": groups.astype(str), "emotion": y.astype(str)})
+            folds = get_protocol("speaker-kfold", k=int(k), seed=int(self.seed)).split(df)
+            self.val_split_ = f"speaker-kfold: {k} folds over {len(set(groups.tolist()))} speakers"
+            return [(f.train, f.test) for f in folds]
+        tr, va, note = validation_split(y_idx, groups, self.val_fraction, self.seed)
+        self.val_split_ = note
+        return [(tr, va)] if len(va) else []
+
+    def _choose_weights(
+        self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None, n: int
+    ) -> np.ndarray:
+        """The grid point with the best UAR on the held-out speakers' pooled posteriors (ties:
+        the more even weights); even weights when there is nothing to hold out."""
+        from serkit import metrics
+
+        classes = np.unique(y)
+        held, probas = [], []
+        for tr, va in self._validation_parts(y, groups):
+            if len(np.unique(y[tr])) < len(classes):
+                continue  # a member cannot learn every class from this part
+            members = self._fit_members(X[tr], y[tr], None if groups is None else groups[tr])
+            held.append(va)
+            probas.append(self._probas(members, X[va]))
+        if not held:
+            return np.full(n, 1.0 / n)
+        va = np.concatenate(held)
+        pooled = [np.concatenate([p[m] for p in probas]) for m in range(n)]
+        even = np.full(n, 1.0 / n)
+        scores = []
+        for w in simplex_grid(n, float(self.weight_step)):
+            pred = classes[combine_posteriors(pooled, w, self.combine).argmax(axis=1)]
+            score = float(metrics.uar(y[va], pred, classes))
+            scores.append((-score, float(np.abs(w - even).sum()), w.round(6).tolist()))
+        scores.sort()
+        self.weight_scores_ = [{"weights": w, "uar": -s} for s, _, w in scores]
+        return np.asarray(self.weight_scores_[0]["weights"])
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Fused posteriors ``(n, classes)`` in ``classes_`` order."""
