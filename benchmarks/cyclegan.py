@@ -96,15 +96,13 @@ def command(setting: str, extra: list[str]) -> str:
 
 
 def run_one(setting: str, variant: str, seeds: list[int], workers: int, log: bool) -> Path:
-    """Train (or resume) one run in the working directory; returns its run folder."""
+    """Train or resume one run in the working directory (finished folds are read back, so
+    more seeds add only their folds); returns its run folder."""
     from serkit import experiment
 
     extra = overrides(setting, variant, seeds, workers)
     run_dir = Path("runs") / run_name(setting, variant)
     print(f"\n$ {command(setting, extra)}", flush=True)
-    if (run_dir / "predictions.parquet").exists():
-        print("  (finished earlier: summarised only)")
-        return run_dir
     cfg = experiment.load_config(REPO / "configs" / SETTINGS[setting][1], extra)
     started = time.perf_counter()
     printer = (lambda line: print("  " + line, flush=True)) if log else None
