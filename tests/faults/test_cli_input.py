@@ -191,6 +191,8 @@ CASES = [
     ),
     case("features-store-file", "features {manifest} -e mfcc --store {wav}", "--store", "{wav}"),
     case("train-missing", "train {missing}.yaml", "{missing}.yaml"),
+    case("pretrain-missing", "pretrain {missing}.yaml", "{missing}.yaml", "no such config file"),
+    case("pretrain-directory", "pretrain {dir}", "{dir}", "folder"),
     case("train-directory", "train {dir}", "{dir}", "folder"),
     case("train-yaml-syntax", "train {broken_yaml}", "{broken_yaml}", "line 3, column 1"),
     case("train-bad-override", "train {exp} foo --dry-run", "'foo'", "KEY=VALUE"),
