@@ -61,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--ge2e-epochs", type=int, default=4, help="epochs of ge2e")
     parser.add_argument("--families", nargs="*", default=None, help="default: every family")
     parser.add_argument("--no-transfer", action="store_true", help="skip the TurEV-DB probe")
+    parser.add_argument(
+        "--tag", default="", help="suffix of this run's rows and run names (e.g. e20 for 20 epochs)"
+    )
     add_out_option(parser, "representations.md")
     return parser
 
@@ -83,7 +86,7 @@ def label(family: str, condition: str | None) -> str:
 
 def pretrain_config(args, family, condition, folds: bool) -> dict[str, Any]:
     epochs = args.ge2e_epochs if family == "ge2e" else args.epochs
-    name = f"{family}{'_spk' if condition else ''}{'_folds' if folds else '_all'}"
+    name = f"{family}{'_spk' if condition else ''}{'_folds' if folds else '_all'}{args.tag}"
     return {
         "name": name,
         "data": {"manifests": [str(args.ravdess)], **RAVDESS_DATA},
@@ -193,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
             keep(key, {"uar": uar, "speaker_id": spk, "turev_uar": turev})
 
     for family, condition in variants(args.families):
-        key = f"encoder/{label(family, condition)}"
+        key = f"encoder/{label(family, condition)}" + (f" [{args.tag}]" if args.tag else "")
         if key in figures:
             continue
         began = time.time()
