@@ -121,20 +121,22 @@ def parallel(
                 pending.add(pool.submit(compute_batch, extractor, batches[position], vad))
                 position += 1
         while position < len(batches) or pending:
-            while position < len(batches) and len(pending) < 2 * workers:
-                pending.add(pool.submit(compute_batch, extractor, batches[position], vad))
-                position += 1
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                try:
-                    results = future.result()
-                except BrokenProcessPool:
-                    raise FeatureError(
-                        "a feature worker process ended abruptly (killed, or out of memory?); "
-                        "the rows computed so far are kept in the store: extract again to go "
-                        "on (with workers=1 a crashing row shows its error)"
-                    ) from None
-                yield from results
+            # a worker killed between two batches breaks the pool for submit() as well as
+            # for result(): both end in the same error
+            try:
+                while position < len(batches) and len(pending) < 2 * workers:
+                    pending.add(pool.submit(compute_batch, extractor, batches[position], vad))
+                    position += 1
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                results = [future.result() for future in done]
+            except BrokenProcessPool:
+                raise FeatureError(
+                    "a feature worker process ended abruptly (killed, or out of memory?); "
+                    "the rows computed so far are kept in the store: extract again to go "
+                    "on (with workers=1 a crashing row shows its error)"
+                ) from None
+            for batch_results in results:
+                yield from batch_results
         finished = True
     finally:
         _stop_pool(pool, pending, finished)
