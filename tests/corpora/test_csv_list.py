@@ -82,3 +82,4 @@ def test_csv_list_errors_name_the_row(tmp_path):
     (tmp_path / "list.csv").unlink()
     with pytest.raises(CorpusError, match="list.csv or list.tsv"):
         csv_list.prepare(tmp_path)
+

@@ -94,3 +94,21 @@ def test_scan_skips_readme_and_licence_files_in_every_recipe(tmp_path):
     found = _common.scan(tmp_path, ignore=("Speakers.CSV",))
     assert found.audio == ["Anger/a.wav"]
     assert found.stray == ["notes.txt: not an audio file"]
+
+
+def test_a_named_folder_corpus_prepares_under_its_name(tmp_path):
+    """``prepare("folder", root, name=...)``: the recipe's ``name`` option does not collide
+    with the recipe name argument, and the manifest is written under the corpus name."""
+    import numpy as np
+    import soundfile as sf
+
+    from serkit.corpora import prepare
+
+    for emotion in ("angry", "happy"):
+        (tmp_path / "c" / emotion).mkdir(parents=True)
+        for i in range(2):
+            signal = 0.1 * np.random.default_rng(i).standard_normal(8000).astype("float32")
+            sf.write(tmp_path / "c" / emotion / f"s{i}_{emotion}.wav", signal, 16000)
+    df = prepare("folder", tmp_path / "c", output=tmp_path / "m", name="mycorp")
+    assert set(df["corpus"]) == {"mycorp"}
+    assert (tmp_path / "m" / "mycorp.parquet").exists()

@@ -47,6 +47,7 @@ def get_recipe(name: str) -> ModuleType:
 def prepare(
     name: str,
     root: str | os.PathLike,
+    /,
     *,
     output: str | os.PathLike | None = None,
     skip_bad: bool = False,
@@ -73,8 +74,9 @@ def prepare(
     df = recipe.prepare(Path(root), skip_bad=skip_bad, **options)
     if output is not None:
         out = Path(output)
-        manifest.write(df, out / f"{recipe.NAME}.parquet")
-        manifest.write(df, out / f"{recipe.NAME}.csv")
+        stem = str(df.attrs.get("corpus") or recipe.NAME)  # `folder` takes its own name
+        manifest.write(df, out / f"{stem}.parquet")
+        manifest.write(df, out / f"{stem}.csv")
     return df
 
 
