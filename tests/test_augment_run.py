@@ -353,3 +353,21 @@ def test_benchmark_tables(monkeypatch):
     text = bench.results_table([plain, syn])
     assert "| real (no augment) | 2 | 50.0 ± 1.0 | 40.0 ± 2.0 | 0 | - | 10 s | 1 |" in text
     assert "| syn | 2 | 50.0 ± 1.0 | 40.0 ± 2.0 | 800 | 30.0 s | 70 s | 7x |" in text
+
+
+def test_augmentation_with_per_fold_encoder_features_is_refused(monkeypatch, tmp_path):
+    """The source corpus cannot be encoded by each fold's own encoder: refused, not silently
+    encoded by one of them."""
+    from serkit.encoders import package
+    from serkit.errors import ConfigError
+    from serkit.experiment.augmentation import read_source
+
+    monkeypatch.setattr(
+        package, "encoder_folders", lambda path: {"f0": tmp_path / "f0", "f1": tmp_path / "f1"}
+    )
+    cfg = {
+        "augment": {"name": "cyclegan", "source": [str(tmp_path / "src.parquet")]},
+        "features": {"name": "encoder", "params": {"path": str(tmp_path)}},
+    }
+    with pytest.raises(ConfigError, match="per-fold encoders"):
+        read_source(cfg, pd.DataFrame({"id": []}))

@@ -115,6 +115,25 @@ def _resolved(paths: list[str]) -> set[str]:
     return {str(Path(p).resolve()) for p in paths}
 
 
+def _refuse_per_fold_encoder(cfg: dict[str, Any]) -> None:
+    """Augmentation with per-fold encoder features is refused: the source vectors would come
+    from one fold's encoder while each fold's rows come from its own."""
+    features = cfg["features"]
+    if features["name"] != "encoder" or features["params"].get("fold") is not None:
+        return
+    from serkit.encoders.package import encoder_folders
+
+    folders = encoder_folders(features["params"]["path"])
+    if len(folders) > 1:
+        raise ConfigError(
+            f"config key augment: features.params.path {features['params']['path']} holds "
+            f"{len(folders)} per-fold encoders ({', '.join(list(folders)[:3])}...), and "
+            "augmentation with per-fold encoder features is not supported (the source corpus "
+            "would be encoded by one fold's encoder only); use a single encoder (pretrain "
+            "without `folds`) or remove `augment`"
+        )
+
+
 def read_source(cfg: dict[str, Any], data: pd.DataFrame) -> pd.DataFrame | None:
     """The source corpus rows of ``augment.source`` (``None`` without ``augment``), checked
     to be another corpus than the data rows ``data``.
@@ -128,6 +147,7 @@ def read_source(cfg: dict[str, Any], data: pd.DataFrame) -> pd.DataFrame | None:
     aug = cfg.get("augment")
     if aug is None:
         return None
+    _refuse_per_fold_encoder(cfg)
     frames = []
     for path in aug["source"]:
         if not Path(path).is_file():
