@@ -132,8 +132,7 @@ def table(rows: list[dict]) -> str:
     return f"95 % intervals: {'; '.join(methods)}\n\n{body}"
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the rows and print the table; returns the exit status."""
+def _parser() -> argparse.ArgumentParser:
     from _report import add_out_option
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -150,7 +149,12 @@ def main(argv: list[str] | None = None) -> int:
         help="feature store (default: the configs'); give each of two "
         "concurrent invocations its own",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the rows and print the table; returns the exit status."""
+    args = _parser().parse_args(argv)
     from _report import write_table
     from serkit.corpora import prepare
 
