@@ -15,7 +15,12 @@ metric; ``metrics.json`` ``seeds``), the augmenter's time per fold (fit + genera
 training time of all folds and its ratio to the plain run, and the Fisher-ratio summary of
 the first augmented run (``serkit analyze fisher``) beside the values of the original README.
 ``train_on=real`` (``--variants real``) predicts exactly as the plain run (tested), so it is not
-run by default. Writes the tables to ``--out`` (Markdown) and the figures beside it (.json).
+run by default. The ``syn`` / ``real+syn`` runs were made before the cpu preset's
+``min_steps`` (about 30 joint CycleGAN iterations per fold on RAVDESS); ``syn_v2`` /
+``real+syn_v2`` pin the current setting (``min_steps=150``) in their configs, and
+``plain_mlp`` / ``real+syn_v2_mlp`` swap the SVM for the paper's §4.5 MLP
+(``neural-mlp`` with ``regime_params`` of the regime, ``inner-*`` or ``cross-*``).
+Writes the tables to ``--out`` (Markdown) and the figures beside it (.json).
 
 Usage (from the repository root; corpora from ``../shared/data``)::
 
@@ -50,14 +55,57 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "turev": ("RAVDESS -> TurEV-DB, 4 classes", "ravdess_turev_cyclegan.yaml"),
     "urdu": ("RAVDESS -> URDU, 4 classes", "ravdess_urdu_cyclegan.yaml"),
 }
-#: variant -> overrides
-VARIANTS: dict[str, list[str]] = {
+#: the cpu preset's training amount since v2 (``serkit.augment.cyclegan``), pinned in the
+#: ``_v2`` runs' configs; the runs without the suffix were made before it (``epoch_size=min``,
+#: ``min_steps=0``: about 30 joint iterations on RAVDESS)
+V2 = ["augment.params.epoch_size=min", "augment.params.min_steps=150"]
+
+
+def _mlp(regime: str) -> list[str]:
+    """Overrides: the paper's §4.5 MLP classifier of ``regime`` (``regime_params``)."""
+    from serkit.models.neural_mlp import regime_params
+
+    params = json.dumps(regime_params(regime), separators=(",", ":"))
+    return ["model.name=neural-mlp", f"model.params={params}"]
+
+
+#: variant -> overrides (callables: built when used)
+VARIANTS: dict[str, Any] = {
     "plain": ["augment=null"],
     "real": ["augment.train_on=real"],
     "syn": ["augment.train_on=syn"],
     "real+syn": ["augment.train_on=real+syn"],
+    "syn_v2": ["augment.train_on=syn", *V2],
+    "real+syn_v2": ["augment.train_on=real+syn", *V2],
+    "plain_mlp": lambda setting: ["augment=null", *_mlp(_regime(setting, "real"))],
+    "real+syn_v2_mlp": lambda setting: [
+        "augment.train_on=real+syn",
+        *V2,
+        *_mlp(_regime(setting, "real+syn")),
+    ],
 }
-DEFAULT_VARIANTS = ["plain", "syn", "real+syn"]
+DEFAULT_VARIANTS = ["plain", "syn", "real+syn", "syn_v2", "real+syn_v2", "plain_mlp"]
+#: a variant's label in the table
+LABELS = {
+    "plain": "real (no augment)",
+    "syn_v2": "syn (v2 CycleGAN steps)",
+    "real+syn_v2": "real+syn (v2 CycleGAN steps)",
+    "plain_mlp": "real, MLP §4.5",
+    "real+syn_v2_mlp": "real+syn (v2), MLP §4.5",
+}
+
+
+def _regime(setting: str, data: str) -> str:
+    """The §4.5 regime of a setting: ``inner-*`` or ``cross-*``."""
+    return f"{'inner' if setting.startswith('inner') else 'cross'}-{data}"
+
+
+def variant_overrides(setting: str, variant: str) -> list[str]:
+    """The overrides of ``variant`` in ``setting``."""
+    value = VARIANTS[variant]
+    return list(value(setting) if callable(value) else value)
+
+
 #: the original README's Fisher ratios (seed_methods.md §4.6): mean over features, its max
 #: where given; synthetic sets for lambda_cls = 2 ("syn_2"), emotions ang/hap/neu/sad
 PAPER_FISHER = {
@@ -84,7 +132,7 @@ def overrides(setting: str, variant: str, seeds: list[int], workers: int) -> lis
     """The ``serkit train`` overrides of one run."""
     return [
         f"name={run_name(setting, variant)}",
-        *VARIANTS[variant],
+        *variant_overrides(setting, variant),
         f"seeds=[{','.join(map(str, seeds))}]",
         "final_model=false",
         f"workers={workers}",
@@ -150,7 +198,7 @@ def results_table(rows: list[dict[str, Any]]) -> str:
     body = [
         [
             SETTINGS[r["setting"]][0],
-            "real (no augment)" if r["variant"] == "plain" else r["variant"],
+            LABELS.get(r["variant"], r["variant"]),
             str(r["n_seeds"]),
             f"{100 * r['uar_mean']:.1f} ± {100 * r['uar_std']:.1f}",
             f"{100 * r['wa_mean']:.1f} ± {100 * r['wa_std']:.1f}",
@@ -263,12 +311,14 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"skip {run_name(setting, variant)}: no predictions yet")
     text = results_table(rows)
     figures: dict[str, Any] = {"runs": rows}
-    augmented = [r for r in rows if r["variant"] != "plain" and r["setting"].startswith("inner4")]
-    augmented = augmented or [r for r in rows if r["variant"] != "plain"]
-    if augmented and not args.no_fisher:
-        first = Path("runs") / run_name(augmented[0]["setting"], augmented[0]["variant"])
+    augmented = [r for r in rows if not r["variant"].startswith("plain")]
+    inner4 = [r for r in augmented if r["setting"].startswith("inner4")] or augmented
+    firsts = [r for r in inner4 if not r["variant"].endswith("v2")][:1]  # one run per version
+    firsts += [r for r in inner4 if r["variant"].endswith("v2")][:1]
+    for r in firsts if not args.no_fisher else []:
+        first = Path("runs") / run_name(r["setting"], r["variant"])
         fisher = fisher_rows(first)
-        figures["fisher"] = {"run": str(first), "rows": fisher}
+        figures.setdefault("fisher", []).append({"run": str(first), "rows": fisher})
         text += (
             f"\n\nFisher discriminant ratio per feature, mean over features (max), averaged "
             f"over the folds of `{first.name}` (lambda_cls = 2; README: the original's syn_2 "

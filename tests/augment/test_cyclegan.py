@@ -12,7 +12,14 @@ from serkit.augment.cyclegan import CycleGANAugmenter
 from serkit.augment.fisher import fisher_ratio, summarize
 from serkit.errors import ConfigError
 
-TINY = {"hidden_g": [32, 16, 32], "hidden_d": [32], "hidden_c": [8], "batch_size": 16}
+TINY = {
+    "hidden_g": [32, 16, 32],
+    "hidden_d": [32],
+    "hidden_c": [8],
+    "batch_size": 16,
+    "epoch_size": "min",
+    "min_steps": 0,
+}
 
 
 def _clouds(seed: int = 0, dim: int = 6):
@@ -64,7 +71,13 @@ def test_pretraining_overfits_a_tiny_set():
     rng = np.random.default_rng(1)
     source, target = rng.normal(size=(8, 4)), rng.normal(size=(8, 4))
     aug = CycleGANAugmenter(
-        hidden_g=[64, 32, 64], pretrain_epochs=300, epochs=1, batch_size=8, lr=3e-3, dropout=0.0
+        hidden_g=[64, 32, 64],
+        pretrain_epochs=300,
+        epochs=1,
+        batch_size=8,
+        lr=3e-3,
+        dropout=0.0,
+        min_steps=0,
     )
     aug.fit(target, np.array(["x"] * 8), source, seed=0)
     cycle = [h["cycle_loss"] for h in aug.history_ if h["stage"] == "pretrain"]
@@ -122,7 +135,9 @@ def test_presets_and_overrides():
     assert paper["hidden_c"] == [100, 100]
     assert (paper["epochs"], paper["pretrain_epochs"], paper["lr"]) == (2000, 10000, 2e-4)
     assert (paper["lambda_cyc"], paper["lambda_cls"], paper["label_smoothing"]) == (5.0, 2.0, 0.1)
+    assert (paper["epoch_size"], paper["min_steps"]) == ("min", 0)  # the original's epochs
     cpu = CycleGANAugmenter(lambda_cls=0.0, epochs=7).resolved_params()
+    assert cpu["min_steps"] >= 100  # not ~30 iterations when one emotion is small
     assert cpu["lambda_cls"] == 0.0 and cpu["epochs"] == 7
     assert cpu["hidden_g"] == CycleGANAugmenter.presets["cpu"]["hidden_g"]
 
@@ -135,6 +150,8 @@ def test_presets_and_overrides():
         ({"label_smoothing": 1.0}, r"label_smoothing must be in \[0, 1\), found 1.0"),
         ({"lambda_cls": -1.0}, "lambda_cls must be 0 or more"),
         ({"n_per_class": 0}, "n_per_class must be at least 1"),
+        ({"epoch_size": "mean"}, "epoch_size must be 'min' or 'max', found 'mean'"),
+        ({"min_steps": -1}, "min_steps must be 0 or more, found -1"),
     ],
 )
 def test_bad_parameters_are_named(params, message):
@@ -156,3 +173,51 @@ def test_bad_input_is_named():
         aug.fit(bad, y, source)
     with pytest.raises(ConfigError, match="generate\\(\\) before fit"):
         aug.generate(source)
+
+
+def test_iterations_per_epoch():
+    from serkit.augment._cyclegan_train import iterations_per_epoch
+
+    sizes = [80, 160, 160, 2135]  # a small emotion, two larger ones, the source
+    assert iterations_per_epoch(sizes, 64, "min", 30, 0) == 1  # the original: 30 steps in all
+    assert iterations_per_epoch(sizes, 64, "max", 30, 0) == 2135 // 64
+    assert iterations_per_epoch(sizes, 64, "min", 30, 300) == 10  # ceil(300 / 30)
+    assert iterations_per_epoch(sizes, 64, "max", 30, 300) == 2135 // 64
+    assert iterations_per_epoch([5, 7], 64, "min", 3, 0) == 1  # batch = the whole small set
+
+
+def test_batches_resample_a_small_domain_within_an_epoch():
+    import torch
+
+    from serkit.augment._cyclegan_train import _Batches
+
+    data = torch.arange(10, dtype=torch.float32)[:, None]
+    batches = _Batches(data, 4, np.random.default_rng(0))
+    batches.shuffle()
+    rows = torch.cat([batches.batch(j) for j in range(5)])[:, 0].long().tolist()  # 20 rows
+    assert sorted(rows[:10]) == list(range(10)) and sorted(rows[10:20]) == list(range(10))
+
+
+def test_a_small_emotion_gets_as_many_steps_as_the_others():
+    """One emotion with 8 rows: with the original epochs (``epoch_size="min"``) it holds all
+    emotions to one iteration per epoch; ``"max"`` / ``min_steps`` keep the step count."""
+    rng = np.random.default_rng(6)
+    source = rng.normal(0, 1, (256, 6))
+    target = np.concatenate([rng.normal(3, 1, (128, 6)), rng.normal(-3, 1, (8, 6))])
+    y = np.array(["a"] * 128 + ["b"] * 8)
+    params = {**TINY, "epochs": 10, "pretrain_epochs": 2, "lr": 3e-3}
+    few = get_augmenter("cyclegan", **params).fit(target, y, source, seed=0)
+    assert few.fit_summary_["joint_steps"] == 10  # 8 rows // batch 8 = 1 per epoch
+    assert few.fit_summary_["pretrain_steps"] == [16, 2]
+    many = get_augmenter("cyclegan", **{**params, "epoch_size": "max"}).fit(target, y, source)
+    assert many.fit_summary_["joint_steps"] == 10 * 256 // 16
+    assert many.fit_summary_["pretrain_steps"] == [32, 32]
+    bounded = get_augmenter("cyclegan", **{**params, "min_steps": 100}).fit(target, y, source)
+    assert bounded.fit_summary_["joint_steps"] == 100
+    assert bounded.fit_summary_["pretrain_steps"] == [100, 100]
+    real = target[y == "b"]
+    gap = {}
+    for name, aug in (("few", few), ("many", many)):
+        syn = aug.generate(source)
+        gap[name] = summarize(fisher_ratio(syn.X[syn.y == "b"], real))["mean"]
+    assert gap["many"] < 0.5 * gap["few"], gap  # the small emotion's cloud reaches its target

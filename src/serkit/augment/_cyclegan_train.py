@@ -16,7 +16,12 @@ from serkit.augment import losses
 
 
 class _Batches:
-    """Per-epoch shuffled batches of one domain ``(n, dim)`` (batch ``min(size, n)``)."""
+    """Per-epoch shuffled batches of one domain ``(n, dim)`` (batch ``min(size, n)``).
+
+    Batch ``j`` of an epoch is rows ``j * size ... (j + 1) * size`` of the epoch's permutation;
+    past the end of the domain a fresh permutation is appended (the smaller domains are
+    resampled when an epoch is longer than they are).
+    """
 
     def __init__(self, data: Any, size: int, rng: np.random.Generator) -> None:
         self.data, self.rng = data, rng
@@ -29,13 +34,41 @@ class _Batches:
     def batch(self, j: int) -> Any:
         import torch
 
+        while len(self.order) < (j + 1) * self.size:
+            self.order = np.concatenate([self.order, self.rng.permutation(len(self.data))])
         rows = self.order[j * self.size : (j + 1) * self.size]
         return self.data[torch.as_tensor(rows, device=self.data.device)]
 
 
-def _iterations(domains: list[_Batches]) -> int:
-    """Iterations per epoch: the smallest ``n // batch`` over the domains (at least 1)."""
-    return max(1, min(len(d.data) // d.size for d in domains))
+def iterations_per_epoch(
+    sizes: list[int], batch_size: int, epoch_size: str, epochs: int, min_steps: int
+) -> int:
+    """Iterations per epoch for domains of ``sizes`` rows.
+
+    Args:
+        sizes: rows per domain.
+        batch_size: the batch per domain (a domain smaller than it gives its whole set).
+        epoch_size: ``"min"``: the smallest ``n // batch`` (the original); ``"max"``: the
+            largest (the smaller domains are resampled).
+        epochs: epochs of the stage.
+        min_steps: at least ``ceil(min_steps / epochs)`` iterations per epoch (0: no bound).
+
+    Returns:
+        Iterations per epoch, at least 1.
+    """
+    per = [n // min(batch_size, n) for n in sizes]
+    base = min(per) if epoch_size == "min" else max(per)
+    return max(1, base, -(-int(min_steps) // max(1, int(epochs))))
+
+
+def _iterations(domains: list[_Batches], hp: dict[str, Any], epochs: int) -> int:
+    return iterations_per_epoch(
+        [len(d.data) for d in domains],
+        int(hp["batch_size"]),
+        str(hp.get("epoch_size", "min")),
+        epochs,
+        int(hp.get("min_steps", 0)),
+    )
 
 
 def train(
@@ -113,7 +146,7 @@ def _pretrain(nets: dict, src: list, tgt: list, hp: dict, history: list) -> None
         for i, (G, F, opt) in enumerate(zip(nets["G"], nets["F"], opts, strict=True)):
             src[i].shuffle()
             tgt[i].shuffle()
-            for j in range(_iterations([src[i], tgt[i]])):
+            for j in range(_iterations([src[i], tgt[i]], hp, epochs)):
                 a, b = src[i].batch(j), tgt[i].batch(j)
                 loss = losses.cycle_loss(a, F(G(a)), b, G(F(b)))
                 opt.zero_grad()
@@ -161,7 +194,7 @@ def _joint(
         torch.optim.lr_scheduler.StepLR(opt, step_size=step, gamma=float(hp["lr_decay"]))
         for opt in (opt_d, opt_g)
     ]
-    iterations = _iterations(src + tgt)
+    iterations = _iterations(src + tgt, hp, int(hp["epochs"]))
     for epoch in range(1, int(hp["epochs"]) + 1):
         started = time.perf_counter()
         sums = dict.fromkeys(("d_loss", "g_loss", "adv_loss", "cycle_loss", "cls_loss"), 0.0)

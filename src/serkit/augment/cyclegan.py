@@ -12,8 +12,10 @@ For every emotion ``i`` of the training fold a CycleGAN maps source-corpus vecto
   loss weighted by ``lambda_cyc`` (5) and classification loss by ``lambda_cls`` (2);
 * pre-training of each ``(G_i, F_i)`` pair as two stacked autoencoders (cycle loss only), then
   joint training: Adam, batches drawn independently from every domain, per iteration one
-  discriminator step then two generator steps, ``min_domain_size // batch_size`` iterations
-  per epoch, learning rate x0.8 every 50 epochs. ``C`` is updated by the generator optimiser
+  discriminator step then two generator steps, learning rate x0.8 every 50 epochs. The
+  original made ``min_domain_size // batch_size`` iterations per epoch (the smallest of the
+  source and all emotions' sets, in pre-training the pair's two sets): ``epoch_size="min"``,
+  ``min_steps=0``, what the ``paper`` preset keeps. ``C`` is updated by the generator optimiser
   (its loss is part of the generator objective) [inferred from the code's single G loss].
 
 The original code's discriminator optimiser also updated the generators ``G_i`` (their
@@ -27,9 +29,23 @@ fold's original feature scale. Everything is seeded: the same inputs and ``seed`
 same synthetic vectors on the CPU (torch's global random state is left untouched).
 
 Presets: ``cpu`` (default: hidden layers 128-64-128 / 128-128 / 64-64, 30 epochs after 10
-pre-training epochs, lr 1e-3; one RAVDESS-size fold of 1582-dim vectors in about 20 s on one
-core) and ``paper`` (the sizes above, 10 000 pre-training and 2000 joint epochs, lr 2e-4).
+pre-training epochs, lr 1e-3, at least ``min_steps=150`` iterations per stage) and ``paper``
+(the sizes above, 10 000 pre-training and 2000 joint epochs, lr 2e-4, the original's epochs).
 Explicit parameters override the preset.
+
+Why ``min_steps``: with 30 epochs and the original epoch size, one small emotion holds every
+CycleGAN to its ``n // 64`` iterations per epoch (RAVDESS 4 classes: 80 neutral training rows,
+1 iteration per epoch, 30 joint iterations in all), and the synthetic rows stay about as far
+from the real ones as the source. ``epoch_size="max"`` (iterations from the largest domain,
+here the 2135-row source: about 1000 joint iterations) took over 150 s per fold on one core.
+The value 150 was chosen on the training rows of one fold only (RAVDESS 4 classes, speaker
+6-fold seed 0, fold0; 560 rows, source TurEV-DB + URDU; no test row): the per-feature Fisher
+ratio (mean over the 1582 features, then over the emotions) between each emotion's 200
+synthetic rows and that emotion's real *training* rows was 0.261 with the original epochs
+(neutral 0.507; source vs training rows 0.47), 0.067 with ``min_steps=150`` (neutral 0.061;
+33 s per fold, the machine's two cores shared) and 0.016 with 300 (86 s). 150 is the largest
+value tried that keeps a fold under ~60 s on one core; a ratio near 0 against the training
+rows also means the synthetic rows copy them closely, which says nothing yet about test UAR.
 """
 
 from __future__ import annotations
@@ -43,6 +59,9 @@ from serkit.augment import register_augmenter
 from serkit.augment.base import Augmenter, Synthetic
 from serkit.errors import ConfigError
 
+#: the cpu preset's lower bound on iterations per stage (chosen on one fold's training rows,
+#: see the module docstring)
+MIN_STEPS_CPU = 150
 PRESETS: dict[str, dict[str, Any]] = {
     "cpu": {
         "hidden_g": [128, 64, 128],
@@ -52,6 +71,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "pretrain_epochs": 10,
         "batch_size": 64,
         "lr": 1e-3,
+        "epoch_size": "min",
+        "min_steps": MIN_STEPS_CPU,
     },
     "paper": {
         "hidden_g": [1000, 500, 1000],
@@ -61,6 +82,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "pretrain_epochs": 10000,
         "batch_size": 64,
         "lr": 2e-4,
+        "epoch_size": "min",
+        "min_steps": 0,
     },
 }
 #: parameters every preset shares (the paper's values)
@@ -117,6 +140,23 @@ def _check(X: Any, who: str, dim: int | None = None) -> np.ndarray:
     return X
 
 
+def steps(class_sizes: list[int], n_source: int, hp: dict[str, Any]) -> dict[str, Any]:
+    """Optimiser iterations of a fit: ``joint_steps`` (joint iterations, each one D and two
+    G steps) and ``pretrain_steps`` (per emotion, in ``class_sizes`` order)."""
+    from serkit.augment._cyclegan_train import iterations_per_epoch
+
+    def per_epoch(sizes: list[int], epochs: int) -> int:
+        return iterations_per_epoch(
+            sizes, int(hp["batch_size"]), str(hp["epoch_size"]), epochs, int(hp["min_steps"])
+        )
+
+    epochs, pre = int(hp["epochs"]), int(hp["pretrain_epochs"])
+    return {
+        "joint_steps": per_epoch([*class_sizes, *[n_source] * len(class_sizes)], epochs) * epochs,
+        "pretrain_steps": [per_epoch([n, n_source], pre) * pre if pre else 0 for n in class_sizes],
+    }
+
+
 @register_augmenter("cyclegan")
 class CycleGANAugmenter(Augmenter):
     """One CycleGAN per emotion plus a shared classifier (see the module docstring).
@@ -137,6 +177,11 @@ class CycleGANAugmenter(Augmenter):
         dropout: dropout of generators and discriminators (the paper's keep-prob 0.8).
         dropout_cls: dropout of the classifier (keep-prob 0.5).
         label_smoothing: one-sided smoothing: real vectors get the label ``1 - label_smoothing``.
+        epoch_size: iterations per epoch from the smallest domain (``"min"``, the original:
+            ``min n // batch_size``) or the largest (``"max"``: the smaller domains are
+            reshuffled and resampled within the epoch).
+        min_steps: at least this many iterations in each stage (per pair in pre-training,
+            joint training), spread over its epochs; 0: no bound.
         fix_discriminator_bug: ``True``: the discriminator step updates only the
             discriminators; ``False``: also the generators ``G_i``, as the original code did.
         n_per_class: synthetic rows per emotion (a seeded sample of source rows, with
@@ -172,6 +217,8 @@ class CycleGANAugmenter(Augmenter):
         dropout: float | None = None,
         dropout_cls: float | None = None,
         label_smoothing: float | None = None,
+        epoch_size: str | None = None,
+        min_steps: int | None = None,
         fix_discriminator_bug: bool = True,
         n_per_class: int | None = None,
         standardize: bool = True,
@@ -192,6 +239,8 @@ class CycleGANAugmenter(Augmenter):
         self.dropout = dropout
         self.dropout_cls = dropout_cls
         self.label_smoothing = label_smoothing
+        self.epoch_size = epoch_size
+        self.min_steps = min_steps
         self.fix_discriminator_bug = fix_discriminator_bug
         self.n_per_class = n_per_class
         self.standardize = standardize
@@ -199,7 +248,7 @@ class CycleGANAugmenter(Augmenter):
 
     _PRESET_KEYS = (
         "hidden_g hidden_d hidden_c lambda_cyc lambda_cls epochs pretrain_epochs batch_size lr "
-        "lr_decay lr_decay_every dropout dropout_cls label_smoothing"
+        "lr_decay lr_decay_every dropout dropout_cls label_smoothing epoch_size min_steps"
     ).split()
 
     @classmethod
@@ -212,6 +261,7 @@ class CycleGANAugmenter(Augmenter):
             "epochs": 3,
             "pretrain_epochs": 2,
             "batch_size": 8,
+            "min_steps": 0,
         }
 
     def get_params(self) -> dict[str, Any]:
@@ -242,6 +292,12 @@ class CycleGANAugmenter(Augmenter):
         for key in ("epochs", "batch_size", "lr_decay_every"):
             if int(hp[key]) < 1:
                 raise ConfigError(f"cyclegan: {key} must be at least 1, found {hp[key]}")
+        if hp["epoch_size"] not in ("min", "max"):
+            raise ConfigError(
+                f"cyclegan: epoch_size must be 'min' or 'max', found {hp['epoch_size']!r}"
+            )
+        if int(hp["min_steps"]) < 0:
+            raise ConfigError(f"cyclegan: min_steps must be 0 or more, found {hp['min_steps']}")
         if int(hp["pretrain_epochs"]) < 0:
             raise ConfigError(
                 f"cyclegan: pretrain_epochs must be 0 or more, found {hp['pretrain_epochs']}"
@@ -333,6 +389,7 @@ class CycleGANAugmenter(Augmenter):
             "n_target": int(len(X)),
             "n_target_per_class": counts,
             "n_source": int(len(S)),
+            **steps(list(counts.values()), len(S), hp),
             "dim": int(X.shape[1]),
             "classes": [str(c) for c in self.classes_],
             "parameters": int(
