@@ -59,6 +59,11 @@ SETTINGS: dict[str, tuple[str, str]] = {
 #: ``_v2`` runs' configs; the runs without the suffix were made before it (``epoch_size=min``,
 #: ``min_steps=0``: about 30 joint iterations on RAVDESS)
 V2 = ["augment.params.epoch_size=min", "augment.params.min_steps=150"]
+#: the earlier training amount, pinned for a fresh run of the unsuffixed variants; a run folder
+#: made before the pin (the same config text, so the same resume fingerprint) is never
+#: resumed by this script: its missing seeds would silently get the new preset's folds
+V1 = ["augment.params.epoch_size=min", "augment.params.min_steps=0"]
+PRE_V2 = ("real", "syn", "real+syn")
 
 
 def _mlp(regime: str) -> list[str]:
@@ -72,9 +77,9 @@ def _mlp(regime: str) -> list[str]:
 #: variant -> overrides (callables: built when used)
 VARIANTS: dict[str, Any] = {
     "plain": ["augment=null"],
-    "real": ["augment.train_on=real"],
-    "syn": ["augment.train_on=syn"],
-    "real+syn": ["augment.train_on=real+syn"],
+    "real": ["augment.train_on=real", *V1],
+    "syn": ["augment.train_on=syn", *V1],
+    "real+syn": ["augment.train_on=real+syn", *V1],
     "syn_v2": ["augment.train_on=syn", *V2],
     "real+syn_v2": ["augment.train_on=real+syn", *V2],
     "plain_mlp": lambda setting: ["augment=null", *_mlp(_regime(setting, "real"))],
@@ -257,6 +262,18 @@ def fisher_table(rows: list[dict[str, Any]]) -> str:
     return md_table(["comparison", "set", "against", "mean (max), measured", "README"], body)
 
 
+def _pinned(run_dir: Path) -> bool:
+    """Whether a run's config pins ``augment.params.min_steps`` (made with the pin)."""
+    import yaml
+
+    cfg = (
+        yaml.safe_load((run_dir / "config.yaml").read_text())
+        if (run_dir / "config.yaml").exists()
+        else {}
+    )
+    return "min_steps" in (((cfg or {}).get("augment") or {}).get("params") or {})
+
+
 def recorded_command(run_dir: Path) -> str | None:
     """The command a finished run recorded (``config.yaml`` ``provenance.command``)."""
     import yaml
@@ -302,7 +319,10 @@ def main(argv: list[str] | None = None) -> int:
         for variant in args.variants:
             extra = overrides(setting, variant, args.seeds, args.workers)
             run_dir = Path("runs") / run_name(setting, variant)
-            if not args.summarise_only:
+            made_before = variant in PRE_V2 and (run_dir / "partial").exists()
+            if made_before and not _pinned(run_dir):
+                print(f"not resuming {run_dir.name}: made before min_steps (use the _v2 variants)")
+            elif not args.summarise_only:
                 run_one(setting, variant, args.seeds, args.workers, not args.quiet)
             if (run_dir / "predictions.parquet").exists():
                 rows.append(summarise(setting, variant, run_dir))
