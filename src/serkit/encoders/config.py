@@ -18,16 +18,21 @@ Relative paths resolve against the working directory, as in experiment configs.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import os
 from typing import Any
 
 from serkit.errors import ConfigError
-from serkit.experiment.config import _NAME, _expect, _unknown
+from serkit.experiment.config import (
+    _NAME,
+    REQUIRED,
+    _expect,
+    _unknown,
+    check_data,
+    resolve_schema,
+)
 
-REQUIRED = object()
 TOP_LEVEL: dict[str, Any] = {
     "name": REQUIRED,
     "description": "",
@@ -60,26 +65,6 @@ SECTIONS: dict[str, dict[str, Any]] = {
 RUNTIME_KEYS = ("name", "description", "output", "workers", "latent_plots", "provenance")
 
 
-def _section(data: Any, name: str) -> dict[str, Any]:
-    spec = SECTIONS[name]
-    if isinstance(data, str) and "name" in spec:
-        data = {"name": data}
-    if not isinstance(data, dict):
-        raise ConfigError(f"config key {name!r} must be a mapping, found {type(data).__name__}")
-    unknown = sorted(set(data) - set(spec))
-    if unknown:
-        raise _unknown(unknown, list(spec), f"{name}.")
-    out = {}
-    for key, default in spec.items():
-        if data.get(key) is not None:
-            out[key] = copy.deepcopy(data[key])
-        elif default is REQUIRED:
-            raise ConfigError(f"config key {name}.{key} is required")
-        else:
-            out[key] = copy.deepcopy(default)
-    return out
-
-
 def validate_pretrain_config(raw: dict[str, Any]) -> dict[str, Any]:
     """Check a raw pretrain config and return it resolved (defaults filled in).
 
@@ -93,41 +78,13 @@ def validate_pretrain_config(raw: dict[str, Any]) -> dict[str, Any]:
     from serkit.encoders.package import CONDITIONS
     from serkit.encoders.trainer import TrainOptions
 
-    if not isinstance(raw, dict):
-        raise ConfigError(f"a pretrain config is a mapping, found {type(raw).__name__}")
-    unknown = sorted(set(raw) - set(TOP_LEVEL))
-    if unknown:
-        raise _unknown(unknown, [k for k in TOP_LEVEL if k != "provenance"], "")
-    cfg: dict[str, Any] = {}
-    for key, default in TOP_LEVEL.items():
-        if key == "provenance":
-            continue
-        value = raw.get(key)
-        if value is None and default is REQUIRED:
-            raise ConfigError(f"config key {key!r} is required")
-        if key in SECTIONS:
-            cfg[key] = (
-                None
-                if value is None and default is None
-                else _section(value if value is not None else default, key)
-            )
-        else:
-            cfg[key] = copy.deepcopy(value if value is not None else default)
+    cfg = resolve_schema(raw, TOP_LEVEL, SECTIONS, "a pretrain config")
 
     name = _expect(cfg["name"], str, "name", "a run name")
     if not _NAME.match(name):
         raise ConfigError(f"config key name must be letters, digits, '_', '-', '.'; got {name!r}")
     data = cfg["data"]
-    if isinstance(data["manifests"], str):
-        data["manifests"] = [data["manifests"]]
-    manifests = _expect(data["manifests"], list, "data.manifests", "a list of manifest paths")
-    if not manifests or not all(isinstance(m, str) for m in manifests):
-        raise ConfigError(f"config key data.manifests must list manifest paths, found {manifests}")
-    if data["label_set"] is not None:
-        from serkit.corpora.labels import get_label_set
-
-        get_label_set(_expect(data["label_set"], str, "data.label_set", "a label-set name"))
-    _expect(data["filter"], dict, "data.filter", "a mapping column: value or [values]")
+    check_data(data)
     if isinstance(data["exclude_speakers"], str):
         data["exclude_speakers"] = [data["exclude_speakers"]]
     _expect(data["exclude_speakers"], list, "data.exclude_speakers", "a list of speaker ids")

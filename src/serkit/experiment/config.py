@@ -104,8 +104,7 @@ def _unknown(keys: list[str], known: list[str], where: str) -> ConfigError:
     )
 
 
-def _section(data: Any, name: str) -> dict[str, Any]:
-    spec = SECTIONS[name]
+def _section(data: Any, name: str, spec: dict[str, Any]) -> dict[str, Any]:
     if isinstance(data, str) and "name" in spec:
         data = {"name": data}
     if not isinstance(data, dict):
@@ -122,6 +121,58 @@ def _section(data: Any, name: str) -> dict[str, Any]:
         else:
             out[key] = copy.deepcopy(default)
     return out
+
+
+def resolve_schema(
+    raw: Any, top_level: dict[str, Any], sections: dict[str, dict[str, Any]], kind: str
+) -> dict[str, Any]:
+    """``raw`` with every key of the schema, defaults filled in (values not yet checked).
+
+    Args:
+        raw: the config as read (YAML data).
+        top_level: top-level key -> default (:data:`REQUIRED` for a required key).
+        sections: section key -> its key -> default; a section whose top-level default is
+            ``None`` stays ``None`` when absent.
+        kind: what the config is, for the error of a non-mapping (``"an experiment config"``).
+
+    Raises:
+        ConfigError: a non-mapping, an unknown or a missing required key (named).
+    """
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{kind} is a mapping, found {type(raw).__name__}")
+    unknown = sorted(set(raw) - set(top_level))
+    if unknown:
+        raise _unknown(unknown, [k for k in top_level if k != "provenance"], "")
+    cfg: dict[str, Any] = {}
+    for key, default in top_level.items():
+        if key == "provenance":
+            continue
+        value = raw.get(key)
+        if value is None and default is REQUIRED:
+            raise ConfigError(f"config key {key!r} is required")
+        if key in sections:
+            absent = value is None and default is None
+            given = value if value is not None else default
+            cfg[key] = None if absent else _section(given, key, sections[key])
+        else:
+            cfg[key] = copy.deepcopy(value if value is not None else default)
+    return cfg
+
+
+def check_data(data: dict[str, Any]) -> None:
+    """Check (and normalise in place) a resolved ``data`` section: manifests, label set,
+    filter."""
+    if isinstance(data["manifests"], str):
+        data["manifests"] = [data["manifests"]]
+    manifests = _expect(data["manifests"], list, "data.manifests", "a list of manifest paths")
+    if not manifests or not all(isinstance(m, str) for m in manifests):
+        raise ConfigError(f"config key data.manifests must list manifest paths, found {manifests}")
+    if data["label_set"] is not None:
+        from serkit.corpora.labels import get_label_set
+
+        _expect(data["label_set"], str, "data.label_set", "a label-set name")
+        get_label_set(data["label_set"])  # unknown names fail here with suggestions
+    _expect(data["filter"], dict, "data.filter", "a mapping column: value or [values]")
 
 
 def _expect(value: Any, kind: type | tuple[type, ...], key: str, what: str) -> Any:
@@ -142,43 +193,14 @@ def validate_config(raw: dict[str, Any]) -> dict[str, Any]:
     Raises:
         ConfigError: naming the key, the expected and the found value.
     """
-    if not isinstance(raw, dict):
-        raise ConfigError(f"an experiment config is a mapping, found {type(raw).__name__}")
-    unknown = sorted(set(raw) - set(TOP_LEVEL))
-    if unknown:
-        raise _unknown(unknown, [k for k in TOP_LEVEL if k != "provenance"], "")
-    cfg: dict[str, Any] = {}
-    for key, default in TOP_LEVEL.items():
-        if key == "provenance":
-            continue
-        value = raw.get(key)
-        if value is None and default is REQUIRED:
-            raise ConfigError(f"config key {key!r} is required")
-        if key in SECTIONS:
-            if value is None and default is None:
-                cfg[key] = None
-                continue
-            cfg[key] = _section(value if value is not None else default, key)
-        else:
-            cfg[key] = copy.deepcopy(value if value is not None else default)
+    cfg = resolve_schema(raw, TOP_LEVEL, SECTIONS, "an experiment config")
 
     name = _expect(cfg["name"], str, "name", "a run name")
     if not _NAME.match(name):
         raise ConfigError(f"config key name must be letters, digits, '_', '-', '.'; got {name!r}")
     _expect(cfg["description"], str, "description", "a string")
 
-    data = cfg["data"]
-    if isinstance(data["manifests"], str):
-        data["manifests"] = [data["manifests"]]
-    manifests = _expect(data["manifests"], list, "data.manifests", "a list of manifest paths")
-    if not manifests or not all(isinstance(m, str) for m in manifests):
-        raise ConfigError(f"config key data.manifests must list manifest paths, found {manifests}")
-    if data["label_set"] is not None:
-        from serkit.corpora.labels import get_label_set
-
-        _expect(data["label_set"], str, "data.label_set", "a label-set name")
-        get_label_set(data["label_set"])  # unknown names fail here with suggestions
-    _expect(data["filter"], dict, "data.filter", "a mapping column: value or [values]")
+    check_data(cfg["data"])
 
     for section in ("features", "model", "protocol"):
         _expect(cfg[section]["name"], str, f"{section}.name", "a registered name")
