@@ -292,9 +292,8 @@ def prepare_manifests(data: Path) -> None:
             print(f"$ serkit prepare {corpus} {data / folder} -o manifests")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the settings x variants and print the tables; returns the exit status."""
-    from _report import add_out_option, write_table
+def _parser() -> argparse.ArgumentParser:
+    from _report import add_out_option
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA, help="folder with the corpora")
@@ -307,7 +306,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--summarise-only", action="store_true", help="train nothing")
     parser.add_argument("--no-fisher", action="store_true", help="skip the Fisher summary")
     parser.add_argument("--quiet", action="store_true", help="no per-fold log lines")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the settings x variants and print the tables; returns the exit status."""
+    from _report import write_table
+
+    args = _parser().parse_args(argv)
 
     out = Path(args.out).resolve()
     data = args.data.resolve()

@@ -17,15 +17,8 @@ import pytest
 import yaml
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-SCRIPTS = (
-    "baselines",
-    "ddp_speed",
-    "default_model",
-    "features",
-    "long_audio",
-    "seed_models",
-    "serve_load",
-    "tune_seed_models",
+SCRIPTS = tuple(  # every script, so a new one cannot miss the --out contract
+    sorted(p.stem for p in BENCHMARKS.glob("*.py") if not p.name.startswith("_"))
 )
 
 
