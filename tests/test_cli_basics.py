@@ -47,6 +47,15 @@ def test_list_corpora_and_unknown_list():
     assert bad.exit_code != 0 and "expected one of" in bad.output
 
 
+def test_every_registry_is_listed():
+    from serkit.augment import list_augmenters
+    from serkit.encoders import list_encoders
+
+    for what, names in (("augmenters", list_augmenters()), ("encoders", list_encoders())):
+        result = runner.invoke(app, ["list", what])
+        assert result.exit_code == 0 and result.output.split() == names and names
+
+
 def test_core_verbs_are_registered():
     for verb in (("prepare",), ("info",), ("list",), ("demo-corpus",), ("audio", "resample")):
         assert verb in COMMANDS, f"missing verb {' '.join(verb)}"

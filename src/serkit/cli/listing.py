@@ -1,4 +1,5 @@
-"""Verb: ``list`` (corpora, label sets, extractors, models, nets, protocols, encoders)."""
+"""Verb: ``list`` (corpora, label sets, extractors, models, nets, protocols, encoders,
+augmenters)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ _LISTS = {
     "nets": ("serkit.models.nets", "list_nets"),
     "protocols": ("serkit.protocols", "list_protocols"),
     "encoders": ("serkit.encoders", "list_encoders"),
+    "augmenters": ("serkit.augment", "list_augmenters"),
 }
 
 
