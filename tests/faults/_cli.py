@@ -1,9 +1,13 @@
 """Run ``serkit`` in-process through :func:`serkit.cli.main` (its error mapping included, which
-``CliRunner`` skips), as ``tests/faults/test_cli_input.py`` does."""
+``CliRunner`` skips), as ``tests/faults/test_cli_input.py`` does, or as a child process that a
+kill test can signal (:func:`serkit_process`)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
+from pathlib import Path
 
 
 def serkit(args: list, capsys, monkeypatch) -> tuple[int, str, str]:
@@ -19,6 +23,18 @@ def serkit(args: list, capsys, monkeypatch) -> tuple[int, str, str]:
         code = exc.code if isinstance(exc.code, int) else 1
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def serkit_process(cwd: Path, *args: str) -> subprocess.Popen:
+    """``python -m serkit ARGS`` started in ``cwd`` (one torch thread), output piped as text."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "serkit", *args],
+        cwd=cwd,
+        env=dict(os.environ, OMP_NUM_THREADS="1"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def one_error(code: int, out: str, err: str) -> str:

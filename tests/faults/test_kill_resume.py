@@ -8,10 +8,8 @@ predictions of an uninterrupted run.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from tests.faults._cli import serkit_process
 
 EPOCHS = 20
 CONFIG = f"""\
@@ -54,15 +53,7 @@ def project(tmp_path) -> Path:
 
 
 def _train(project: Path, *overrides: str) -> subprocess.Popen:
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    return subprocess.Popen(
-        [sys.executable, "-m", "serkit", "train", "exp.yaml", *overrides],
-        cwd=project,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return serkit_process(project, "train", "exp.yaml", *overrides)
 
 
 def _progress(folder: Path) -> dict | None:

@@ -5,16 +5,14 @@ folders of another config, damaged packages and leaky encoders end in one error 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import torch
-from tests.faults._cli import one_error, serkit
+from tests.faults._cli import one_error, serkit, serkit_process
 
 EPOCHS = 40
 CONFIG = f"""\
@@ -51,15 +49,7 @@ def project(tmp_path) -> Path:
 
 
 def _pretrain(project: Path, *overrides: str) -> subprocess.Popen:
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    return subprocess.Popen(
-        [sys.executable, "-m", "serkit", "pretrain", "pre.yaml", *overrides],
-        cwd=project,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return serkit_process(project, "pretrain", "pre.yaml", *overrides)
 
 
 def _epoch(folder: Path) -> int | None:

@@ -13,7 +13,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("pretrain")
     def pretrain_cmd(
-        config: Path = typer.Argument(..., help="Pretrain YAML (see configs/demo_pretrain_*)."),
+        config: Path = typer.Argument(..., help="Pretrain YAML (see configs/pretrain/)."),
         overrides: list[str] = typer.Argument(
             None, help="Overrides KEY=VALUE, e.g. training.epochs=5 encoder.params.beta=4."
         ),
