@@ -281,6 +281,28 @@ def test_augment_section_enters_the_fingerprint(corpora, tmp_path):
     )
 
 
+def test_a_changed_preset_changes_the_fingerprint(corpora, tmp_path, monkeypatch):
+    """The config text is the same, the augmenter's preset values are not: no stale resume;
+    a value the config pins explicitly is not affected by the preset."""
+    from serkit.augment.cyclegan import CycleGANAugmenter
+
+    def with_cpu(**values):
+        cpu = {**CycleGANAugmenter.presets["cpu"], **values}
+        monkeypatch.setattr(CycleGANAugmenter, "presets", {**CycleGANAugmenter.presets, "cpu": cpu})
+
+    def cfg_with(params):
+        cfg = config(corpora, tmp_path)
+        cfg["augment"] = {"name": "cyclegan", "params": params, "source": cfg["augment"]["source"]}
+        return experiment.validate_config(cfg)
+
+    default, pinned = cfg_with({}), cfg_with({"min_steps": 7})
+    with_cpu(min_steps=3)
+    before = experiment.fingerprint(default), experiment.fingerprint(pinned)
+    with_cpu(min_steps=9)
+    assert experiment.fingerprint(default) != before[0]
+    assert experiment.fingerprint(pinned) == before[1]
+
+
 def test_seeds_mean_std_and_averaged_confusion_in_report(corpora, tmp_path):
     cfg = config(corpora, tmp_path)
     cfg.update(seeds=[0, 1], protocol={"name": "speaker-kfold", "params": {"k": 2}})

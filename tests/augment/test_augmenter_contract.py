@@ -25,6 +25,11 @@ def _data(seed: int = 0):
     return X.astype(np.float32), y, rng.normal(size=(20, 5)).astype(np.float32), groups
 
 
+#: the augmenters serkit ships (test modules register fakes with other contracts, e.g. a
+#: copy that labels everything with one class, and may be imported first)
+SHIPPED = [n for n in list_augmenters() if AUGMENTERS.get(n).__module__.startswith("serkit.")]
+
+
 def _fit(name: str, seed: int = 0):
     X, y, source, groups = _data()
     aug = get_augmenter(name, **AUGMENTERS.get(name).test_params())
@@ -36,7 +41,7 @@ def test_there_is_an_augmenter():
     assert "cyclegan" in list_augmenters()
 
 
-@pytest.mark.parametrize("name", list_augmenters())
+@pytest.mark.parametrize("name", SHIPPED)
 def test_fit_generate_contract(name):
     aug, returned, syn, (X, y, source) = _fit(name)
     assert returned is aug and isinstance(aug, Augmenter)
@@ -49,7 +54,7 @@ def test_fit_generate_contract(name):
     assert syn.source_index.min() >= 0 and syn.source_index.max() < len(source)
 
 
-@pytest.mark.parametrize("name", list_augmenters())
+@pytest.mark.parametrize("name", SHIPPED)
 def test_same_seed_same_rows_other_seed_other_rows(name):
     first = _fit(name, seed=3)[2]
     again = _fit(name, seed=3)[2]
@@ -60,7 +65,7 @@ def test_same_seed_same_rows_other_seed_other_rows(name):
     assert not np.array_equal(first.X, other.X)
 
 
-@pytest.mark.parametrize("name", list_augmenters())
+@pytest.mark.parametrize("name", SHIPPED)
 def test_history_summary_and_presets(name):
     aug = _fit(name)[0]
     json.dumps(getattr(aug, "history_", []))
@@ -68,7 +73,7 @@ def test_history_summary_and_presets(name):
     assert {"cpu", "paper"} <= set(type(aug).presets)
 
 
-@pytest.mark.parametrize("name", list_augmenters())
+@pytest.mark.parametrize("name", SHIPPED)
 def test_torch_global_random_state_is_left_alone(name):
     import torch
 
@@ -79,7 +84,7 @@ def test_torch_global_random_state_is_left_alone(name):
     np.testing.assert_array_equal(torch.rand(3).numpy(), expected.numpy())
 
 
-@pytest.mark.parametrize("name", list_augmenters())
+@pytest.mark.parametrize("name", SHIPPED)
 def test_parameter_names_and_types_are_checked(name):
     from serkit.errors import ConfigError
 

@@ -182,8 +182,7 @@ def set_label(run_dir: Path, entries: list[dict[str, Any]]) -> tuple[str, Any]:
         try:
             from serkit.augment import get_augmenter
 
-            resolved = getattr(get_augmenter(augment["name"], **params), "resolved_params", None)
-            value = resolved().get("lambda_cls") if callable(resolved) else None
+            value = get_augmenter(augment["name"], **params).resolved_params().get("lambda_cls")
         except (SerkitError, TypeError):
             value = None
     return run_dir.name, value

@@ -64,6 +64,12 @@ class Augmenter:
         """Synthetic labelled rows made from source vectors ``(m, dim)``."""
         raise NotImplementedError
 
+    def resolved_params(self) -> dict[str, Any]:
+        """The values :meth:`fit` will use beyond the given parameters (a preset's values),
+        JSON-able; they enter the run fingerprint, so a changed preset recomputes the folds
+        of a run whose config is unchanged (default: none)."""
+        return {}
+
     @classmethod
     def test_params(cls) -> dict[str, Any]:
         """Small parameters for the contract suite (default: none)."""

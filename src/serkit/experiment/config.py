@@ -362,10 +362,19 @@ def load_config(
     return validate_config(config_io.load(path, overrides))
 
 
+def _resolved_augment(augment: dict[str, Any]) -> dict[str, Any]:
+    """The augmenter's :meth:`~serkit.augment.base.Augmenter.resolved_params` of a section."""
+    from serkit.augment import get_augmenter
+
+    return get_augmenter(augment["name"], **dict(augment.get("params") or {})).resolved_params()
+
+
 def fingerprint(cfg: dict[str, Any]) -> str:
     """Hash of everything in a resolved config that changes a fold's predictions (16 hex)."""
     relevant = {k: v for k, v in cfg.items() if k not in RUNTIME_KEYS}
     if relevant.get("augment", 0) is None:
         del relevant["augment"]  # absent, so the fingerprints of runs without one stay put
+    elif "augment" in relevant:  # a preset's values, so a changed preset recomputes the folds
+        relevant["augment_resolved"] = _resolved_augment(relevant["augment"])
     payload = json.dumps(relevant, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
