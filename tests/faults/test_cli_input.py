@@ -253,6 +253,10 @@ CASES = [
     case("latents-missing-encoder", "latents {missing} {manifest} -o {out}/l", "{missing}"),
     case("listen-missing-encoder", "listen {missing} {wav} -o {out}/ls", "{missing}",
          absent="{out}/ls"),
+    case("decompose-missing-encoder", "decompose {missing} {wav} -o {out}/dc", "{missing}",
+         absent="{out}/dc"),
+    case("explain-not-speechflow", "explain {run} {wav}", "{run}", "'mfcc-stats'"),
+    case("study-missing", "study decomposition {missing}.yaml", "{missing}.yaml", "no such"),
 ]
 
 

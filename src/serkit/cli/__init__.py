@@ -34,6 +34,9 @@ _VERB_MODULES = (
     "quickstart",
     "pretrain",
     "representation",
+    "decompose",
+    "study",
+    "explain",
     "analyze",
     "serve",
 )

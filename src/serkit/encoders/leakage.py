@@ -33,8 +33,8 @@ from serkit.protocols import Certificate
 INDEPENDENT = "speaker-disjoint"
 TRANSDUCTIVE = "transductive"
 DEPENDENT = "speaker-dependent"
-#: extractors whose ``path`` parameter names an encoder package
-ENCODER_EXTRACTORS = ("encoder",)
+#: extractors whose features come from an encoder package -> the parameter naming its path
+ENCODER_EXTRACTORS = {"encoder": "path", "speechflow": "encoder"}
 
 
 @dataclass
@@ -101,10 +101,11 @@ class EncoderCertificate(Certificate):
 def encoder_path(cfg: dict[str, Any]) -> tuple[str, str] | None:
     """``(path, fold)`` of the encoder package behind a config's features, or ``None``."""
     features = cfg.get("features") or {}
-    if features.get("name") not in ENCODER_EXTRACTORS:
+    param = ENCODER_EXTRACTORS.get(str(features.get("name")))
+    if param is None:
         return None
     params = features.get("params") or {}
-    return str(params.get("path") or ""), str(params.get("fold") or "")
+    return str(params.get(param) or ""), str(params.get("fold") or "")
 
 
 def _speakers(df: pd.DataFrame, idx: Any) -> set[str]:
