@@ -41,6 +41,8 @@ from serkit.features.base import Extractor, ExtractorConfig, register_extractor
 RAW = "RAW"
 COMPONENTS = ("rhythm", "pitch", "content", "timbre")
 FAMILY = "speechflow"
+#: the swap file's signal per (path, content key, rate), read once per process
+_SWAP_AUDIO: dict[tuple[str, str, int], tuple[np.ndarray, int]] = {}
 
 
 def family_conditions() -> tuple[str, ...]:
@@ -147,8 +149,7 @@ def decompose_signal(
 
 def mel_bins(pkg: Any) -> int:
     """Mel bands of the package's front end (its first columns; the rest is F0)."""
-    config = pkg.frontend.extractor.config
-    return int(getattr(config, "n_mels", 0) or getattr(pkg.net, "n_mels", 0) or 80)
+    return int(getattr(pkg.net, "mels", 0) or getattr(pkg.frontend.extractor.config, "n_mels", 80))
 
 
 def denormalise_mel(pkg: Any, mel: np.ndarray) -> np.ndarray:
@@ -268,9 +269,13 @@ class SpeechFlowFeatures(Extractor):
         parts = parse_swap(self.config.swap)
         if not parts:
             return None
-        from serkit import audio
+        key = (self.config.swap_with, self.config.swap_key, self.sample_rate)
+        if key not in _SWAP_AUDIO:
+            from serkit import audio
 
-        signal, rate = audio.read(Path(self.config.swap_with).expanduser(), self.sample_rate)
+            path = Path(self.config.swap_with).expanduser()
+            _SWAP_AUDIO[key] = audio.read(path, sample_rate=self.sample_rate)
+        signal, rate = _SWAP_AUDIO[key]
         return {name: (signal, rate) for name in parts}
 
     @classmethod

@@ -22,19 +22,13 @@ import numpy as np
 
 from serkit.errors import ConfigError
 
-#: fields of the package's front-end config that carry over to the inversion's log-mel
-_MEL_FIELDS = ("n_mels", "n_fft", "win_length", "hop_length", "fmin", "fmax", "sample_rate")
-
 
 def inversion_frontend(pkg: Any) -> Any:
-    """The ``logmel:speechsplit`` front end of a package's mel (its sizes where it records
-    them), which :mod:`serkit.encoders.listen` inverts."""
-    from serkit.features import get_extractor
-    from serkit.features.frontend import Frontend
+    """The ``logmel`` front end of a package's mel, which :mod:`serkit.encoders.listen` inverts
+    (:func:`serkit.features.speechflow_input.mel_frontend`)."""
+    from serkit.features.speechflow_input import mel_frontend
 
-    config = pkg.frontend.extractor.config
-    sizes = {k: getattr(config, k) for k in _MEL_FIELDS if getattr(config, k, None)}
-    return Frontend(get_extractor("logmel", preset="speechsplit", **sizes))
+    return mel_frontend()
 
 
 @dataclass
