@@ -145,6 +145,9 @@ def model_metadata(
             "pooling": str(model.pooling),
             "on": str(model.pool_on),
         }
+        tail_after = getattr(model, "segment_tail_after", None)  # rhemo-cnn: RH-emo's rule
+        if tail_after is not None:
+            meta["segments"]["tail_after"] = int(tail_after)
     if extra:
         meta.update({k: v for k, v in extra.items() if k == "label_set"})
     if frontend is not None:
@@ -328,7 +331,16 @@ class OnnxClassifier:
         seqs = check_frames(X, who="OnnxClassifier")
         seg = self.meta.get("segments")
         if seg:
-            windows, owner, lengths = segment_many(seqs, seg["length"], seg["hop"])
+            after = seg.get("tail_after")  # a window aligned to the end only past this length
+            if after is None:
+                windows, owner, lengths = segment_many(seqs, seg["length"], seg["hop"])
+            else:
+                parts = [
+                    segment_many([s], seg["length"], seg["hop"], tail=len(s) > after) for s in seqs
+                ]
+                windows = np.concatenate([p[0] for p in parts])
+                owner = np.concatenate([np.full(len(p[0]), i) for i, p in enumerate(parts)])
+                lengths = np.concatenate([p[2] for p in parts])
             logits = np.concatenate(
                 [
                     self.logits(windows[i : i + batch_size], lengths[i : i + batch_size])

@@ -93,11 +93,11 @@ def quaternion_block_weight(r: Any, i: Any, j: Any, k: Any, dim: tuple[int, int]
         ConfigError: components of different shapes or an invalid ``dim``.
     """
     parts = (r, i, j, k)
-    shapes = {tuple(p.shape) for p in parts}
+    found = [tuple(int(s) for s in p.shape) for p in parts]  # ints also while tracing
+    shapes = set(found)
     if len(shapes) != 1:
         raise ConfigError(
-            f"quaternion_block_weight(): r, i, j, k must have one shape, found "
-            f"{[tuple(p.shape) for p in parts]}"
+            f"quaternion_block_weight(): r, i, j, k must have one shape, found {found}"
         )
     ndim = len(next(iter(shapes)))
     out_axis, in_axis = (int(a) % max(ndim, 1) for a in dim)
