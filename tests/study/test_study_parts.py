@@ -4,6 +4,7 @@ summary and row picking, the report's condition table."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -125,3 +126,17 @@ def test_the_condition_table_marks_the_reference_and_signs_the_changes():
     rows = condition_rows(table, "a")
     assert rows[1][:5] == ["REC", "50.0", "[40.0, 60.0]", "ref.", "-"]
     assert rows[2][3:5] == ["-10.0", "[-20.0, +5.0]"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted((Path(__file__).resolve().parents[2] / "configs" / "studies").glob("*.yaml")),
+    ids=lambda p: p.name,
+)
+def test_the_shipped_study_configs_validate(path):
+    pytest.importorskip("serkit.encoders.speechflow")
+    from serkit.study.config import load_study
+
+    cfg = load_study(path)
+    assert cfg["name"] == path.stem and cfg["conditions"][0] == "REC"
+    assert cfg["model"]["name"] == "acrnn" and cfg["features"]["params"]["deltas"] == 2
