@@ -263,3 +263,27 @@ def test_rhemo_cnn_refuses_an_encoder_of_another_window(tmp_path):
     model = get_model("rhemo-cnn", encoder=str(path), normalize="none", window_frames=64)
     with pytest.raises(ConfigError, match="trained on 32-frame windows; set window_frames: 32"):
         model.check_params(16)
+
+
+def test_the_leakage_certificate_covers_the_models_encoder(tmp_path):
+    """An RH-emo package (trained with labels) that heard a test speaker is refused, whether
+    its features come through the encoder extractor or the model runs it."""
+    import pandas as pd
+
+    from serkit.encoders.leakage import EncoderCertificate, certify_encoder
+    from serkit.protocols import Fold, certify
+
+    path = _rhemo_package(tmp_path / "enc")  # trained on speaker x/s
+    df = pd.DataFrame({"id": ["a", "b", "c", "d"], "speaker": ["x/s", "x/s", "y/t", "y/t"]})
+    folds = [
+        Fold("f1", np.array([2, 3]), np.array([0, 1])),
+        Fold("f2", np.array([0, 1]), np.array([2, 3])),
+    ]
+    base = certify(df, folds, ("speaker",), complete=True, protocol="t")
+    cfg = {"features": {"name": "spectrogram"}, "model": {"params": {"encoder": str(path)}}}
+    with pytest.raises(ConfigError, match=r"WITH labels .* fold f1: x/s"):
+        certify_encoder(cfg, df, folds, base)
+    cert = certify_encoder({**cfg, "allow_speaker_dependent": True}, df, folds, base)
+    assert isinstance(cert, EncoderCertificate) and cert.encoder["status"] == "speaker-dependent"
+    disjoint = certify_encoder(cfg, df.assign(speaker=["z/1", "z/1", "y/t", "y/t"]), folds, base)
+    assert disjoint.encoder["status"] == "speaker-disjoint"

@@ -108,6 +108,13 @@ def encoder_path(cfg: dict[str, Any]) -> tuple[str, str] | None:
     return str(params.get(param) or ""), str(params.get("fold") or "")
 
 
+def model_encoder_path(cfg: dict[str, Any]) -> tuple[str, str] | None:
+    """``(path, "")`` of an encoder package the model runs itself (``rhemo-cnn``'s
+    ``encoder`` parameter), or ``None``."""
+    path = ((cfg.get("model") or {}).get("params") or {}).get("encoder")
+    return (str(path), "") if path else None
+
+
 def _speakers(df: pd.DataFrame, idx: Any) -> set[str]:
     return set(df["speaker"].astype(str).iloc[idx])
 
@@ -161,7 +168,7 @@ def certify_encoder(
     """
     from serkit.encoders.package import encoder_folders, read_encoder_meta
 
-    where = encoder_path(cfg)
+    where = encoder_path(cfg) or model_encoder_path(cfg)
     if where is None:
         return certificate
     path, fold_param = where
