@@ -238,3 +238,13 @@ def test_tiny_overfit_reconstructs_far_better_than_nothing_but_timbre():
 
     rec, nothing = mse(net.reconstruct(x, lengths)), mse(net.decompose(x, lengths, None, "NRFC"))
     assert rec < 0.5 * nothing, (rec, nothing)
+
+
+def test_the_contract_suites_cover_the_family_and_its_front_end():
+    from serkit.encoders import list_encoders
+    from serkit.features import get_extractor, list_extractors
+
+    assert "speechflow" in list_encoders() and "speechflow-input" in list_extractors()
+    front = SpeechFlow.default_frontend
+    assert get_extractor(front["name"], **front["params"]).level == "frame"
+    assert SpeechFlow.input_norm == "none"  # the pretrain loop keeps the [0, 1] scale
