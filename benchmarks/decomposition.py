@@ -138,6 +138,7 @@ def package_facts(encoder: Path, manifest: Path, n: int) -> dict[str, Any]:
     seconds = sum(float(h.get("seconds") or 0.0) for h in history)
     paths = mf.audio_paths(mf.read(manifest))[:n]
     signals = [audio.read(p, sample_rate=pkg.frontend.sample_rate)[0] for p in paths]
+    decompose_signal(pkg, signals[0][:16000], pkg.frontend.sample_rate, "REC")  # warm up
     started = time.perf_counter()
     for signal in signals:
         decompose_signal(pkg, signal, pkg.frontend.sample_rate, "REC")
@@ -185,7 +186,9 @@ def tables(table: pd.DataFrame, facts: dict[str, Any]) -> str:
     certs = table.drop_duplicates("scope")[["scope", "certificate"]]
     notes = "; ".join(f"{s}: {c}" for s, c in certs.itertuples(index=False))
     last = facts.get("last_epoch") or {}
-    losses = ", ".join(f"{k} {v:.4f}" for k, v in last.items() if isinstance(v, float))
+    losses = ", ".join(
+        f"{k} {v:.4f}" for k, v in last.items() if isinstance(v, float) and k != "seconds"
+    )
     text = md_table(header, rows)
     text += (
         f"\n\nEncoder certificate per scope: {notes}. SpeechFlow package {facts['package']}: "

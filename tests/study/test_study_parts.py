@@ -140,3 +140,46 @@ def test_the_shipped_study_configs_validate(path):
     cfg = load_study(path)
     assert cfg["name"] == path.stem and cfg["conditions"][0] == "REC"
     assert cfg["model"]["name"] == "acrnn" and cfg["features"]["params"]["deltas"] == 2
+
+
+def test_the_benchmark_builds_a_valid_study_and_its_table(monkeypatch, tmp_path):
+    pytest.importorskip("serkit.encoders.speechflow")
+    from serkit.study.config import validate_study
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import decomposition as bench
+
+    args = bench._parser().parse_args(["--encoder", "pkg", "--conditions", "NR", "--k", "3"])
+    study = validate_study(bench.study_config(args, Path("pkg")))
+    assert study["conditions"] == ["REC", "NR"] and study["raw"]
+    assert [(a["train"], a["test"]) for a in study["across"]] == [
+        ("ravdess", "turev-db"),
+        ("ravdess", "urdu"),
+    ]
+    assert study["inside"][0]["protocol"]["params"]["k"] == 3
+    table = pd.DataFrame(
+        {
+            "scope": ["ravdess", "ravdess", "ravdess_to_urdu"],
+            "condition": ["REC", "NR", "REC"],
+            "uar": [0.5, 0.45, 0.3],
+            "uar_low": [0.4, 0.35, 0.2],
+            "uar_high": [0.6, 0.55, 0.4],
+            "delta_rec": [0.0, -0.05, 0.0],
+            "delta_low": [np.nan, -0.1, np.nan],
+            "delta_high": [np.nan, 0.0, np.nan],
+            "certificate": ["speaker-disjoint", "speaker-disjoint", "transductive"],
+        }
+    )
+    facts = {
+        "package": "pkg",
+        "epochs": 2,
+        "pretrain_seconds": 60.0,
+        "train_speakers": 3,
+        "last_epoch": {"recon": 0.01, "seconds": 30.0},
+        "speed_utt_per_s": 2.0,
+        "speed_seconds_audio": 10.0,
+    }
+    text = bench.tables(table, facts)
+    assert "| NR | 45.0 [35.0, 55.0] | -5.0 [-10.0, +0.0] | - | - |" in text
+    assert "RAVDESS -> URDU UAR %" in text and "recon 0.0100" in text and "seconds 30" not in text
+    assert "ravdess_to_urdu: transductive" in text
