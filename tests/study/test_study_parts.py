@@ -183,3 +183,17 @@ def test_the_benchmark_builds_a_valid_study_and_its_table(monkeypatch, tmp_path)
     assert "| NR | 45.0 [35.0, 55.0] | -5.0 [-10.0, +0.0] | - | - |" in text
     assert "RAVDESS -> URDU UAR %" in text and "recon 0.0100" in text and "seconds 30" not in text
     assert "ravdess_to_urdu: transductive" in text
+
+
+def test_the_leakage_certificate_reads_the_speechflow_package_path():
+    from serkit.encoders.leakage import encoder_path
+
+    cfg = {"features": {"name": "speechflow", "params": {"encoder": "runs/sf", "condition": "NR"}}}
+    assert encoder_path(cfg) == ("runs/sf", "")
+    assert encoder_path(
+        {"features": {"name": "encoder", "params": {"path": "p", "fold": "f"}}}
+    ) == (
+        "p",
+        "f",
+    )
+    assert encoder_path({"features": {"name": "logmel", "params": {"encoder": "x"}}}) is None

@@ -1,9 +1,10 @@
 """Leakage certification of experiments whose features come from an encoder package.
 
 The protocol certificate (:func:`serkit.protocols.certify`) proves that no speaker is on both
-sides of a fold; an ``encoder`` feature adds a second way in: the rows the encoder was trained
-on. :func:`certify_encoder` compares the package's training speakers (recorded in
-``encoder.json``) with every fold's test speakers:
+sides of a fold; an ``encoder`` feature (or ``speechflow``: decomposed mels, whose package is its
+``encoder`` parameter) adds a second way in: the rows the encoder was trained on.
+:func:`certify_encoder` compares the package's training speakers (recorded in ``encoder.json``)
+with every fold's test speakers:
 
 * an encoder trained **with labels** that shares a speaker with a test fold is refused with a
   :class:`~serkit.errors.ConfigError` naming the speakers and the fix, unless the config sets
