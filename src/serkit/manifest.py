@@ -43,6 +43,7 @@ OPTIONAL_COLUMNS: dict[str, str] = {
     "arousal": "float",
     "valence": "float",
     "dominance": "float",
+    "vad_source": "string",  # "corpus" | "derived" | NA (serkit.corpora.vad_targets)
     "intensity": "string",
     "repetition": "string",
     "mode": "string",

@@ -3,7 +3,7 @@
 A recipe module has a docstring with the corpus facts (origin, licence, layout, naming,
 speakers, labels), a ``NAME``, a ``LABELS`` table (raw label -> canonical emotion or ``None``)
 and ``prepare(root, *, skip_bad=False, **options) -> DataFrame`` returning a validated manifest.
-Modules whose name starts with ``_`` and ``labels`` are not recipes.
+Modules whose name starts with ``_``, ``labels`` and ``vad_targets`` are not recipes.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from serkit.errors import ConfigError
 from serkit.registry import Registry, import_submodules
 
 RECIPES: Registry[ModuleType] = Registry("corpus")
-_NOT_RECIPES = {"labels"}
+_NOT_RECIPES = {"labels", "vad_targets"}
 
 
 def _discover() -> None:

@@ -39,6 +39,15 @@ class EncoderNet(nn.Module):
             frame-level extractor (e.g. log-mel).
         presets: named parameter sets, at least ``"cpu"`` (the default) and ``"paper"``.
         segment_frames: training crops of this many frames (``None``: whole utterances).
+        target_columns: extra per-row targets its loss takes (e.g. ``("valence", "arousal",
+            "dominance")``): the pretrain loop reads them from the manifest rows (V/A/D through
+            :func:`serkit.corpora.vad_targets.binary_targets`, other names as float columns)
+            and passes ``targets`` ``(batch, k)`` (NaN: missing) to :meth:`loss`. Empty: the
+            loss gets no ``targets`` keyword.
+        input_norm: ``"zscore"`` (the loop z-scores input frames with the training rows'
+            per-dimension mean / std, recorded in the package) or ``"none"`` (frames as the
+            front end gives them; the family scales them itself, e.g. in
+            :meth:`fit_input`).
     """
 
     uses_labels: ClassVar[bool] = False
@@ -48,6 +57,14 @@ class EncoderNet(nn.Module):
     default_frontend: ClassVar[dict[str, Any]] = {"name": "logmel", "params": {}}
     presets: ClassVar[dict[str, dict[str, Any]]] = {"cpu": {}, "paper": {}}
     segment_frames: ClassVar[int | None] = None
+    target_columns: ClassVar[tuple[str, ...]] = ()
+    input_norm: ClassVar[str] = "zscore"
+
+    def fit_input(self, frames: list[np.ndarray]) -> None:
+        """Called once by the pretrain loop with the (normalised) training frames, before
+        training and before an ``encoder.init`` package's weights are loaded (default: no-op;
+        e.g. a family stores the training maximum in a buffer)."""
+        return None
 
     def loss(
         self,
@@ -63,6 +80,9 @@ class EncoderNet(nn.Module):
             lengths: ``(batch,)`` valid frames per row.
             labels: ``(batch,)`` class indices (families with ``uses_labels``), else ``None``.
             cond: ``(batch, cond_dim)`` conditioning vectors, or ``None``.
+
+        Families with :attr:`target_columns` also take ``targets`` ``(batch, k)`` (NaN:
+        missing).
 
         Returns:
             ``(loss, parts)``: a scalar tensor and ``{"name": float}`` (e.g. ``recon``, ``kl``).

@@ -7,6 +7,8 @@ Example::
            exclude_speakers: [ravdess/23, ravdess/24]}   # e.g. keep test speakers out
     features: {store: features/}     # default front end: the family's default_frontend
     encoder: {name: vae, preset: cpu, params: {beta: 4.0}}
+    # encoder.init: runs/<stage1>/  initialise from another package of the same family
+    #   (tensors of equal name and shape; per fold from the same-named fold of a per-fold run)
     condition: speaker               # optional: Resemblyzer embedding of every row
     training: {epochs: 20, batch_size: 32, lr: 0.001, seed: 0, device: cpu}
     folds: {protocol: {name: speaker-kfold, params: {k: 6}}}   # optional: one per fold
@@ -58,7 +60,7 @@ SECTIONS: dict[str, dict[str, Any]] = {
         "min_duration_s": None,
         "min_level_dbfs": None,
     },
-    "encoder": {"name": REQUIRED, "preset": "cpu", "params": {}},
+    "encoder": {"name": REQUIRED, "preset": "cpu", "params": {}, "init": None},
     "folds": {"protocol": REQUIRED},
 }
 #: keys that change no encoder (left out of the run fingerprint)
@@ -100,6 +102,8 @@ def validate_pretrain_config(raw: dict[str, Any]) -> dict[str, Any]:
             f"{enc['preset']!r}; presets: {', '.join(sorted(presets)) or 'none'}"
         )
     _expect(enc["params"], dict, "encoder.params", "a mapping")
+    if enc["init"] is not None:
+        _check_init(enc["init"], enc["name"])
 
     cond = cfg["condition"]
     if cond is not None:
@@ -176,6 +180,29 @@ def validate_pretrain_config(raw: dict[str, Any]) -> dict[str, Any]:
     return cfg
 
 
+def _init_metas(path: str) -> dict[str, dict[str, Any]]:
+    """``{fold: encoder.json}`` of the package(s) at ``encoder.init`` (checked)."""
+    from serkit.encoders.package import encoder_folders, read_encoder_meta
+
+    try:
+        folders = encoder_folders(path)
+    except ConfigError as exc:
+        raise ConfigError(f"config key encoder.init: {exc.message}") from None
+    return {fold: read_encoder_meta(folder) for fold, folder in folders.items()}
+
+
+def _check_init(path: Any, family: str) -> None:
+    """``encoder.init`` names a package (or run) of ``family``."""
+    _expect(path, str, "encoder.init", "the folder of an encoder package or pretrain run")
+    for fold, meta in _init_metas(path).items():
+        if meta["family"] != family:
+            where = f"{path} (fold {fold})" if fold else path
+            raise ConfigError(
+                f"config key encoder.init: {where} holds a {meta['family']!r} encoder, this "
+                f"config trains {family!r}; initialise from a package of the same family"
+            )
+
+
 def load_pretrain_config(
     path: str | os.PathLike, overrides: list[str] | tuple[str, ...] = ()
 ) -> dict[str, Any]:
@@ -187,6 +214,15 @@ def load_pretrain_config(
 
 def fingerprint(cfg: dict[str, Any]) -> str:
     """Hash (16 hex) of everything in a resolved pretrain config that changes an encoder."""
+    from serkit.encoders.package import meta_key
+
     relevant = {k: v for k, v in cfg.items() if k not in RUNTIME_KEYS}
+    enc = dict(relevant.get("encoder") or {})
+    if enc.get("init") is None:
+        enc.pop("init", None)  # configs without init keep their fingerprints
+    else:  # a retrained init package makes another encoder
+        metas = _init_metas(enc["init"])
+        enc["init_keys"] = {fold: meta_key(meta) for fold, meta in metas.items()}
+    relevant["encoder"] = enc
     payload = json.dumps(relevant, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]

@@ -7,12 +7,18 @@
   folds never uses an encoder that heard its test speakers);
 * ``config.yaml`` (resolved, with provenance), ``fingerprint.txt``, ``history.json``
   (per fold, per epoch: loss and its parts), ``report.md`` / ``report.html``;
+* ``targets.csv`` for a family with V/A/D ``target_columns`` (per row: ``vad_source``
+  ``corpus`` | ``derived`` | empty and the binary targets, :mod:`serkit.corpora.vad_targets`);
 * ``checkpoints/<fold>/`` while a fold trains (per-epoch, :mod:`serkit.encoders.trainer`),
   removed once its package is written.
 
 Killed and started again with the same config, it keeps the packages already written and
 resumes the unfinished one after its last finished epoch. A folder of another config is
 refused while it holds a package (``overwrite`` discards it).
+
+Family hooks (:class:`~serkit.encoders.base.EncoderNet`): ``input_norm`` (z-scored frames or
+raw), ``fit_input`` (called with the training frames before training), ``target_columns``
+(:func:`row_targets`), and ``encoder.init`` (:func:`initialise`, after ``fit_input``).
 """
 
 from __future__ import annotations
@@ -174,6 +180,114 @@ def build_family(cfg: dict[str, Any], input_dim: int, num_classes: int, cond_dim
         raise ConfigError(f"config key encoder.params: family {enc['name']!r}: {exc}") from None
 
 
+def row_targets(family: type, rows: pd.DataFrame) -> tuple[np.ndarray | None, dict | None]:
+    """The ``(n, k)`` extra targets of a family with ``target_columns`` (NaN: missing) and
+    what the package and report record about them (``None, None`` for other families).
+
+    V/A/D columns come from :func:`serkit.corpora.vad_targets.binary_targets` (the corpus'
+    own ratings, binarised, else derived from the emotion; ``sources`` counts the rows of
+    each); any other column is read from the rows as floats.
+
+    Raises:
+        ConfigError: a non-V/A/D target column is not in the manifest rows.
+    """
+    from serkit.corpora import vad_targets as V
+
+    columns = tuple(getattr(family, "target_columns", ()) or ())
+    if not columns:
+        return None, None
+    out = np.full((len(rows), len(columns)), np.nan)
+    info: dict[str, Any] = {"columns": list(columns)}
+    if set(columns) & set(V.DIMENSIONS):
+        annotated = V.annotate(rows)
+        binary = V.binary_targets(annotated)
+        info["sources"] = V.source_counts(annotated)
+        info["method"] = (
+            "corpus ratings > 2.5 on 1-5 (RH-emo); derived: signs of Russell & Mehrabian "
+            "(1977) PAD means (serkit.corpora.vad_targets)"
+        )
+    for j, column in enumerate(columns):
+        if column in V.DIMENSIONS:
+            out[:, j] = binary[column].to_numpy(dtype=np.float64)
+        elif column in rows.columns:
+            out[:, j] = pd.to_numeric(rows[column], errors="coerce").to_numpy(np.float64)
+        else:
+            raise ConfigError(
+                f"encoder family {getattr(family, 'encoder_name', family.__name__)!r} trains on "
+                f"the column {column!r}, which the manifests do not have; found "
+                f"{', '.join(map(str, rows.columns))}"
+            )
+    info["known"] = {c: int(np.isfinite(out[:, j]).sum()) for j, c in enumerate(columns)}
+    return out.astype(np.float32), info
+
+
+TARGETS = "targets.csv"
+
+
+def _write_targets(cfg: dict[str, Any], df: pd.DataFrame, run_dir: Path, log: Log) -> None:
+    """``targets.csv`` of a family with V/A/D targets: per row ``id, speaker, emotion,
+    vad_source`` (``corpus`` | ``derived`` | empty) and the binary targets it trains on."""
+    from serkit.corpora import vad_targets as V
+    from serkit.encoders import get_encoder_class
+
+    family = get_encoder_class(cfg["encoder"]["name"])
+    columns = tuple(getattr(family, "target_columns", ()) or ())
+    if not set(columns) & set(V.DIMENSIONS):
+        return
+    annotated = V.annotate(df)
+    table = annotated[["id", "speaker", "emotion", V.SOURCE_COLUMN]].copy()
+    binary = V.binary_targets(annotated)
+    for column in V.DIMENSIONS:
+        table[column] = binary[column]
+    atomic_write_text(run_dir / TARGETS, table.to_csv(index=False))
+    counts = V.source_counts(annotated)
+    log(
+        f"V/A/D targets: {counts['corpus']} rows from corpus ratings, {counts['derived']} "
+        f"DERIVED from the emotion, {counts['none']} without ({run_dir / TARGETS})"
+    )
+
+
+def initialise(net: Any, path: str, fold: str) -> dict[str, Any]:
+    """Load into ``net`` the tensors of the package at ``path`` whose name and shape match
+    (``encoder.init``, e.g. RH-emo stage 2 from stage 1); the rest keep their fresh values.
+
+    A per-fold run at ``path`` gives the package of the same ``fold``.
+
+    Returns:
+        ``{"path", "folder", "fold", "key", "loaded", "skipped"}`` (recorded in the package).
+
+    Raises:
+        ConfigError: no package for ``fold`` there, or no tensor of ``net`` matches.
+    """
+    from serkit.encoders.package import encoder_folders, load_encoder
+
+    folders = encoder_folders(path)
+    key = "" if "" in folders else fold
+    if key not in folders:
+        raise ConfigError(
+            f"config key encoder.init: {path} has no encoder for fold {fold or ALL!r} (folds: "
+            f"{', '.join(folders)}); initialise a per-fold run from one with the same folds"
+        )
+    pkg = load_encoder(folders[key])
+    source = pkg.net.state_dict()
+    own = net.state_dict()
+    match = {k: v for k, v in source.items() if k in own and own[k].shape == v.shape}
+    if not match:
+        raise ConfigError(
+            f"config key encoder.init: no tensor of {folders[key]} fits this net (different "
+            "sizes); initialise from a package trained with the same encoder params"
+        )
+    net.load_state_dict(match, strict=False)
+    return {
+        "path": str(path),
+        "folder": str(folders[key]),
+        "fold": key,
+        "key": pkg.key(),
+        "loaded": len(match),
+        "skipped": sorted(set(own) - set(match)),
+    }
+
+
 def _train_fold(
     cfg: dict[str, Any],
     run_dir: Path,
@@ -201,23 +315,35 @@ def _train_fold(
             if meta["extra"].get("fingerprint") == fp:
                 log(f"fold {fold or ALL}: encoder already written ({folder}); kept")
                 return {"fold": fold or ALL, "history": meta["history"], **meta["extra"]}
+    from serkit.encoders import get_encoder_class
+
     options = TrainOptions(**cfg["training"])
     sub = df.iloc[idx]
     train_frames = [frames[i] for i in idx]
-    family_uses_labels = None
+    family = get_encoder_class(cfg["encoder"]["name"])
     seed_everything(options.seed)
-    norm = Normalizer().fit(train_frames)
-    x = norm.transform(train_frames)
+    if getattr(family, "input_norm", "zscore") == "none":
+        norm, x = None, [np.asarray(f, np.float32) for f in train_frames]
+    else:
+        norm = Normalizer().fit(train_frames)
+        x = norm.transform(train_frames)
     labels, classes = None, []
-    from serkit.encoders import get_encoder_class
-
-    family_uses_labels = bool(get_encoder_class(cfg["encoder"]["name"]).uses_labels)
+    family_uses_labels = bool(family.uses_labels)
     if family_uses_labels:
         classes = [c for c in df.attrs["classes"] if c in set(sub["label"].astype(str))]
         position = {c: i for i, c in enumerate(classes)}
         labels = np.array([position[str(v)] for v in sub["label"]], dtype=np.int64)
     c = None if cond is None else cond[idx]
     net = build_family(cfg, x[0].shape[1], len(classes), 0 if c is None else c.shape[1])
+    targets, target_info = row_targets(family, sub)
+    net.fit_input(x)
+    init = None
+    if cfg["encoder"].get("init"):
+        init = initialise(net, cfg["encoder"]["init"], fold)
+        log(
+            f"fold {fold or ALL}: initialised from {init['folder']} ({init['loaded']} tensors; "
+            f"not loaded: {', '.join(init['skipped']) or 'none'})"
+        )
     speakers = sub["speaker"].astype(str)
     log(
         f"fold {fold or ALL}: training {cfg['encoder']['name']} on {len(idx)} rows, "
@@ -230,6 +356,7 @@ def _train_fold(
         x,
         labels=labels,
         cond=c,
+        targets=targets,
         options=options,
         checkpoint_dir=ckpt,
         log=lambda line: log(f"  {fold or ALL} {line}"),
@@ -239,6 +366,10 @@ def _train_fold(
         return None
     seconds = round(sum(float(h.get("seconds", 0.0)) for h in history), 2)
     extra = {"fingerprint": fp, "fold": fold, "seconds": seconds, "config": cfg}
+    if target_info is not None:
+        extra["targets"] = target_info
+    if init is not None:
+        extra["init"] = init
     save_encoder(
         net,
         folder,
@@ -249,7 +380,7 @@ def _train_fold(
         classes=classes,
         condition=cfg["condition"],
         cond_dim=0 if c is None else int(c.shape[1]),
-        norm=norm.to_dict(),
+        norm=None if norm is None else norm.to_dict(),
         history=history,
         extra=extra,
     )
@@ -302,6 +433,7 @@ def pretrain(
     log(f"data: {len(rows)} rows, {rows['speaker'].nunique()} speakers")
     data = _frame_features(cfg, rows, log, progress)
     df = data[0]
+    _write_targets(cfg, df, run_dir, log)
     results = []
     for fold, idx in split(cfg, df):
         result = _train_fold(cfg, run_dir, fold, idx, data, fp, log, stop_after_epochs)

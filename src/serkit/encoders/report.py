@@ -1,6 +1,8 @@
 """The pretrain report: ``report.md`` + self-contained ``report.html`` of a pretrain run.
 
-What it holds: the family, preset, parameters, conditioning and front end; per encoder (fold)
+What it holds: the family, preset, parameters, conditioning and front end (and, when the
+package records them, its extra targets with how many rows had corpus ratings and how many
+were DERIVED from the emotion, and the package it was initialised from); per encoder (fold)
 the training rows, speakers, whether labels were used, epochs and time; one loss-curve PNG per
 loss part (``plots/loss_<part>.png``, one line per fold); and, when
 :mod:`serkit.encoders.plots` is importable, the latent-space plots of the training rows'
@@ -93,6 +95,34 @@ def _latent_figures(
         return []
 
 
+def _target_facts(extra: dict[str, Any]) -> list[tuple[str, str]]:
+    """Report lines on a package's extra targets (V/A/D sources) and its ``encoder.init``."""
+    out = []
+    targets = extra.get("targets")
+    if targets:
+        text = ", ".join(targets.get("columns", []))
+        sources = targets.get("sources")
+        if sources:
+            text += (
+                f": rows with corpus ratings {sources['corpus']}, DERIVED from the emotion "
+                f"{sources['derived']}, none {sources['none']} ({targets.get('method', '')})"
+            )
+        known = targets.get("known") or {}
+        if known:
+            text += "; known targets per column " + json.dumps(known)
+        out.append(("extra targets", text))
+    init = extra.get("init")
+    if init:
+        out.append(
+            (
+                "initialised from",
+                f"{init['folder']} (key {init['key']}, {init['loaded']} tensors; not loaded: "
+                f"{', '.join(init['skipped']) or 'none'})",
+            )
+        )
+    return out
+
+
 def _b64(path: Path) -> str:
     return base64.b64encode(path.read_bytes()).decode("ascii")
 
@@ -125,6 +155,7 @@ def write_pretrain_report(
         ("front end", json.dumps(first["frontend"]["extractor"])),
         ("training", json.dumps(cfg.get("training", {}))),
     ]
+    facts += _target_facts(first["extra"])
     table = [["encoder", "rows", "speakers", "classes", "epochs", "final loss", "seconds"]]
     for fold, meta in metas.items():
         hist = meta["history"]

@@ -73,6 +73,7 @@ def fingerprint(
     labels: np.ndarray | None,
     cond: np.ndarray | None,
     options: TrainOptions,
+    targets: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """What a checkpoint must match to be resumed (see the module docstring)."""
     from serkit.models.checkpoints import data_digest, fit_fingerprint
@@ -80,6 +81,8 @@ def fingerprint(
 
     out = fit_fingerprint(net, SequenceDataset(frames, labels), None)
     out["cond"] = None if cond is None else data_digest(np.asarray(cond, np.float32))
+    if targets is not None:  # absent key for families without extra targets (old checkpoints)
+        out["targets"] = data_digest(np.nan_to_num(np.asarray(targets, np.float32), nan=-1.0))
     out["options"] = {k: v for k, v in options.to_dict().items() if k != "num_threads"}
     return out
 
@@ -90,6 +93,7 @@ def train_encoder(
     *,
     labels: np.ndarray | None = None,
     cond: np.ndarray | None = None,
+    targets: np.ndarray | None = None,
     options: TrainOptions = TrainOptions(),
     checkpoint_dir: str | Path | None = None,
     log: Callable[[str], None] | None = None,
@@ -103,6 +107,10 @@ def train_encoder(
         frames: ``n`` normalised ``(frames_i, input_dim)`` arrays.
         labels: ``(n,)`` class indices (families with ``uses_labels``), else ``None``.
         cond: ``(n, cond_dim)`` conditioning vectors, or ``None``.
+        targets: ``(n, len(net.target_columns))`` extra per-row targets (NaN: missing) of a
+            family that declares ``target_columns``; passed to its loss as ``targets``
+            ``(batch, k)``. ``None``: the loss gets no ``targets`` (the family then trains
+            without them).
         options: epochs, batch size, learning rate, ...
         checkpoint_dir: write ``last.pt`` / ``progress.json`` here after every epoch and resume
             from them (``None``: no checkpoints).
@@ -132,11 +140,17 @@ def train_encoder(
     n = len(frames)
     if net.uses_labels and labels is None:
         raise ConfigError(f"encoder family {type(net).__name__} trains on labels; none given")
+    columns = tuple(getattr(net, "target_columns", ()) or ())
+    if columns and targets is not None and np.shape(targets) != (n, len(columns)):
+        raise ConfigError(
+            f"encoder family {type(net).__name__} trains on the per-row targets {columns}: "
+            f"pass targets of shape ({n}, {len(columns)}), found {np.shape(targets)}"
+        )
     device = resolve_device(options.device)
     net.to(device)
     opt = make_optimizer("adam", net.parameters(), options.lr, options.weight_decay)
     ckpt = Path(checkpoint_dir) if checkpoint_dir is not None else None
-    fp = fingerprint(net, frames, labels, cond, options) if ckpt is not None else {}
+    fp = fingerprint(net, frames, labels, cond, options, targets) if ckpt is not None else {}
     history: list[dict[str, Any]] = []
     start = 1
     if ckpt is not None and (ckpt / CHECKPOINT).exists():
@@ -172,11 +186,16 @@ def train_encoder(
             x, lengths = _batch(frames, idx, segment, rng)
             y = None if labels is None else torch.as_tensor(labels[idx], dtype=torch.int64)
             c = None if cond is None else torch.as_tensor(cond[idx], dtype=torch.float32)
+            extra = {}
+            if columns and targets is not None:
+                t = torch.as_tensor(np.asarray(targets)[idx], dtype=torch.float32)
+                extra["targets"] = t.to(device)
             loss, parts = net.loss(
                 x.to(device),
                 lengths.to(device),
                 labels=None if y is None else y.to(device),
                 cond=None if c is None else c.to(device),
+                **extra,
             )
             if not torch.isfinite(loss):
                 raise ConfigError(

@@ -1,0 +1,110 @@
+"""RH-emo's two stages through ``serkit pretrain`` on the demo corpus
+(configs/pretrain/demo_rhemo.yaml): derived V/A/D targets marked in ``targets.csv``, the
+package and the report; stage 2 initialised from stage 1 (recorded, fingerprinted); the
+``map`` layer through the ``encoder`` extractor."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from tests.faults._cli import serkit
+
+from serkit.encoders.config import fingerprint, load_pretrain_config
+from serkit.encoders.package import load_encoder, read_encoder_meta
+from serkit.features import get_extractor
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "pretrain"
+STAGE2 = ["name=demo_rhemo_stage2", "encoder.init=runs/demo_rhemo", "encoder.params.beta=0.01"]
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    from serkit.corpora import prepare
+    from serkit.demo import make_corpus
+
+    root = tmp_path_factory.mktemp("rhemo")
+    make_corpus(root / "demo" / "corpus", speakers=2, sentences=1, seed=0)
+    prepare("ravdess", root / "demo" / "corpus", output=root / "demo" / "manifests")
+    shutil.copy(CONFIGS / "demo_rhemo.yaml", root / "demo_rhemo.yaml")
+    return root
+
+
+def test_the_shipped_rhemo_configs_are_stage_one_then_stage_two_from_it():
+    stage1 = load_pretrain_config(CONFIGS / "rhemo_stage1.yaml")
+    assert stage1["encoder"]["params"]["beta"] == 0.0 and stage1["encoder"]["init"] is None
+    text = (CONFIGS / "rhemo_stage2.yaml").read_text()
+    assert "init: runs/rhemo_stage1" in text and "beta: 0.01, beta_vad: 100.0" in text
+
+
+def test_two_stages_on_the_demo_corpus(project, capsys, monkeypatch):
+    monkeypatch.chdir(project)
+    code, out, err = serkit(
+        ["pretrain", "demo_rhemo.yaml", "training.epochs=1"], capsys, monkeypatch
+    )
+    assert code == 0, err
+    stage1 = load_encoder(project / "runs" / "demo_rhemo")
+    manifest = pd.read_parquet(project / "demo" / "manifests" / "ravdess.parquet")
+    assert float(stage1.net.scale) > 0 and stage1.meta["norm"] == {}  # max-scaled, no z-score
+
+    # the demo corpus has no ratings: every V/A/D target is derived, neutral gets none
+    targets = pd.read_csv(project / "runs" / "demo_rhemo" / "targets.csv")
+    speech = manifest[manifest["mode"] == "speech"]
+    assert len(targets) == len(speech)
+    neutral = targets["emotion"] == "neutral"
+    assert targets.loc[~neutral, "vad_source"].eq("derived").all()
+    assert targets.loc[neutral, "vad_source"].isna().all()
+    assert targets.loc[neutral, ["valence", "arousal", "dominance"]].isna().all().all()
+    angry = targets[targets["emotion"] == "angry"][["valence", "arousal", "dominance"]]
+    assert len(angry) and (angry.to_numpy() == [0.0, 1.0, 1.0]).all()
+    sources = stage1.meta["extra"]["targets"]["sources"]
+    assert sources == {"corpus": 0, "derived": int((~neutral).sum()), "none": int(neutral.sum())}
+    report = (project / "runs" / "demo_rhemo" / "report.md").read_text()
+    assert f"DERIVED from the emotion {int((~neutral).sum())}" in report
+
+    code, out, err = serkit(
+        ["pretrain", "demo_rhemo.yaml", "training.epochs=1", *STAGE2], capsys, monkeypatch
+    )
+    assert code == 0, err
+    assert "initialised from runs/demo_rhemo/encoder" in out and "ce " in out
+    run2 = project / "runs" / "demo_rhemo_stage2"
+    meta = read_encoder_meta(run2 / "encoder")
+    assert meta["extra"]["init"]["key"] == stage1.key()
+    assert meta["extra"]["init"]["skipped"] == []
+    assert "initialised from" in (run2 / "report.md").read_text()
+    stage2 = load_encoder(run2)
+    assert float(stage2.net.scale) == float(stage1.net.scale)  # kept from stage 1
+    changed = [
+        k
+        for k, v in stage2.net.state_dict().items()
+        if v.dtype.is_floating_point and not torch.equal(v, stage1.net.state_dict()[k])
+    ]
+    assert "encoder.0.weight" in changed  # trained on from stage 1's weights
+
+    # a retrained stage 1 makes stage 2 another config (the init package's key is hashed)
+    cfg = load_pretrain_config(project / "demo_rhemo.yaml", STAGE2)
+    before = fingerprint(cfg)
+    code, _, err = serkit(
+        ["pretrain", "demo_rhemo.yaml", "training.epochs=1", "training.seed=2", "--overwrite"],
+        capsys,
+        monkeypatch,
+    )
+    assert code == 0, err
+    assert fingerprint(cfg) != before
+
+    # the map layer through the encoder extractor: (windows, 4 * T/8 * F/2) per utterance
+    ex = get_extractor("encoder", path=str(run2), layer="map", pooling="none")
+    assert ex.level == "frame"
+    signal = np.random.default_rng(0).normal(0, 0.1, 16000 * 2).astype(np.float32)
+    out = ex(signal, 16000)
+    frames = stage2.frames(signal, 16000).shape[0]  # 251: four 64-frame windows, the last
+    assert out.shape == (4, 4 * (64 // 8) * (128 // 2)) and frames == 251  # aligned to the end
+    with torch.no_grad():
+        z = stage2.net.encode_map(
+            stage2.net.prepare_windows(torch.from_numpy(stage2.frames(signal, 16000)))
+        )
+    np.testing.assert_allclose(out, z.reshape(4, -1).numpy(), rtol=1e-5, atol=1e-6)
