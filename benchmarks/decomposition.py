@@ -19,7 +19,9 @@ reconstruction losses (last epoch, from ``encoder.json``) and pretraining time, 
 conversion speed (utterances per second of one decomposition, this machine, one thread).
 
     nice -n 10 python benchmarks/decomposition.py --work /tmp/study/bench --out decomposition.md
-    # reduced: nice -n 10 python benchmarks/decomposition.py --conditions NR NF --epochs 3 --k 3
+    # reduced (what README reports): 4 classes, RAVDESS -> URDU only, 3 epochs
+    nice -n 10 python benchmarks/decomposition.py --conditions NR NF --label-set four_class
+        --k 3 --across ravdess:urdu --epochs 3 --explain 20 (one command line)
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-raw", action="store_true", help="leave out the RAW reference")
     parser.add_argument("--k", type=int, default=5, help="speaker folds inside RAVDESS")
     parser.add_argument("--no-inside", action="store_true", help="skip the RAVDESS folds")
+    parser.add_argument(
+        "--label-set", default="ravdess8", help="classes inside RAVDESS (e.g. four_class)"
+    )
     parser.add_argument(
         "--across",
         nargs="*",
@@ -96,7 +101,7 @@ def study_config(args: argparse.Namespace, encoder: Path) -> dict[str, Any]:
         else [
             {
                 "corpus": "ravdess",
-                "label_set": "ravdess8",
+                "label_set": args.label_set,
                 "protocol": {"name": "speaker-kfold", "params": {"k": args.k, "seed": 0}},
             }
         ],
