@@ -108,3 +108,47 @@ def test_two_stages_on_the_demo_corpus(project, capsys, monkeypatch):
             stage2.net.prepare_windows(torch.from_numpy(stage2.frames(signal, 16000)))
         )
     np.testing.assert_allclose(out, z.reshape(4, -1).numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("override", "match"),
+    [
+        ("encoder.init=runs/nothing_here", "encoder.init: runs/nothing_here: not an encoder"),
+        ("encoder.init=3", "encoder.init must be"),
+    ],
+)
+def test_a_bad_init_is_refused_by_its_key(project, monkeypatch, override, match):
+    from serkit.errors import ConfigError
+
+    monkeypatch.chdir(project)
+    with pytest.raises(ConfigError, match=match):
+        load_pretrain_config(project / "demo_rhemo.yaml", [override])
+
+
+def test_init_from_another_family_is_refused(project, tmp_path, monkeypatch):
+    from tests.encoders._save import save_family
+
+    from serkit.errors import ConfigError
+
+    monkeypatch.chdir(project)
+    save_family("vae", tmp_path / "vae_pkg")
+    with pytest.raises(ConfigError, match="holds a 'vae' encoder, this config trains 'rhemo'"):
+        load_pretrain_config(project / "demo_rhemo.yaml", [f"encoder.init={tmp_path / 'vae_pkg'}"])
+
+
+def test_a_stopped_stage_two_resumes_to_the_uninterrupted_weights(project, monkeypatch):
+    from serkit.encoders.pretrain import pretrain
+
+    monkeypatch.chdir(project)
+    if not (project / "runs" / "demo_rhemo" / "encoder").is_dir():
+        pretrain(load_pretrain_config(project / "demo_rhemo.yaml", ["training.epochs=1"]))
+    base = ["training.epochs=2", "encoder.init=runs/demo_rhemo", "encoder.params.beta=0.01"]
+    whole = pretrain(load_pretrain_config(project / "demo_rhemo.yaml", [*base, "name=whole"]))
+    cfg = load_pretrain_config(project / "demo_rhemo.yaml", [*base, "name=parts"])
+    lines: list[str] = []
+    pretrain(cfg, stop_after_epochs=1)
+    parts = pretrain(cfg, log=lines.append)
+    assert any("resuming after epoch 1" in line for line in lines)
+    a, b = load_encoder(whole).net.state_dict(), load_encoder(parts).net.state_dict()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key])
