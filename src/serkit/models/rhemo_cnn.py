@@ -153,9 +153,14 @@ class RHEmoCNNClassifier(NeuralClassifier):
             )
 
     def check_params(self, input_dim: int | None = None) -> None:
-        """The options of :class:`NeuralClassifier` plus this model's (see the class doc)."""
+        """The options of :class:`NeuralClassifier` plus this model's (see the class doc).
+
+        With ``encoder`` the net's parameters are checked by name and type only: its size
+        comes from the package, which is read when training starts (the run's leakage
+        certificate reads it first), so a config validates before the package is pretrained.
+        """
         self._check_own()
-        super().check_params(input_dim)
+        super().check_params(None if self.encoder else input_dim)
 
     # ------------------------------------------------------------------ hooks
 
