@@ -69,17 +69,49 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--seeds", type=int, nargs="*", default=[0])
     parser.add_argument("--explain", type=int, default=40, help="utterances explained per scope")
     parser.add_argument("--speed-utterances", type=int, default=20)
+    parser.add_argument(
+        "--wait", action="store_true", help=f"wait for {PACKAGE_FILE} (warming up meanwhile)"
+    )
     add_out_option(parser, "decomposition.md")
     return parser
 
 
 def encoder_path(args: argparse.Namespace) -> Path:
-    """``--encoder``, or the package path SFLOW wrote to ``/tmp/sflow/PACKAGE_PATH.txt``."""
+    """``--encoder``, or the package path SFLOW wrote to ``/tmp/sflow/PACKAGE_PATH.txt``
+    (with ``--wait``: the speaker vectors are computed while that file is awaited)."""
     if args.encoder is not None:
         return args.encoder
+    if args.wait and not PACKAGE_FILE.is_file():
+        warm_speaker_vectors(args)
+        while not PACKAGE_FILE.is_file():
+            time.sleep(30)
     if not PACKAGE_FILE.is_file():
         raise SystemExit(f"no --encoder given and no {PACKAGE_FILE}: pretrain SpeechFlow first")
     return Path(PACKAGE_FILE.read_text().strip())
+
+
+def warm_speaker_vectors(args: argparse.Namespace) -> None:
+    """Compute the Resemblyzer vectors of the study's rows into this process's memo
+    (:func:`serkit.encoders.package.cached_condition`) before the package exists: they do not
+    depend on it."""
+    from serkit import audio
+    from serkit import manifest as mf
+    from serkit.corpora.labels import apply_label_set
+    from serkit.encoders.package import SPEAKER_FRONTEND, cached_condition
+    from serkit.features import extractor_from_dict
+
+    speaker = extractor_from_dict(SPEAKER_FRONTEND)
+    corpora = study_config(args, Path("pending"))["corpora"]
+    for name, paths in corpora.items():
+        df = mf.read(Path(paths[0]))
+        if name == "ravdess" and not args.no_inside and not args.across:
+            df = apply_label_set(df, args.label_set)
+        elif name == "ravdess" and args.label_set == "four_class":
+            df = apply_label_set(df, "four_class")
+        print(f"speaker vectors of {len(df)} {name} rows (waiting for {PACKAGE_FILE})", flush=True)
+        for path in mf.audio_paths(df):
+            signal, rate = audio.read(path, sample_rate=16000)
+            cached_condition(speaker, signal, rate)
 
 
 def study_config(args: argparse.Namespace, encoder: Path) -> dict[str, Any]:
