@@ -245,7 +245,16 @@ def main(argv: list[str] | None = None) -> int:
             began = time.time()
             package = rhemo_run(args, corpus)
             if f"{corpus}/rhemo" not in figures:
-                keep(f"{corpus}/rhemo", {"run": str(package), "wall_s": time.time() - began})
+                from serkit.encoders.package import load_encoder
+
+                keep(
+                    f"{corpus}/rhemo",
+                    {
+                        "run": str(package),
+                        "package_key": load_encoder(package).key(),
+                        "wall_s": round(time.time() - began, 1),
+                    },
+                )
         for arch in args.archs:
             for variant in variants:
                 key = f"{corpus}/{arch}/{variant}/{args.preset}/e{args.epochs}"

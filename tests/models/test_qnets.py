@@ -253,9 +253,15 @@ def test_rhemo_cnn_with_an_encoder_freezes_or_finetunes_it(finetune, tmp_path):
     after = model.module_.encoder.encoder.state_dict()
     changed = any(not torch.equal(before[k], after[k]) for k in before)
     assert changed == finetune
-    folder = save_model(model, tmp_path / "pkg")
+    folder = save_model(model, tmp_path / "run" / "model")
     loaded, _ = load_model(folder)
     np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X), atol=1e-6)
+    if finetune:  # the encoder is part of the exported graph
+        from serkit.export import OnnxClassifier, export
+
+        assert export(tmp_path / "run", tmp_path / "m.onnx").max_abs_diff < 1e-4
+        onnx_proba = OnnxClassifier(tmp_path / "m.onnx", threads=1).predict_proba(X)
+        np.testing.assert_allclose(onnx_proba, model.predict_proba(X), atol=1e-5)
 
 
 def test_rhemo_cnn_refuses_an_encoder_of_another_window(tmp_path):
