@@ -122,7 +122,8 @@ class WindowCNN(nn.Module):
                     f"map_shape (channels multiple of 4, H, W); map_shape {list(shape)} has "
                     f"{math.prod(shape)} values but the features have {input_dim} per frame. "
                     "Use the encoder extractor's 'map' layer with pooling 'none' (16384 = 4 x 64 "
-                    "x 64) or set map_shape"
+                    "x 64) or set map_shape; on spectrogram features, give the rhemo-cnn model an "
+                    "RH-emo package (encoder: PATH) or use a real twin (r*)"
                 )
             self.window, self.pool = 1, (1, 1)
             self.image_shape = shape
