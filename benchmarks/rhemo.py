@@ -148,8 +148,10 @@ def experiment_config(args, corpus: str, arch: str, variant: str, package: Path)
         }
     else:
         features = {"name": "spectrogram", "params": {"preset": "rhemo"}}
+        if variant == "real":
+            model["normalize"] = "global"  # per-bin z-score of the spectrogram
         if variant == "finetune":
-            model.update(encoder=str(package), finetune=True, normalize="none")
+            model.update(encoder=str(package), finetune=True)
     return {
         "name": f"{corpus}_rhemo_{arch}_{variant}_{args.preset}_e{args.epochs}",
         "data": {"manifests": [manifest(args, corpus)], **spec["data"]},

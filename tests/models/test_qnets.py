@@ -130,7 +130,7 @@ def test_rhemo_cnn_real_twin_cuts_windows_as_rhemo_does():
         ({"net": "acrnn"}, "net must be one of qalexnet"),
         ({"net": "rvgg16", "encoder": "x"}, "real twin"),
         ({"finetune": True}, "finetune=True needs encoder"),
-        ({"encoder": "x"}, "normalize must be 'none'"),
+        ({"encoder": "x", "normalize": "global"}, "normalize must be 'none'"),
         ({"net": "rvgg16", "net_params": {"window": 8}}, "differs from window_frames=512"),
     ],
 )
@@ -170,7 +170,7 @@ def test_fitted_rhemo_cnn_export_reproduces_predict_proba(net, tmp_path):
         extra = {}
     else:  # 24-frame windows; lengths below one, between one and two, and above two windows
         X, y, groups = synth.frames(18, 24, min_frames=10, max_frames=70, band=3)
-        extra = {"window_frames": 24}
+        extra = {"window_frames": 24, "normalize": "global"}  # the z-score is in the graph
     params = {"net": net, "net_params": net_test_params(net), "epochs": 1, "device": "cpu"}
     params["net_params"].pop("window", None)
     model = get_model("rhemo-cnn", **params, **extra).fit(X, y, groups)

@@ -16,10 +16,13 @@ by pooling the window scores (:mod:`serkit.models.segmented`). Three inputs:
   Here ``normalize`` must be ``"none"`` (the package scales its input itself). The saved
   model holds the encoder's (fine-tuned) weights; loading it rebuilds the encoder from PATH.
 
-``normalize="global"`` (the default) is a per-dimension z-score fitted on the training part:
-per frequency bin for spectrograms (the seed used one global mean and standard deviation) and
-per latent value for maps (the seed fed the raw maps). ``segment_frames`` / ``segment_hop``
-are read-only properties (what the collate and ONNX export use).
+``normalize`` defaults to ``"none"``: the seed feeds the raw RH-emo maps to the quaternion
+nets. Set ``normalize: global`` for the real twins: a per-dimension z-score fitted on the
+training part, i.e. per frequency bin (the seed used one global mean and standard deviation).
+Do not z-score maps per value: latent values under the zero padding of short utterances are
+near-constant in training, so a longer test utterance gets values scaled by up to 1e8 (seen on
+RAVDESS: chance-level UAR). ``segment_frames`` / ``segment_hop`` are read-only properties
+(what the collate and ONNX export use).
 """
 
 from __future__ import annotations
@@ -67,7 +70,7 @@ class RHEmoCNNClassifier(NeuralClassifier):
         class_weight: str | None = "balanced",
         grad_clip: float | None = 5.0,
         max_frames: int | None = None,
-        normalize: str = "global",
+        normalize: str = "none",
         seed: int = 0,
         device: str = "auto",
         num_threads: int | None = None,
