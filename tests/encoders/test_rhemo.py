@@ -159,11 +159,29 @@ def test_a_tiny_overfit_lowers_every_term():
         ({"window_frames": 12}, "multiple of 8"),
         ({"decoder": "complex"}, "decoder 'complex'"),
         ({"heads": "both"}, "heads 'both'"),
+        ({"magnitude": "db"}, "magnitude 'db'"),
+        ({"dynamic_range_db": 0.0}, "dynamic_range_db must be > 0"),
     ],
 )
 def test_bad_parameters_are_refused_by_name(params, match):
     with pytest.raises(ValueError, match=match):
         _net(**params)
+
+
+def test_log_magnitude_compresses_into_0_1_and_inverts():
+    net = _net(magnitude="log", dynamic_range_db=80.0)
+    net.scale.fill_(4.0)
+    x = torch.tensor([[0.0, 4e-4, 4e-2, 4.0]])
+    y = net.compress(x)
+    # log1p(1e4 * x / scale) / log1p(1e4): 0 -> 0, the maximum -> 1, -40 dB -> about 0.5
+    torch.testing.assert_close(y[0, [0, 3]], torch.tensor([0.0, 1.0]))
+    assert 0.07 < float(y[0, 1]) < 0.08 and 0.49 < float(y[0, 2]) < 0.51
+    torch.testing.assert_close(net.expand(y), x, rtol=1e-4, atol=1e-6)
+    linear = _net()
+    linear.scale.fill_(4.0)
+    torch.testing.assert_close(linear.compress(x), x / 4.0)  # the seed's max-scaling
+    assert RHEmo.presets["cpu"]["magnitude"] == "log"
+    assert RHEmo.presets["paper"]["magnitude"] == "linear"
 
 
 def test_reconstruct_gives_front_end_frames():

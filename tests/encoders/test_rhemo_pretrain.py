@@ -152,3 +152,95 @@ def test_a_stopped_stage_two_resumes_to_the_uninterrupted_weights(project, monke
     a, b = load_encoder(whole).net.state_dict(), load_encoder(parts).net.state_dict()
     for key in a:
         torch.testing.assert_close(a[key], b[key])
+
+
+def _demo_rows_and_frames(project: Path, pkg) -> tuple[pd.DataFrame, list[np.ndarray]]:
+    import soundfile as sf
+
+    from serkit import manifest as mf
+
+    rows = mf.read(project / "demo" / "manifests" / "ravdess.parquet")
+    root = Path(rows.attrs["root"])
+    rows = rows[rows["mode"] == "speech"].reset_index(drop=True)
+    frames = [pkg.frames(*sf.read(root / p, dtype="float32")) for p in rows["path"]]
+    return rows, frames
+
+
+def test_a_short_training_gives_map_latents_that_differ_between_utterances(project, monkeypatch):
+    """Fails on a collapsed encoder (the seed's linear max-scaling on TurEV-DB + URDU: the
+    first ReLU zero everywhere, the latent the same for every input)."""
+    from serkit.encoders.pretrain import pretrain
+    from serkit.encoders.rhemo_eval import collapse_stats
+
+    monkeypatch.chdir(project)
+    run = pretrain(load_pretrain_config(project / "demo_rhemo.yaml", ["name=demo_rhemo_spread"]))
+    pkg = load_encoder(run)
+    assert pkg.net.magnitude == "log"  # the cpu preset
+    _, frames = _demo_rows_and_frames(project, pkg)
+    windows = torch.cat([pkg.net.prepare_windows(torch.from_numpy(f))[:1] for f in frames])
+    stats = collapse_stats(pkg.net, windows)
+    assert stats["latent_spread"] > 0.015 and stats["latent_varying"] > 0.65, stats
+    assert max(stats["relu_zero_fraction"]) < 0.95, stats
+
+    # the seed's linear max-scaling, same data and seed: a latent closer to constant
+    overrides = ["name=demo_rhemo_linear", "encoder.params.magnitude=linear"]
+    linear = load_encoder(pretrain(load_pretrain_config(project / "demo_rhemo.yaml", overrides)))
+    lin_windows = torch.cat([linear.net.prepare_windows(torch.from_numpy(f))[:1] for f in frames])
+    lin = collapse_stats(linear.net, lin_windows)
+    assert lin["latent_spread"] < stats["latent_spread"] / 2, (lin, stats)
+
+    # the same measure on the same net with its first ReLU killed (what collapsed) fails
+    with torch.no_grad():
+        pkg.net.encoder[0].bias.fill_(-1e3)
+    dead = collapse_stats(pkg.net, windows)
+    assert dead["relu_zero_fraction"][0] == 1.0
+    assert dead["latent_spread"] < 1e-6 and dead["latent_varying"] == 0.0, dead
+
+
+def test_head_evaluation_from_frames_and_from_cached_maps_agree(project, monkeypatch):
+    from serkit.corpora import vad_targets
+    from serkit.encoders.pretrain import pretrain
+    from serkit.encoders.rhemo_eval import evaluate_heads
+
+    monkeypatch.chdir(project)
+    run = project / "runs" / "demo_rhemo_heads"
+    if not (run / "encoder").is_dir():
+        stage1 = project / "runs" / "demo_rhemo_spread"
+        init = [f"encoder.init={stage1}"] if (stage1 / "encoder").is_dir() else []
+        run = pretrain(
+            load_pretrain_config(
+                project / "demo_rhemo.yaml",
+                ["name=demo_rhemo_heads", "training.epochs=2", "encoder.params.beta=1.0", *init],
+            )
+        )
+    pkg = load_encoder(run)
+    rows, frames = _demo_rows_and_frames(project, pkg)
+    res = evaluate_heads(pkg.net, pkg.classes, rows, frames=frames)
+    maps = [pkg.embed_frames(f, layer="map") for f in frames]
+    again = evaluate_heads(pkg.net, pkg.classes, rows, maps=maps)
+    assert again["recon_bce"] is None and 0 < res["recon_bce"] < 1
+    for key, value in res.items():
+        if key != "recon_bce":
+            assert again[key] == pytest.approx(value), key
+
+    # the figures, recomputed by hand from the heads' window logits
+    logits = {k: [] for k in ("emotion", *vad_targets.DIMENSIONS)}
+    with torch.no_grad():
+        for f in frames:
+            out = pkg.net.head_logits(pkg.net.encode_map(pkg.net.prepare_windows(torch.tensor(f))))
+            for k, v in out.items():
+                logits[k].append(v.mean(0).numpy())
+    pred = np.asarray(pkg.classes)[np.stack(logits["emotion"]).argmax(1)]
+    truth = rows["emotion"].astype(str).to_numpy()
+    assert res["emotion_rows"] == len(rows)  # the demo's labels are the head's classes
+    assert res["emotion_acc"] == pytest.approx(np.mean(pred == truth))
+    targets = vad_targets.binary_targets(rows)
+    for dim in vad_targets.DIMENSIONS:
+        t = targets[dim].to_numpy()
+        ok = ~np.isnan(t)
+        assert res[f"{dim}_rows"] == ok.sum() < len(rows)  # neutral rows have no target
+        hit = (np.asarray(logits[dim])[ok] > 0) == (t[ok] == 1)
+        assert res[f"{dim}_acc"] == pytest.approx(hit.mean())
+        assert res[f"{dim}_majority"] == pytest.approx(max(t[ok].mean(), 1 - t[ok].mean()))
+    with pytest.raises(ValueError, match="exactly one of frames= or maps="):
+        evaluate_heads(pkg.net, pkg.classes, rows, frames=frames, maps=maps)

@@ -9,6 +9,16 @@ aligned to the end only when the utterance is longer than two windows, as the se
 divides them by :attr:`RHEmo.scale`, the maximum of the training frames (a buffer in the
 package, set by :meth:`RHEmo.fit_input`). Every window inherits its utterance's labels.
 
+Magnitude (``magnitude``, not in the seed): ``"linear"`` is the seed's linear max-scaling
+``x / scale`` (the ``paper`` preset). On TurEV-DB + URDU it COLLAPSED the encoder: the
+training maximum (0.94) is an outlier, windows peak at 0.01-0.5 of it, 99 % of the scaled bins
+are below 0.009, so reconstructing ~0 under BCE is easy, the first conv learns a negative bias
+and its ReLU outputs zero for >99.9 % of the positions of every held-out window: the latent
+barely depends on the input (notes in configs/pretrain/rhemo_stage1.yaml). ``"log"`` (the
+``cpu`` preset, the default) compresses before scaling: ``log1p(C x / scale) / log1p(C)``
+with ``C = 10 ** (dynamic_range_db / 20)`` (80 dB: a bin 40 dB under the maximum maps to
+0.5), still in ``[0, 1]`` for frames up to the training maximum, zero stays zero (padding).
+
 Network (§3.3, :mod:`serkit.encoders._rhemo_net`): real encoder ``(1, 512, 128) -> (4, 64,
 64)`` (read as a 64 x 64 map of quaternions, channel 0 = r); four real heads, one per latent
 channel flattened (4096 -> H -> H -> out, ReLU, dropout 0.5): channel 0 -> discrete emotion
@@ -56,6 +66,7 @@ from serkit.encoders import register_encoder
 from serkit.encoders.base import EncoderNet
 
 HEADS = ("all", "discrete", "vad")
+MAGNITUDES = ("linear", "log")
 VAD = ("valence", "arousal", "dominance")
 
 
@@ -75,6 +86,8 @@ class RHEmo(EncoderNet):
         alpha, beta, beta_vad: loss weights (§3.4).
         heads: ``"all"``, ``"discrete"`` or ``"vad"``: which emotion terms (with ``beta > 0``).
         recon: include the reconstruction term.
+        magnitude: ``"linear"`` (the seed's max-scaling) or ``"log"`` (log1p compression).
+        dynamic_range_db: the range ``"log"`` maps into ``[0, 1]`` (> 0).
     """
 
     uses_labels: ClassVar[bool] = True
@@ -87,8 +100,8 @@ class RHEmo(EncoderNet):
     target_columns: ClassVar[tuple[str, ...]] = VAD
     input_norm: ClassVar[str] = "none"
     presets: ClassVar[dict[str, dict[str, Any]]] = {
-        "cpu": {"hidden": 256},
-        "paper": {"hidden": 4096},
+        "cpu": {"hidden": 256, "magnitude": "log"},
+        "paper": {"hidden": 4096, "magnitude": "linear"},
     }
 
     def __init__(
@@ -107,6 +120,8 @@ class RHEmo(EncoderNet):
         beta_vad: float = 100.0,
         heads: str = "all",
         recon: bool = True,
+        magnitude: str = "linear",
+        dynamic_range_db: float = 80.0,
     ) -> None:
         super().__init__()
         name = "rhemo"
@@ -128,6 +143,10 @@ class RHEmo(EncoderNet):
             raise ValueError(f"{name}: decoder {decoder!r}; expected one of {N.DECODERS}")
         if heads not in HEADS:
             raise ValueError(f"{name}: heads {heads!r}; expected one of {HEADS}")
+        if magnitude not in MAGNITUDES:
+            raise ValueError(f"{name}: magnitude {magnitude!r}; expected one of {MAGNITUDES}")
+        if not dynamic_range_db > 0:
+            raise ValueError(f"{name}: dynamic_range_db must be > 0, found {dynamic_range_db}")
         if min(alpha, beta, beta_vad) < 0:
             raise ValueError(f"{name}: alpha, beta, beta_vad must be >= 0")
         if not (recon and alpha > 0) and beta == 0:
@@ -140,6 +159,7 @@ class RHEmo(EncoderNet):
         self.dropout, self.decoder_kind = float(dropout), decoder
         self.alpha, self.beta, self.beta_vad = float(alpha), float(beta), float(beta_vad)
         self.heads, self.recon = heads, bool(recon)
+        self.magnitude, self.dynamic_range_db = magnitude, float(dynamic_range_db)
         self.latent_shape = (4, self.window_frames // 8, self.bins // 2)
         flat = self.latent_shape[1] * self.latent_shape[2]
         self.encoder = N.encoder()
@@ -168,6 +188,8 @@ class RHEmo(EncoderNet):
             "beta_vad": self.beta_vad,
             "heads": self.heads,
             "recon": self.recon,
+            "magnitude": self.magnitude,
+            "dynamic_range_db": self.dynamic_range_db,
         }
 
     @classmethod
@@ -191,8 +213,28 @@ class RHEmo(EncoderNet):
 
     # -- the api13 interface ---------------------------------------------------------------
 
+    def _gain(self) -> float:
+        return 10.0 ** (self.dynamic_range_db / 20.0)
+
+    def compress(self, x: torch.Tensor) -> torch.Tensor:
+        """Front-end magnitudes (any shape) -> network units: ``x / scale`` (``linear``) or
+        ``log1p(C x / scale) / log1p(C)`` (``log``)."""
+        x = x / self.scale
+        if self.magnitude == "log":
+            c = self._gain()
+            x = torch.log1p(c * x.clamp(min=0)) / float(np.log1p(c))
+        return x
+
+    def expand(self, y: torch.Tensor) -> torch.Tensor:
+        """The inverse of :meth:`compress`: network units -> front-end magnitudes."""
+        if self.magnitude == "log":
+            c = self._gain()
+            y = torch.expm1(y * float(np.log1p(c))) / c
+        return y * self.scale
+
     def prepare_windows(self, x: torch.Tensor) -> torch.Tensor:
-        """One utterance ``(frames, input_dim)`` -> max-scaled windows ``(windows, 1, T, F)``."""
+        """One utterance ``(frames, input_dim)`` -> scaled windows ``(windows, 1, T, F)``
+        (:meth:`compress`)."""
         from serkit.models.segments import segment_starts
 
         frames, length = int(x.shape[0]), self.window_frames
@@ -203,7 +245,7 @@ class RHEmo(EncoderNet):
         index = torch.as_tensor(starts, device=x.device)[:, None] + torch.arange(
             length, device=x.device
         )
-        return (x[index] / self.scale)[:, None]
+        return self.compress(x[index])[:, None]
 
     def encode_map(self, spec: torch.Tensor) -> torch.Tensor:
         """Scaled windows ``(batch, 1, T, F)`` -> latent ``(batch, 4, T / 8, F / 2)``
@@ -300,7 +342,7 @@ class RHEmo(EncoderNet):
         for w, s in enumerate(starts):
             acc[int(s) : int(s) + length] += recon[w, 0]
             hits[int(s) : int(s) + length] += 1
-        out = (acc / hits.clamp(min=1))[:frames] * self.scale
+        out = self.expand(acc / hits.clamp(min=1))[:frames]
         return nn.functional.pad(out, (0, self.input_dim - self.bins))
 
     def reconstruct(self, x, lengths, cond=None):
