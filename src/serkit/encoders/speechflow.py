@@ -33,6 +33,12 @@ another utterance. Utterances are processed in chunks of ``crop_max`` frames, ea
 ``pad_frames`` as in training, and the outputs concatenated.
 
 Layers (frame level, one code per 8 frames): ``content``, ``rhythm``, ``pitch``.
+
+:meth:`SpeechFlow.reconstruct` is ``decompose(..., "REC")`` (80 mel columns, not the input's
+81). It is not a :class:`~serkit.encoders.base.Reconstructs` family: ``serkit.encoders.listen``
+renders ``logmel`` front ends and decodes an utterance-level latent, and SpeechFlow has three
+frame-level codes; its mel is inverted with
+:func:`serkit.features.speechflow_input.mel_frontend` (``serkit decompose``).
 """
 
 from __future__ import annotations
@@ -54,7 +60,7 @@ from serkit.encoders._speechflow_nets import (
     random_resample,
     upsample_codes,
 )
-from serkit.encoders.base import EncoderNet, Reconstructs
+from serkit.encoders.base import EncoderNet
 
 #: the removal conditions of the study (seed_methods section 0.1)
 CONDITIONS: tuple[str, ...] = ("REC", "NR", "NF", "NC", "NU", "NRF", "NRC", "NFC", "NRFC")
@@ -97,7 +103,7 @@ def quantise_f0(f0: torch.Tensor, bins: int) -> torch.Tensor:
 
 
 @register_encoder("speechflow")
-class SpeechFlow(Reconstructs, EncoderNet):
+class SpeechFlow(EncoderNet):
     """SpeechSplit / SpeechFlow autoencoder (see the module docstring).
 
     Args:
