@@ -18,6 +18,9 @@ barely depends on the input (notes in configs/pretrain/rhemo_stage1.yaml). ``"lo
 ``cpu`` preset, the default) compresses before scaling: ``log1p(C x / scale) / log1p(C)``
 with ``C = 10 ** (dynamic_range_db / 20)`` (80 dB: a bin 40 dB under the maximum maps to
 0.5), still in ``[0, 1]`` for frames up to the training maximum, zero stays zero (padding).
+Chosen on the pretraining corpora's held-out speakers only (configs' ``exclude_speakers``,
+:mod:`serkit.encoders.rhemo_eval`): latent entries varying across windows 7 % -> 68 %, first
+ReLU zero fraction 99.99 % -> 92 % (stage 1); stage-2 emotion-head UAR 27 % -> 43 %.
 
 Network (§3.3, :mod:`serkit.encoders._rhemo_net`): real encoder ``(1, 512, 128) -> (4, 64,
 64)`` (read as a 64 x 64 map of quaternions, channel 0 = r); four real heads, one per latent
