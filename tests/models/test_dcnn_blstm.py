@@ -151,20 +151,26 @@ def test_two_stage_fit_learns_and_round_trips(tmp_path):
 
 
 def test_stage1_weights_reach_stage2(monkeypatch):
+    """Stage 2 starts training with the AlexNet weights stage 1 returned."""
     X, y, groups = frames(n=12)
     seen = {}
     from serkit.models import dcnn as seeds
+    from serkit.models import training
 
-    original = seeds.DCNNBLSTMwAClassifier.build_module
+    fit_stage1 = seeds.DCNNBLSTMwAClassifier._fit_stage1
+    train_module = training.train_module
 
-    def spy(self, input_dim, n_classes):
-        module = original(self, input_dim, n_classes)
-        if self._stage1_state is not None:
-            seen["state"] = {k: v.clone() for k, v in self._stage1_state.items()}
+    def stage1_spy(self, *args, **kwargs):
+        seen["state"] = {k: v.clone() for k, v in fit_stage1(self, *args, **kwargs).items()}
+        return seen["state"]
+
+    def train_spy(module, *args, **kwargs):
+        if hasattr(module, "dcnn"):  # the stage-2 utterance net, before its first step
             seen["module"] = {k: v.clone() for k, v in module.dcnn.state_dict().items()}
-        return module
+        return train_module(module, *args, **kwargs)
 
-    monkeypatch.setattr(seeds.DCNNBLSTMwAClassifier, "build_module", spy)
+    monkeypatch.setattr(seeds.DCNNBLSTMwAClassifier, "_fit_stage1", stage1_spy)
+    monkeypatch.setattr(training, "train_module", train_spy)
     dcnn(epochs=1, stage1_epochs=1, stage1_crops=2, augment=True).fit(X, y, groups)
     assert seen["state"].keys() == seen["module"].keys()
     for key, value in seen["state"].items():
@@ -183,7 +189,7 @@ def test_frozen_alexnet_trains_on_cached_features_and_matches_full_path(tmp_path
         patience=None,
         stage1_patience=None,
     ).fit(X, y, groups)
-    assert model._feature_module is None
+    assert not any(name.startswith("_") for name in vars(model))  # no state kept in flags
     assert (model.predict(X) == y).mean() >= 0.7
     # cached-feature predictions equal the full net on raw frames
     with torch.no_grad():

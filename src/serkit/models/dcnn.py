@@ -114,30 +114,27 @@ class DCNNBLSTMwAClassifier(NeuralClassifier):
 
     # ------------------------------------------------------------------ stage 2 hooks
 
-    def build_module(self, input_dim: int, n_classes: int) -> Any:
-        """The utterance net; after stage 1 its AlexNet starts from the fine-tuned weights."""
+    def build_module_for_weights(self, input_dim: int, n_classes: int) -> Any:
+        """The utterance net without reading ``pretrained_path`` (the package holds the
+        weights; the file need not exist where the package is loaded)."""
         from serkit.models.nets import build_net
 
-        params = dict(self.net_params or {})
-        if getattr(self, "_loading", False):  # the package holds the weights already
-            params.pop("pretrained_path", None)
-        module = build_net(self.net, input_dim, n_classes, **params)
-        state = getattr(self, "_stage1_state", None)
-        if state is not None:
-            module.dcnn.load_state_dict(state)
-        self._feature_module = module  # frozen AlexNet: features are computed once
-        return module
+        params = {k: v for k, v in (self.net_params or {}).items() if k != "pretrained_path"}
+        return build_net(self.net, input_dim, n_classes, **params)
 
     def _frozen(self) -> bool:
         return bool((self.net_params or {}).get("freeze_dcnn", False))
 
-    def make_dataset(self, frames: list[np.ndarray], labels: np.ndarray | None) -> Any:
-        """Utterances; with a frozen AlexNet, their cached FC7 window features instead."""
+    def make_dataset(
+        self, frames: list[np.ndarray], labels: np.ndarray | None, module: Any = None
+    ) -> Any:
+        """Utterances; with a frozen AlexNet, their FC7 window features under ``module``
+        (computed once) instead."""
         from serkit.models.data import SequenceDataset
 
         if not self._frozen():
-            return super().make_dataset(frames, labels)
-        module = getattr(self, "_feature_module", None) or self.module_
+            return super().make_dataset(frames, labels, module)
+        module = module if module is not None else self.module_
         return SequenceDataset(window_features(module, frames, self.batch_size), labels)
 
     def forward_fn(self) -> Any:
@@ -192,18 +189,17 @@ class DCNNBLSTMwAClassifier(NeuralClassifier):
         frames = check_frames(X, who=type(self).__name__)
         y = np.asarray(y)
         self.stage1_history_: list[dict[str, Any]] = []
-        self._stage1_state = None
+        stage1 = None
         if self.stage1_epochs and self.stage1_epochs > 0:
-            self._stage1_state = self._fit_stage1(frames, y, groups)
-        epochs = self.epochs
-        if self.decision == "segments":
-            self.epochs = 0  # the stage-2 head is never used: build the net, train nothing
-        try:
-            super().fit(frames, y, groups)
-        finally:
-            self.epochs = epochs
-            self._stage1_state = None
-            self._feature_module = None
+            stage1 = self._fit_stage1(frames, y, groups)
+
+        def start_from_stage1(module: Any) -> None:  # stage 2's AlexNet: the fine-tuned one
+            if stage1 is not None:
+                module.dcnn.load_state_dict(stage1)
+
+        # decision "segments": the stage-2 head is never used; build the net, train nothing
+        epochs = 0 if self.decision == "segments" else None
+        self.fit_module(frames, y, groups, init=start_from_stage1, epochs=epochs)
         self.decision_scores_: dict[str, float] = {}
         self.decision_ = "blstm" if self.decision == "blstm" else "segments"
         if self.decision == "auto":
@@ -236,12 +232,7 @@ class DCNNBLSTMwAClassifier(NeuralClassifier):
         return scores
 
     def _load_weights(self, folder: Path, meta: dict[str, Any]) -> None:
-        self._loading = True
-        try:
-            super()._load_weights(folder, meta)
-        finally:
-            del self._loading
-            self._feature_module = None
+        super()._load_weights(folder, meta)
         self.decision_ = "segments" if bool(self.module_.segment_vote) else "blstm"
 
     def _fit_stage1(self, frames: list[np.ndarray], y: np.ndarray, groups: Any) -> dict:

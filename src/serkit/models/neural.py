@@ -148,8 +148,21 @@ class NeuralClassifier(ClassifierMixin, BaseEstimator):
 
         return build_net(self.net, input_dim, n_classes, **(self.net_params or {}))
 
-    def make_dataset(self, frames: list[np.ndarray], labels: np.ndarray | None) -> Any:
-        """A torch ``Dataset`` over normalised frames (default ``SequenceDataset``)."""
+    def build_module_for_weights(self, input_dim: int, n_classes: int) -> Any:
+        """The module a saved package's weights are loaded into (default: :meth:`build_module`;
+        a subclass whose net reads initial weights from a file skips that read here)."""
+        return self.build_module(input_dim, n_classes)
+
+    def make_dataset(
+        self, frames: list[np.ndarray], labels: np.ndarray | None, module: Any = None
+    ) -> Any:
+        """A torch ``Dataset`` over normalised frames (default ``SequenceDataset``).
+
+        Args:
+            frames: normalised ``(frames_i, dim)`` arrays.
+            labels: ``(n,)`` class indices, or ``None`` when predicting.
+            module: the module being trained or predicting (for datasets of its features).
+        """
         from serkit.models.data import SequenceDataset
 
         return SequenceDataset(frames, labels)
@@ -184,6 +197,27 @@ class NeuralClassifier(ClassifierMixin, BaseEstimator):
             groups: ``(n,)`` speaker ids for the speaker-disjoint validation split (optional).
             val_index: positions of ``X`` to use as the validation set instead of the internal
                 split (e.g. a protocol's official validation part); ``[]`` = no validation.
+        """
+        return self.fit_module(X, y, groups, val_index=val_index)
+
+    def fit_module(
+        self,
+        X: Any,
+        y: Any,
+        groups: Any = None,
+        *,
+        val_index: Any = None,
+        init: Any = None,
+        epochs: int | None = None,
+    ) -> NeuralClassifier:
+        """:meth:`fit` with two choices a multi-stage subclass makes for one fit, without
+        changing its parameters.
+
+        Args:
+            X, y, groups, val_index: as :meth:`fit`.
+            init: ``init(module)`` called on the built module before training (e.g. loads the
+                weights an earlier stage trained), or ``None``.
+            epochs: epochs of this fit instead of ``self.epochs`` (``0``: build, train nothing).
         """
         import torch
 
@@ -221,6 +255,8 @@ class NeuralClassifier(ClassifierMixin, BaseEstimator):
         self.input_dim_ = int(frames[0].shape[1])
         seed_everything(self.seed)  # reproducible initialisation
         module = self.build_module(self.input_dim_, len(classes))
+        if init is not None:
+            init(module)
         weights = None
         if self.class_weight == "balanced":
             weights = balanced_weights(y_idx[train_idx], len(classes))
@@ -228,12 +264,12 @@ class NeuralClassifier(ClassifierMixin, BaseEstimator):
             raise ConfigError(f"class_weight must be 'balanced' or None, found {self.class_weight}")
         val_data = None
         if len(val_idx):
-            val_data = self.make_dataset([data[i] for i in val_idx], y_idx[val_idx])
+            val_data = self.make_dataset([data[i] for i in val_idx], y_idx[val_idx], module)
         result = train_module(
             module,
-            self.make_dataset([data[i] for i in train_idx], y_idx[train_idx]),
+            self.make_dataset([data[i] for i in train_idx], y_idx[train_idx], module),
             val_data,
-            epochs=self.epochs,
+            epochs=self.epochs if epochs is None else int(epochs),
             lr=self.lr,
             patience=self.patience,
             batch_size=self.batch_size,
@@ -344,7 +380,7 @@ class NeuralClassifier(ClassifierMixin, BaseEstimator):
         frames = self._normalise(frames)
         return predict_logits(
             self.module_,
-            self.make_dataset(frames, None),
+            self.make_dataset(frames, None, self.module_),
             batch_size=self.batch_size,
             collate_fn=self.make_collate(False),
             forward_fn=self.forward_fn(),
@@ -401,7 +437,7 @@ class NeuralClassifier(ClassifierMixin, BaseEstimator):
         self.input_dim_ = int(payload["input_dim"])
         self.norm_mean_ = payload["norm_mean"].numpy() if "norm_mean" in payload else None
         self.norm_std_ = payload["norm_std"].numpy() if "norm_std" in payload else None
-        module = self.build_module(self.input_dim_, len(self.classes_))
+        module = self.build_module_for_weights(self.input_dim_, len(self.classes_))
         try:
             module.load_state_dict(payload["state_dict"])
         except RuntimeError as exc:  # missing/unexpected keys or shapes: not this net's weights
