@@ -18,7 +18,7 @@ the first augmented run (``serkit analyze fisher``) beside the values of the ori
 run by default. The ``syn`` / ``real+syn`` runs were made before the cpu preset's
 ``min_steps`` (about 30 joint CycleGAN iterations per fold on RAVDESS); ``syn_v2`` /
 ``real+syn_v2`` pin the current setting (``min_steps=150``) in their configs, and
-``plain_mlp`` / ``real+syn_v2_mlp`` swap the SVM for the paper's §4.5 MLP
+``plain_mlp`` / ``syn_v2_mlp`` / ``real+syn_v2_mlp`` swap the SVM for the paper's §4.5 MLP
 (``neural-mlp`` with ``regime_params`` of the regime, ``inner-*`` or ``cross-*``).
 Writes the tables to ``--out`` (Markdown) and the figures beside it (.json).
 
@@ -83,6 +83,11 @@ VARIANTS: dict[str, Any] = {
     "syn_v2": ["augment.train_on=syn", *V2],
     "real+syn_v2": ["augment.train_on=real+syn", *V2],
     "plain_mlp": lambda setting: ["augment=null", *_mlp(_regime(setting, "real"))],
+    "syn_v2_mlp": lambda setting: [
+        "augment.train_on=syn",
+        *V2,
+        *_mlp(_regime(setting, "syn")),
+    ],
     "real+syn_v2_mlp": lambda setting: [
         "augment.train_on=real+syn",
         *V2,
@@ -96,6 +101,7 @@ LABELS = {
     "syn_v2": "syn (v2 CycleGAN steps)",
     "real+syn_v2": "real+syn (v2 CycleGAN steps)",
     "plain_mlp": "real, MLP §4.5",
+    "syn_v2_mlp": "syn (v2), MLP §4.5",
     "real+syn_v2_mlp": "real+syn (v2), MLP §4.5",
 }
 
