@@ -244,3 +244,26 @@ def test_head_evaluation_from_frames_and_from_cached_maps_agree(project, monkeyp
         assert res[f"{dim}_majority"] == pytest.approx(max(t[ok].mean(), 1 - t[ok].mean()))
     with pytest.raises(ValueError, match="exactly one of frames= or maps="):
         evaluate_heads(pkg.net, pkg.classes, rows, frames=frames, maps=maps)
+
+
+def test_init_from_a_package_with_other_input_compression_is_refused(
+    project, tmp_path, monkeypatch
+):
+    """Stage 2 must read its inputs in stage 1's units (magnitude, dynamic range, bins)."""
+    from tests.encoders._save import save_family
+
+    from serkit.errors import ConfigError
+
+    monkeypatch.chdir(project)
+    save_family("rhemo", tmp_path / "pkg")
+    params = read_encoder_meta(tmp_path / "pkg")["params"]
+    same = [f"encoder.params.{k}={params[k]}" for k in ("magnitude", "dynamic_range_db", "bins")]
+    other = "linear" if params["magnitude"] == "log" else "log"
+    init = f"encoder.init={tmp_path / 'pkg'}"
+    cfg = load_pretrain_config(project / "demo_rhemo.yaml", [init, *same])
+    assert cfg["encoder"]["init"] == str(tmp_path / "pkg")
+    match = f"trained with magnitude='{params['magnitude']}'.*gives magnitude='{other}'"
+    with pytest.raises(ConfigError, match=match):
+        load_pretrain_config(
+            project / "demo_rhemo.yaml", [init, *same, f"encoder.params.magnitude={other}"]
+        )

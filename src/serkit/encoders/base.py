@@ -59,6 +59,9 @@ class EncoderNet(nn.Module):
     segment_frames: ClassVar[int | None] = None
     target_columns: ClassVar[tuple[str, ...]] = ()
     input_norm: ClassVar[str] = "zscore"
+    #: parameters an ``encoder.init`` package must share with the net it initialises (its
+    #: tensors mean something else otherwise, e.g. RH-emo's input compression)
+    init_must_match: ClassVar[tuple[str, ...]] = ()
 
     def fit_input(self, frames: list[np.ndarray]) -> None:
         """Called once by the pretrain loop with the (normalised) training frames, before

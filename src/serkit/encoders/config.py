@@ -104,6 +104,7 @@ def validate_pretrain_config(raw: dict[str, Any]) -> dict[str, Any]:
     _expect(enc["params"], dict, "encoder.params", "a mapping")
     if enc["init"] is not None:
         _check_init(enc["init"], enc["name"])
+        _check_init_params(enc["init"], family, {**presets[enc["preset"]], **enc["params"]})
 
     cond = cfg["condition"]
     if cond is not None:
@@ -201,6 +202,29 @@ def _check_init(path: Any, family: str) -> None:
                 f"config key encoder.init: {where} holds a {meta['family']!r} encoder, this "
                 f"config trains {family!r}; initialise from a package of the same family"
             )
+
+
+def _check_init_params(path: str, family: Any, params: dict[str, Any]) -> None:
+    """The package at ``encoder.init`` has the values of ``family.init_must_match`` that
+    ``params`` (preset and given values over the family's defaults) give this net."""
+    import inspect
+
+    defaults = {
+        k: p.default
+        for k, p in inspect.signature(family.__init__).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
+    wanted = {**defaults, **params}
+    for fold, meta in _init_metas(path).items():
+        for key in getattr(family, "init_must_match", ()):
+            have, want = (meta.get("params") or {}).get(key), wanted.get(key)
+            if have != want:
+                where = f"{path} (fold {fold})" if fold else path
+                raise ConfigError(
+                    f"config key encoder.init: {where} was trained with {key}={have!r}, this "
+                    f"config gives {key}={want!r}; its weights expect other inputs: set "
+                    f"encoder.params.{key}={have!r} or initialise from a matching package"
+                )
 
 
 def load_pretrain_config(

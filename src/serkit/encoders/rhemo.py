@@ -102,6 +102,7 @@ class RHEmo(EncoderNet):
     }
     target_columns: ClassVar[tuple[str, ...]] = VAD
     input_norm: ClassVar[str] = "none"
+    init_must_match: ClassVar[tuple[str, ...]] = ("magnitude", "dynamic_range_db", "bins")
     presets: ClassVar[dict[str, dict[str, Any]]] = {
         "cpu": {"hidden": 256, "magnitude": "log"},
         "paper": {"hidden": 4096, "magnitude": "linear"},
