@@ -4,9 +4,12 @@ kill test can signal (:func:`serkit_process`)."""
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 
@@ -35,6 +38,30 @@ def serkit_process(cwd: Path, *args: str) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def checkpoint_epoch(folder: Path) -> int | None:
+    """The last finished epoch a pretrain checkpoint folder records (``None``: none yet)."""
+    try:
+        return json.loads((folder / "progress.json").read_text())["epoch"]
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def sigkill_after_epoch(process: subprocess.Popen, folder: Path, epoch: int) -> int | None:
+    """SIGKILL ``process`` once its checkpoints in ``folder`` reach ``epoch`` (checked: it
+    was still running); returns the epoch the checkpoint holds after the kill."""
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and process.poll() is None:
+            if (checkpoint_epoch(folder) or 0) >= epoch:
+                break
+            time.sleep(0.005)
+        assert process.poll() is None, "it ended before it was killed: " + process.stderr.read()
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait()
+    return checkpoint_epoch(folder)
 
 
 def one_error(code: int, out: str, err: str) -> str:

@@ -5,14 +5,12 @@ folders of another config, damaged packages and leaky encoders end in one error 
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 import torch
-from tests.faults._cli import one_error, serkit, serkit_process
+from tests.faults._cli import one_error, serkit, serkit_process, sigkill_after_epoch
 
 EPOCHS = 40
 CONFIG = f"""\
@@ -52,29 +50,12 @@ def _pretrain(project: Path, *overrides: str) -> subprocess.Popen:
     return serkit_process(project, "pretrain", "pre.yaml", *overrides)
 
 
-def _epoch(folder: Path) -> int | None:
-    try:
-        return json.loads((folder / "progress.json").read_text())["epoch"]
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
-
-
 def test_sigkill_mid_pretrain_resumes_and_matches_uninterrupted(project):
     out, err = _pretrain(project, "name=reference").communicate(timeout=300)
     assert "epoch 1/" in out, err[-2000:]
     victim = _pretrain(project)
     folder = project / "runs" / "victim" / "checkpoints" / "all"
-    try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and victim.poll() is None:
-            if (_epoch(folder) or 0) >= 2:
-                break
-            time.sleep(0.005)
-        assert victim.poll() is None, "pretrain ended before it was killed: " + victim.stderr.read()
-        victim.send_signal(signal.SIGKILL)
-    finally:
-        victim.wait()
-    killed_after = _epoch(folder)
+    killed_after = sigkill_after_epoch(victim, folder, 2)
     assert 2 <= killed_after < EPOCHS
     assert not (project / "runs" / "victim" / "encoder").exists()  # no half package
 

@@ -5,13 +5,11 @@ and resampling segments from the torch RNG, which the checkpoint restores)."""
 from __future__ import annotations
 
 import json
-import signal
-import time
 from pathlib import Path
 
 import pytest
 import torch
-from tests.faults._cli import serkit_process
+from tests.faults._cli import serkit_process, sigkill_after_epoch
 
 EPOCHS = 15
 CONFIG = f"""\
@@ -40,13 +38,6 @@ def project(tmp_path) -> Path:
     return tmp_path
 
 
-def _epoch(folder: Path) -> int | None:
-    try:
-        return json.loads((folder / "progress.json").read_text())["epoch"]
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
-
-
 def test_sigkill_mid_speechflow_pretrain_resumes_and_matches_uninterrupted(project):
     out, err = serkit_process(project, "pretrain", "pre.yaml", "name=reference").communicate(
         timeout=300
@@ -54,17 +45,7 @@ def test_sigkill_mid_speechflow_pretrain_resumes_and_matches_uninterrupted(proje
     assert f"epoch {EPOCHS}/{EPOCHS}" in out, err[-2000:]
     victim = serkit_process(project, "pretrain", "pre.yaml")
     folder = project / "runs" / "victim" / "checkpoints" / "all"
-    try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and victim.poll() is None:
-            if (_epoch(folder) or 0) >= 2:
-                break
-            time.sleep(0.005)
-        assert victim.poll() is None, "pretrain ended before it was killed: " + victim.stderr.read()
-        victim.send_signal(signal.SIGKILL)
-    finally:
-        victim.wait()
-    killed_after = _epoch(folder)
+    killed_after = sigkill_after_epoch(victim, folder, 2)
     assert killed_after is not None and 2 <= killed_after < EPOCHS
     assert not (project / "runs" / "victim" / "encoder").exists()  # no half package
 
