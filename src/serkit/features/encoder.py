@@ -86,6 +86,23 @@ def content_key(path: str, fold: str = "") -> str:
     return hashlib.sha256(keys.encode()).hexdigest()[:16]
 
 
+def pinned_key(path: str, fold: str, given: str) -> str:
+    """:func:`content_key` of ``path``/``fold``, checked against the ``package_key`` a feature
+    config was made with (``given``; empty: not pinned yet).
+
+    Raises:
+        ConfigError: the package there has another key (it was retrained or replaced).
+    """
+    key = content_key(path, fold)
+    if given and given != key:
+        raise ConfigError(
+            f"{path}: the encoder package there has content key {key}, not the "
+            f"{given} these features were made with (it was retrained or replaced); "
+            "extract again without package_key, and retrain what used it"
+        )
+    return key
+
+
 def pool(frames: np.ndarray, pooling: str) -> np.ndarray:
     """``(frames, dim)`` -> ``(dim,)`` (mean, max) or ``(2 * dim,)`` (mean+std)."""
     from serkit.features.pooling import stats_pool
@@ -124,14 +141,7 @@ class EncoderFeatures(Extractor):
             path, fold = str(params.get("path") or ""), str(params.get("fold") or "")
             pkg = cached_package(path, fold)
             params.setdefault("sample_rate", pkg.frontend.sample_rate)
-            key, given = content_key(path, fold), params.get("package_key") or ""
-            if given and given != key:
-                raise ConfigError(
-                    f"{path}: the encoder package there has content key {key}, not the "
-                    f"{given} these features were made with (it was retrained or replaced); "
-                    "extract again without package_key, and retrain what used it"
-                )
-            params["package_key"] = key
+            params["package_key"] = pinned_key(path, fold, params.get("package_key") or "")
         super().__init__(config, **params)
         c = self.config
         pkg = cached_package(c.path, c.fold)

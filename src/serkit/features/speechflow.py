@@ -210,7 +210,7 @@ class SpeechFlowFeatures(Extractor):
     Config = SpeechFlowConfig
 
     def __init__(self, config: SpeechFlowConfig | None = None, **params: Any) -> None:
-        from serkit.features.encoder import content_key
+        from serkit.features.encoder import pinned_key
 
         if config is None:
             path, fold = str(params.get("encoder") or ""), str(params.get("fold") or "")
@@ -221,14 +221,7 @@ class SpeechFlowFeatures(Extractor):
                 )
             pkg = self._load(path, fold)
             params.setdefault("sample_rate", pkg.frontend.sample_rate)
-            key, given = content_key(path, fold), params.get("package_key") or ""
-            if given and given != key:
-                raise ConfigError(
-                    f"{path}: the encoder package there has content key {key}, not the "
-                    f"{given} these features were made with (it was retrained or replaced); "
-                    "extract again without package_key, and retrain what used it"
-                )
-            params["package_key"] = key
+            params["package_key"] = pinned_key(path, fold, params.get("package_key") or "")
             if params.get("swap_with") and not params.get("swap_key"):
                 params["swap_key"] = _file_key(str(params["swap_with"]))
         super().__init__(config, **params)
