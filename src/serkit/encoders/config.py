@@ -27,11 +27,11 @@ from typing import Any
 
 from serkit.errors import ConfigError
 from serkit.experiment.config import (
-    _NAME,
     REQUIRED,
     _expect,
     _unknown,
     check_data,
+    check_name,
     resolve_schema,
 )
 
@@ -82,9 +82,7 @@ def validate_pretrain_config(raw: dict[str, Any]) -> dict[str, Any]:
 
     cfg = resolve_schema(raw, TOP_LEVEL, SECTIONS, "a pretrain config")
 
-    name = _expect(cfg["name"], str, "name", "a run name")
-    if not _NAME.match(name):
-        raise ConfigError(f"config key name must be letters, digits, '_', '-', '.'; got {name!r}")
+    check_name(cfg["name"], "a run name")
     data = cfg["data"]
     check_data(data)
     if isinstance(data["exclude_speakers"], str):

@@ -183,6 +183,19 @@ def _expect(value: Any, kind: type | tuple[type, ...], key: str, what: str) -> A
     return value
 
 
+def check_name(value: Any, what: str) -> str:
+    """The ``name`` key of a config (run, pretrain run, study): a string of letters, digits,
+    ``_``, ``-``, ``.`` that starts with a letter or digit (it names a folder).
+
+    Raises:
+        ConfigError: naming the key, the expected and the found value.
+    """
+    name = _expect(value, str, "name", what)
+    if not _NAME.match(name):
+        raise ConfigError(f"config key name must be letters, digits, '_', '-', '.'; got {name!r}")
+    return name
+
+
 def validate_config(raw: dict[str, Any]) -> dict[str, Any]:
     """Check a raw experiment config and return it resolved (defaults filled in).
 
@@ -195,9 +208,7 @@ def validate_config(raw: dict[str, Any]) -> dict[str, Any]:
     """
     cfg = resolve_schema(raw, TOP_LEVEL, SECTIONS, "an experiment config")
 
-    name = _expect(cfg["name"], str, "name", "a run name")
-    if not _NAME.match(name):
-        raise ConfigError(f"config key name must be letters, digits, '_', '-', '.'; got {name!r}")
+    check_name(cfg["name"], "a run name")
     _expect(cfg["description"], str, "description", "a string")
 
     check_data(cfg["data"])

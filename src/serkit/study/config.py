@@ -29,7 +29,7 @@ import os
 from typing import Any
 
 from serkit.errors import ConfigError
-from serkit.experiment.config import _NAME, REQUIRED, _expect, _unknown, resolve_schema
+from serkit.experiment.config import REQUIRED, _expect, _unknown, check_name, resolve_schema
 
 FINAL_MODELS = ("reference", "all", "none")
 TOP_LEVEL: dict[str, Any] = {
@@ -108,9 +108,7 @@ def validate_study(raw: Any) -> dict[str, Any]:
     from serkit.features.speechflow import RAW, family_conditions
 
     cfg = resolve_schema(raw, TOP_LEVEL, SECTIONS, "a study config")
-    name = _expect(cfg["name"], str, "name", "a study name")
-    if not _NAME.match(name):
-        raise ConfigError(f"config key name must be letters, digits, '_', '-', '.'; got {name!r}")
+    check_name(cfg["name"], "a study name")
     _expect(cfg["encoder"], str, "encoder", "the path of a speechflow encoder package")
     known = family_conditions()
     conditions = cfg["conditions"] if cfg["conditions"] is not None else list(known)
