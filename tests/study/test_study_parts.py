@@ -57,6 +57,14 @@ def _run(folder, preds: list[tuple[str, str, str]], classes=("a", "b")):
     return folder
 
 
+@pytest.mark.parametrize(("name", "expected"), [("../up", "must be letters"), (3, "a study name")])
+def test_a_study_name_that_cannot_name_a_folder_is_refused(name, expected):
+    from serkit.study.config import validate_study
+
+    with pytest.raises(ConfigError, match=f"config key name.*{expected}|{expected}"):
+        validate_study(_raw(name=name))
+
+
 def test_the_paired_delta_draws_the_same_speakers_for_both(tmp_path):
     from serkit.study.decomposition import paired_delta
 
