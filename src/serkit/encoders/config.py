@@ -11,6 +11,10 @@ Example::
     #   (tensors of equal name and shape; per fold from the same-named fold of a per-fold run)
     condition: speaker               # optional: Resemblyzer embedding of every row
     training: {epochs: 20, batch_size: 32, lr: 0.001, seed: 0, device: cpu}
+    # training.validation: {speakers: [ravdess/22]} or {fraction: 0.1, seed: 0}: whole
+    #   speakers held out of each fold's training rows; the package keeps the weights of the
+    #   lowest validation loss; training.patience: 10 stops after 10 epochs without a lower
+    #   one (training.min_delta: by how much lower; default 0)
     folds: {protocol: {name: speaker-kfold, params: {k: 6}}}   # optional: one per fold
     output: runs/
     latent_plots: [umap, tsne]       # the report's projections of the latent space ([]: none)
@@ -149,8 +153,15 @@ def validate_pretrain_config(raw: dict[str, Any]) -> dict[str, Any]:
     bad = sorted(set(training) - set(known))
     if bad:
         raise _unknown(bad, known, "training.")
-    TrainOptions(**training)  # checks the values
-    cfg["training"] = {**TrainOptions().to_dict(), **training}
+    for key in ("patience", "min_delta"):
+        if training.get(key) is not None and training.get("validation") is None:
+            raise ConfigError(
+                f"config key training.{key} needs training.validation (the speakers whose loss "
+                "decides when to stop), e.g. validation: {fraction: 0.1, seed: 0} or "
+                f"validation: {{speakers: [<corpus>/<speaker>]}}; or remove training.{key}"
+            )
+    # checks the values; validation normalised; unset validation keys stay out (fingerprints)
+    cfg["training"] = TrainOptions(**training).to_dict()
 
     folds = cfg["folds"]
     if folds is not None:

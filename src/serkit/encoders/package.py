@@ -4,7 +4,9 @@ A package holds ``encoder.json`` and ``weights.pt`` (a torch ``state_dict``, loa
 ``weights_only=True``: loading it runs no code). ``encoder.json`` records the family and its
 ``get_config()`` parameters, the input dimension, the front end it consumes
 (:meth:`~serkit.features.frontend.Frontend.to_dict`), the per-dimension normalisation of its
-input frames (mean / std over its training frames), the ids and speakers of its training rows,
+input frames (mean / std over its training frames), the ids and speakers of every row it heard
+(its training rows and, when validation speakers selected its weights, their rows, also listed
+apart as ``validation_ids`` / ``validation_speakers``),
 its classes and whether it used labels, its conditioning (``None`` or ``"speaker"``, with the
 front end of the conditioning vector), the training history, the serkit / torch versions, and
 the SHA-256 of the weight file and of each of its own fields (the checks of
@@ -94,6 +96,8 @@ def save_encoder(
     norm: dict[str, list[float]] | None = None,
     history: list[dict[str, Any]] | None = None,
     extra: dict[str, Any] | None = None,
+    validation_ids: list[str] | None = None,
+    validation_speakers: list[str] | None = None,
 ) -> Path:
     """Write a trained encoder net as a package folder (replacing an existing one, atomically).
 
@@ -110,6 +114,11 @@ def save_encoder(
         norm: ``{"mean": [...], "std": [...]}`` (``(input_dim,)``) applied to input frames.
         history: per-epoch dicts (loss and its parts).
         extra: further JSON-able facts (config, fold, seconds).
+        validation_ids: ids of the rows whose loss selected the weights (validation speakers
+            held out of training, ``training.validation``). Their audio was used, so the
+            package records them in ``ids`` / ``speakers`` too (what the leakage certificate
+            reads) and, apart, as ``validation_ids`` / ``validation_speakers``.
+        validation_speakers: those rows' speakers (one per row, or the set).
 
     Returns:
         The package folder.
@@ -146,8 +155,8 @@ def save_encoder(
             "classes": [str(c) for c in (classes or [])] if uses_labels else [],
             "condition": condition,
             "condition_frontend": SPEAKER_FRONTEND if condition == "speaker" else None,
-            "ids": sorted({str(i) for i in ids}),
-            "speakers": sorted({str(s) for s in speakers}),
+            "ids": sorted({str(i) for i in [*ids, *(validation_ids or [])]}),
+            "speakers": sorted({str(s) for s in [*speakers, *(validation_speakers or [])]}),
             "weights": [WEIGHTS],
             "checksums": {WEIGHTS: file_sha256(tmp / WEIGHTS)},
             "history": jsonable(history or []),
@@ -155,6 +164,9 @@ def save_encoder(
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "extra": jsonable(extra or {}),
         }
+        if validation_ids:  # absent key without validation rows (packages as before)
+            meta["validation_ids"] = sorted({str(i) for i in validation_ids})
+            meta["validation_speakers"] = sorted({str(s) for s in validation_speakers or []})
         meta = json.loads(json.dumps(meta))
         meta["digests"] = meta_digests(meta)
         (tmp / META).write_text(json.dumps(meta, indent=1))

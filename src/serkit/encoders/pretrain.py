@@ -6,11 +6,19 @@
   of ``folds.protocol`` (each trained on that fold's training rows only, so a probe of the same
   folds never uses an encoder that heard its test speakers);
 * ``config.yaml`` (resolved, with provenance), ``fingerprint.txt``, ``history.json``
-  (per fold, per epoch: loss and its parts), ``report.md`` / ``report.html``;
+  (per fold, per epoch: loss and its parts, ``val_loss`` / ``val_<part>`` with validation),
+  ``report.md`` / ``report.html``;
 * ``targets.csv`` for a family with V/A/D ``target_columns`` (per row: ``vad_source``
   ``corpus`` | ``derived`` | empty and the binary targets, :mod:`serkit.corpora.vad_targets`);
 * ``checkpoints/<fold>/`` while a fold trains (per-epoch, :mod:`serkit.encoders.trainer`),
   removed once its package is written.
+
+With ``training.validation`` (:mod:`serkit.encoders.validation`), whole speakers of each
+fold's training rows are held out: the normaliser is fitted on the remaining training rows,
+each epoch's loss on the held-out rows picks the weights the package keeps (``training.patience``
+ends the training early), and the package counts the held-out speakers as heard
+(``validation_ids`` / ``validation_speakers``, inside its ``ids`` / ``speakers``), so the
+leakage certificate treats them like training speakers.
 
 Killed and started again with the same config, it keeps the packages already written and
 resumes the unfinished one after its last finished epoch. A folder of another config is
@@ -91,7 +99,9 @@ def plan(cfg: dict[str, Any], output: str | Path | None = None, overwrite: bool 
     """Dry run: validate, check the run folder, load the rows and split; extract nothing.
 
     Returns:
-        ``{"fingerprint", "rows", "speakers", "folds": [{"fold", "train", "speakers"}]}``.
+        ``{"fingerprint", "rows", "speakers", "folds": [{"fold", "train", "speakers"}]}``
+        (``train``, ``speakers``: the rows left for training; with ``training.validation``
+        also ``validation_speakers``).
     """
     from serkit.encoders.config import fingerprint, validate_pretrain_config
 
@@ -99,14 +109,17 @@ def plan(cfg: dict[str, Any], output: str | Path | None = None, overwrite: bool 
     run_dir = Path(output if output is not None else cfg["output"]) / cfg["name"]
     _check_folder(run_dir, fingerprint(cfg), overwrite, _quiet, write=False)
     rows = select_rows(cfg)
-    folds = [
-        {
+    folds = []
+    for name, idx in split(cfg, rows):
+        train, _, held = validation_split(cfg, rows, idx, name)
+        entry = {
             "fold": name or ALL,
-            "train": len(idx),
-            "speakers": int(rows["speaker"].iloc[idx].nunique()),
+            "train": len(train),
+            "speakers": int(rows["speaker"].iloc[train].nunique()),
         }
-        for name, idx in split(cfg, rows)
-    ]
+        if cfg["training"].get("validation") is not None:
+            entry["validation_speakers"] = held
+        folds.append(entry)
     return {
         "fingerprint": fingerprint(cfg),
         "rows": len(rows),
@@ -288,6 +301,46 @@ def initialise(net: Any, path: str, fold: str) -> dict[str, Any]:
     }
 
 
+def validation_split(
+    cfg: dict[str, Any], rows: pd.DataFrame, idx: np.ndarray, fold: str
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """``(training positions, validation positions, validation speakers)`` of one fold's
+    training rows ``idx`` (positions into ``rows``) under ``training.validation``; without it
+    ``(idx, [], [])``.
+
+    Raises:
+        ConfigError: as :func:`serkit.encoders.validation.choose_speakers`.
+    """
+    from serkit.encoders.validation import check_validation, split_validation
+
+    spec = check_validation(cfg["training"].get("validation"))
+    idx = np.asarray(idx)
+    if spec is None:
+        return idx, idx[:0], []
+    speakers = rows["speaker"].astype(str).to_numpy()[idx]
+    train, val, chosen = split_validation(speakers, spec, fold)
+    return idx[train], idx[val], chosen
+
+
+def _label_indices(rows: pd.DataFrame, classes: list[str], fold: str) -> np.ndarray:
+    """``(n,)`` the index in ``classes`` (the training rows' classes) of each row's label.
+
+    Raises:
+        ConfigError: a (validation) row's label is not among ``classes``.
+    """
+    position = {c: i for i, c in enumerate(classes)}
+    labels = rows["label"].astype(str)
+    unknown = sorted(set(labels) - set(position))
+    if unknown:
+        who = sorted(set(rows["speaker"].astype(str)[labels.isin(unknown)]))
+        raise ConfigError(
+            f"training.validation: validation rows of {', '.join(who)} (fold {fold or ALL}) "
+            f"have labels {', '.join(unknown)} that no training row has ({', '.join(classes)}); "
+            "choose other validation speakers"
+        )
+    return np.array([position[v] for v in labels], dtype=np.int64)
+
+
 def _train_fold(
     cfg: dict[str, Any],
     run_dir: Path,
@@ -300,7 +353,7 @@ def _train_fold(
 ) -> dict[str, Any] | None:
     """Train and save one package (or read back the one already written). ``None``: stopped."""
     from serkit.encoders.package import encoder_folders, read_encoder_meta, save_encoder
-    from serkit.encoders.trainer import TrainOptions, train_encoder
+    from serkit.encoders.trainer import TrainOptions, ValidationRows, fit_encoder
     from serkit.models.data import Normalizer
     from serkit.models.training import seed_everything
 
@@ -318,24 +371,33 @@ def _train_fold(
     from serkit.encoders import get_encoder_class
 
     options = TrainOptions(**cfg["training"])
-    sub = df.iloc[idx]
+    idx, val_idx, val_speakers = validation_split(cfg, df, idx, fold)
+    sub, vsub = df.iloc[idx], df.iloc[val_idx]
     train_frames = [frames[i] for i in idx]
     family = get_encoder_class(cfg["encoder"]["name"])
     seed_everything(options.seed)
     if getattr(family, "input_norm", "zscore") == "none":
         norm, x = None, [np.asarray(f, np.float32) for f in train_frames]
     else:
-        norm = Normalizer().fit(train_frames)
+        norm = Normalizer().fit(train_frames)  # on the training rows only
         x = norm.transform(train_frames)
     labels, classes = None, []
     family_uses_labels = bool(family.uses_labels)
     if family_uses_labels:
         classes = [c for c in df.attrs["classes"] if c in set(sub["label"].astype(str))]
-        position = {c: i for i, c in enumerate(classes)}
-        labels = np.array([position[str(v)] for v in sub["label"]], dtype=np.int64)
+        labels = _label_indices(sub, classes, fold)
     c = None if cond is None else cond[idx]
     net = build_family(cfg, x[0].shape[1], len(classes), 0 if c is None else c.shape[1])
     targets, target_info = row_targets(family, sub)
+    validation = None
+    if len(val_idx):
+        vx = [frames[i] for i in val_idx]
+        validation = ValidationRows(
+            frames=[np.asarray(f, np.float32) for f in vx] if norm is None else norm.transform(vx),
+            labels=_label_indices(vsub, classes, fold) if family_uses_labels else None,
+            cond=None if cond is None else cond[val_idx],
+            targets=row_targets(family, vsub)[0],
+        )
     net.fit_input(x)
     init = None
     if cfg["encoder"].get("init"):
@@ -348,28 +410,54 @@ def _train_fold(
     log(
         f"fold {fold or ALL}: training {cfg['encoder']['name']} on {len(idx)} rows, "
         f"{speakers.nunique()} speakers{' with labels' if family_uses_labels else ''}"
+        + (
+            f"; validation on {len(val_idx)} rows of {len(val_speakers)} speaker(s) "
+            f"({', '.join(val_speakers)})"
+            if validation is not None
+            else ""
+        )
     )
     began = time.perf_counter()
     ckpt = run_dir / CHECKPOINTS / (fold or ALL)
-    history = train_encoder(
+    fit = fit_encoder(
         net,
         x,
         labels=labels,
         cond=c,
         targets=targets,
+        validation=validation,
         options=options,
         checkpoint_dir=ckpt,
         log=lambda line: log(f"  {fold or ALL} {line}"),
         stop_after_epochs=stop_after_epochs,
     )
-    if len(history) < options.epochs:
+    if not fit.done:
         return None
+    history = fit.history
     seconds = round(sum(float(h.get("seconds", 0.0)) for h in history), 2)
     extra = {"fingerprint": fp, "fold": fold, "seconds": seconds, "config": cfg}
     if target_info is not None:
         extra["targets"] = target_info
     if init is not None:
         extra["init"] = init
+    if validation is not None:
+        extra["validation"] = {
+            "speakers": val_speakers,
+            "rows": len(val_idx),
+            "rule": options.validation,
+            "patience": options.patience,
+            "min_delta": float(options.min_delta or 0.0),
+            "best_epoch": fit.best_epoch,
+            "best_val_loss": fit.best_val_loss,
+            "epochs_run": fit.epochs_run,
+            "stopped_early": fit.stopped_early,
+        }
+        best = fit.best_val_loss if fit.best_val_loss is not None else float("nan")
+        early = " (stopped early)" if fit.stopped_early else ""
+        log(
+            f"fold {fold or ALL}: keeping the weights of epoch {fit.best_epoch} (val_loss "
+            f"{best:.4g}) after {fit.epochs_run} epoch(s){early}"
+        )
     save_encoder(
         net,
         folder,
@@ -383,6 +471,8 @@ def _train_fold(
         norm=None if norm is None else norm.to_dict(),
         history=history,
         extra=extra,
+        validation_ids=vsub["id"].astype(str).tolist(),
+        validation_speakers=val_speakers,
     )
     shutil.rmtree(ckpt, ignore_errors=True)
     encoder_folders(run_dir)  # the package just written is found
@@ -428,7 +518,8 @@ def pretrain(
     run_dir = Path(output if output is not None else cfg["output"]) / cfg["name"]
     fp = fingerprint(cfg)
     rows = select_rows(cfg)
-    split(cfg, rows)  # a protocol that cannot split these rows fails before extraction
+    for fold, idx in split(cfg, rows):  # a bad protocol or validation fails before extraction
+        validation_split(cfg, rows, idx, fold)
     _check_folder(run_dir, fp, overwrite, log, write=True)
     log(f"data: {len(rows)} rows, {rows['speaker'].nunique()} speakers")
     data = _frame_features(cfg, rows, log, progress)
@@ -442,7 +533,9 @@ def pretrain(
             return run_dir
         results.append(result)
     history = [
-        {"fold": r["fold"], "seconds": r["seconds"], "history": r["history"]} for r in results
+        {"fold": r["fold"], "seconds": r["seconds"], "history": r["history"]}
+        | ({"validation": r["validation"]} if "validation" in r else {})
+        for r in results
     ]
     atomic_write_text(run_dir / "history.json", json.dumps(history, indent=1))
     resolved = {**cfg, "provenance": provenance(command, fp)}

@@ -3,8 +3,9 @@
 What it holds: the family, preset, parameters, conditioning and front end (and, when the
 package records them, its extra targets with how many rows had corpus ratings and how many
 were DERIVED from the emotion, and the package it was initialised from); per encoder (fold)
-the training rows, speakers, whether labels were used, epochs and time; one loss-curve PNG per
-loss part (``plots/loss_<part>.png``, one line per fold); and, when
+the training rows, speakers, whether labels were used, epochs and time (with validation
+speakers: who they were, the best epoch and whether it stopped early); one loss-curve PNG per
+loss part (``plots/loss_<part>.png``, one line per fold, its validation loss dashed); and, when
 :mod:`serkit.encoders.plots` is importable, the latent-space plots of the training rows'
 embeddings (the first encoder's) coloured by emotion, speaker, gender and intensity.
 """
@@ -25,7 +26,8 @@ from serkit.atomic import atomic_path, atomic_write_text
 
 
 def loss_figures(history: list[dict[str, Any]], out_dir: Path) -> list[Path]:
-    """One PNG per loss part (``loss``, then the family's parts), a line per fold."""
+    """One PNG per loss part (``loss``, then the family's parts), a line per fold (with
+    validation, the fold's ``val_<part>`` dashed beside it)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -34,7 +36,11 @@ def loss_figures(history: list[dict[str, Any]], out_dir: Path) -> list[Path]:
     parts: list[str] = []
     for fold in history:
         for row in fold["history"]:
-            parts += [k for k in row if k not in ("epoch", "seconds") and k not in parts]
+            parts += [
+                k
+                for k in row
+                if k not in ("epoch", "seconds") and not k.startswith("val_") and k not in parts
+            ]
     paths = []
     out_dir.mkdir(parents=True, exist_ok=True)
     for part in parts:
@@ -42,11 +48,20 @@ def loss_figures(history: list[dict[str, Any]], out_dir: Path) -> list[Path]:
         for fold in history:
             epochs = [r["epoch"] for r in fold["history"] if part in r]
             values = [r[part] for r in fold["history"] if part in r]
-            ax.plot(epochs, values, label=str(fold["fold"]), linewidth=1)
+            line = ax.plot(epochs, values, label=str(fold["fold"]), linewidth=1)
+            val = [(r["epoch"], r[f"val_{part}"]) for r in fold["history"] if f"val_{part}" in r]
+            if val:
+                ax.plot(
+                    *zip(*val, strict=True),
+                    linestyle="--",
+                    color=line[0].get_color(),
+                    label=f"{fold['fold']} validation",
+                    linewidth=1,
+                )
         ax.set_xlabel("epoch")
         ax.set_ylabel(part)
         ax.set_title(f"pretraining {part}")
-        if len(history) > 1:
+        if len(ax.get_lines()) > 1:
             ax.legend(fontsize=6, ncol=2)
         path = out_dir / f"loss_{part.replace('/', '_')}.png"
         with atomic_path(path) as tmp:
@@ -77,7 +92,8 @@ def _latent_figures(
     first = next(iter(folders))
     pkg = load_encoder(run_dir, fold=first or None)
     position = {rid: i for i, rid in enumerate(df["id"].astype(str))}
-    rows = [position[i] for i in sorted(pkg.ids) if i in position]
+    trained = pkg.ids - set(pkg.meta.get("validation_ids", []))
+    rows = [position[i] for i in sorted(trained) if i in position]
     if len(rows) < 5:
         return []
     vectors = []
@@ -156,23 +172,49 @@ def write_pretrain_report(
         ("training", json.dumps(cfg.get("training", {}))),
     ]
     facts += _target_facts(first["extra"])
+    val = first["extra"].get("validation")
+    if val:
+        stop = f"patience {val['patience']}" if val.get("patience") else "no early stopping"
+        facts.append(
+            (
+                "validation",
+                f"whole speakers held out of each encoder's training rows "
+                f"({json.dumps(val['rule'])}; {stop}, min_delta {val.get('min_delta', 0.0)}): "
+                "each package keeps the weights "
+                "of its lowest validation loss; their audio counts as heard by the package "
+                "(leakage certificate)",
+            )
+        )
     table = [["encoder", "rows", "speakers", "classes", "epochs", "final loss", "seconds"]]
+    validated = any(m["extra"].get("validation") for m in metas.values())
+    if validated:
+        table[0] += ["validation speakers", "best epoch", "best val_loss", "stopped early"]
     for fold, meta in metas.items():
         hist = meta["history"]
+        val = meta["extra"].get("validation") or {}
         table.append(
             [
                 fold or "all",
-                str(len(meta["ids"])),
-                str(len(meta["speakers"])),
+                str(len(meta["ids"]) - len(meta.get("validation_ids", []))),
+                str(len(meta["speakers"]) - len(meta.get("validation_speakers", []))),
                 ", ".join(meta["classes"]) or "-",
                 str(len(hist)),
                 f"{hist[-1]['loss']:.4g}" if hist else "-",
                 f"{meta['extra'].get('seconds', 0):.1f}",
             ]
         )
+        if validated:
+            best = val.get("best_val_loss")
+            table[-1] += [
+                ", ".join(val.get("speakers", [])) or "-",
+                str(val.get("best_epoch", "-")),
+                "-" if best is None else f"{best:.4g}",
+                ("yes" if val.get("stopped_early") else "no") if val else "-",
+            ]
     name = run_dir.name
     md = [f"# Pretrain {name}", ""] + [f"- **{k}**: {v}" for k, v in facts]
-    md += ["", "## Encoders", "", "| " + " | ".join(table[0]) + " |", "|" + "---|" * 7]
+    md += ["", "## Encoders", "", "| " + " | ".join(table[0]) + " |"]
+    md += ["|" + "---|" * len(table[0])]
     md += ["| " + " | ".join(r) + " |" for r in table[1:]]
     md += ["", "## Loss curves", ""] + [f"![{p.stem}](plots/{p.name})" for p in losses]
     if latents:
