@@ -27,7 +27,7 @@ def _folds():
     ]
 
 
-def _labelled(folder, speakers):
+def _labelled(folder, speakers, **kw):
     import torch
 
     from serkit.encoders.package import save_encoder
@@ -44,6 +44,7 @@ def _labelled(folder, speakers):
         ids=["c/0"],
         speakers=speakers,
         classes=["a", "b"],
+        **kw,
     )
 
 
@@ -88,6 +89,21 @@ def test_per_fold_packages_are_assigned_disjoint_from_each_test_fold(tmp_path):
     assert cert.encoder["status"] == INDEPENDENT
     with pytest.raises(ConfigError, match="fold f2: c/s2"):  # one package for every fold
         _certify(tmp_path / "run", fold="f1")
+
+
+def test_validation_speakers_count_as_heard_by_the_package(tmp_path):
+    from serkit.encoders.package import read_encoder_meta
+
+    kw = {"validation_ids": ["c/2", "c/3"], "validation_speakers": ["c/s2", "c/s2"]}
+    folder = _labelled(tmp_path / "p", ["c/s8"], **kw)
+    meta = read_encoder_meta(folder)
+    assert meta["validation_speakers"] == ["c/s2"] and meta["validation_ids"] == ["c/2", "c/3"]
+    assert meta["speakers"] == ["c/s2", "c/s8"] and meta["ids"] == ["c/0", "c/2", "c/3"]
+    with pytest.raises(ConfigError, match=r"WITH labels .* fold f2: c/s2"):
+        _certify(folder)
+    assert _certify(_labelled(tmp_path / "q", ["c/s8"])).encoder["status"] == INDEPENDENT
+    plain = read_encoder_meta(_labelled(tmp_path / "r", ["c/s8"], validation_ids=[]))
+    assert "validation_ids" not in plain and "validation_speakers" not in plain
 
 
 def test_features_from_no_encoder_keep_the_protocol_certificate(tmp_path):

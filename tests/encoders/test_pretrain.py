@@ -8,6 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from tests.faults._cli import serkit
@@ -102,6 +103,80 @@ def test_per_fold_ge2e_encoders_give_each_fold_its_own(project, capsys, monkeypa
     )
     assert code != 0 and "WITH labels on test speaker(s)" in err
     assert not (project / "runs" / "leaky" / "predictions.parquet").exists()
+
+
+def test_vae_pretrain_with_validation_speakers_keeps_the_best_epoch(project, capsys, monkeypatch):
+    import torch
+
+    from serkit.experiment.data import load_features
+    from serkit.models.data import Normalizer
+
+    monkeypatch.chdir(project)
+    held = "ravdess/Actor_02"
+    common = ["latent_plots=[]", "training.lr=0.01", f"training.validation={{speakers: [{held}]}}"]
+    args = ["pretrain", "demo_vae.yaml", "name=vae_val", "training.epochs=8", "training.patience=2"]
+    code, out, err = serkit([*args, *common], capsys, monkeypatch)
+    assert code == 0, err
+    assert f"validation on 18 rows of 1 speaker(s) ({held})" in out and "val_loss" in out
+    run = project / "runs" / "vae_val"
+    meta = json.loads((run / "encoder" / "encoder.json").read_text())
+    val, history = meta["extra"]["validation"], meta["history"]
+    losses = [h["val_loss"] for h in history]
+    assert val["speakers"] == [held] and val["rows"] == 18 and val["patience"] == 2
+    assert val["best_epoch"] == 1 + int(np.argmin(losses)) and val["best_val_loss"] == min(losses)
+    assert val["epochs_run"] == len(history) and len(history) <= 8
+    assert val["stopped_early"] == (len(history) < 8)
+    if val["stopped_early"]:
+        assert len(history) == val["best_epoch"] + 2
+    assert f"keeping the weights of epoch {val['best_epoch']}" in out
+    # the validation speaker was heard: in the package's speakers (what the certificate reads)
+    manifest = pd.read_parquet(project / "demo" / "manifests" / "ravdess.parquet")
+    held_ids = sorted(manifest[manifest["speaker"] == held]["id"])
+    assert meta["validation_ids"] == held_ids and meta["validation_speakers"] == [held]
+    assert set(meta["ids"]) == set(manifest["id"]) and held in meta["speakers"]
+    # the input normalisation is the training rows' only
+    cfg = load_pretrain_config(project / "demo_vae.yaml")
+    df, _, fs = load_features(manifest, {**cfg["features"], "store": str(project / "features")})
+    train = [np.asarray(f) for f, s in zip(fs.frames, df["speaker"], strict=True) if s != held]
+    mean = Normalizer().fit(train).to_dict()["mean"]
+    np.testing.assert_allclose(meta["norm"]["mean"], mean, rtol=1e-5, atol=1e-5)
+    report = (run / "report.md").read_text()
+    assert "best epoch" in report and held in report and "leakage certificate" in report
+    history_json = json.loads((run / "history.json").read_text())
+    assert history_json[0]["validation"]["best_epoch"] == val["best_epoch"]
+
+    # the package holds the best epoch's weights: those of the same run stopped there
+    best = val["best_epoch"]
+    ref = ["pretrain", "demo_vae.yaml", "name=vae_ref", f"training.epochs={best}", *common]
+    assert serkit(ref, capsys, monkeypatch)[0] == 0
+    got = torch.load(run / "encoder" / "weights.pt", weights_only=True)
+    want = torch.load(project / "runs" / "vae_ref" / "encoder" / "weights.pt", weights_only=True)
+    assert got.keys() == want.keys()
+    for key in want:
+        torch.testing.assert_close(got[key], want[key], rtol=0, atol=0)
+
+    # the finished (possibly early-stopped) run again: kept, nothing retrained
+    code, out, err = serkit([*args, *common], capsys, monkeypatch)
+    assert code == 0 and "encoder already written" in out and "epoch 1/" not in out
+
+
+def test_per_fold_labelled_encoders_validate_on_labelled_rows(project, capsys, monkeypatch):
+    monkeypatch.chdir(project)
+    args = ["pretrain", "demo_ge2e_folds.yaml", "name=ge2e_val", "training.epochs=2"]
+    args += ["latent_plots=[]", "training.validation={fraction: 0.5, seed: 0}"]
+    code, out, err = serkit(args, capsys, monkeypatch)
+    assert code == 0, err
+    folders = encoder_folders(project / "runs" / "ge2e_val")
+    for folder in folders.values():
+        meta = json.loads((folder / "encoder.json").read_text())
+        held = meta["validation_speakers"]
+        assert len(held) == 1 and held[0] in meta["speakers"] and len(meta["speakers"]) == 2
+        assert all(np.isfinite(h["val_loss"]) for h in meta["history"])
+        assert meta["extra"]["validation"]["best_epoch"] in (1, 2)
+    # a named speaker that is a test speaker of one fold is not among its training speakers
+    bad = [*args[:2], "name=ge2e_bad", "training.validation={speakers: [ravdess/Actor_01]}"]
+    code, out, err = serkit(bad, capsys, monkeypatch)
+    assert code != 0 and "ravdess/Actor_01 not among the training speakers of fold" in err
 
 
 def test_serkit_list_encoders_names_every_family(capsys, monkeypatch):

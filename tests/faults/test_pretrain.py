@@ -86,9 +86,48 @@ def test_stopped_pretrain_resumes_in_process(project, monkeypatch):
     assert (run / "encoder" / "encoder.json").is_file() and (run / "report.md").is_file()
 
 
+def test_stopped_early_stopping_pretrain_resumes_to_the_uninterrupted_result(project, monkeypatch):
+    from serkit.encoders.config import load_pretrain_config
+    from serkit.encoders.pretrain import pretrain
+
+    monkeypatch.chdir(project)
+    over = ["training.epochs=8", "training.patience=2", "training.lr=0.1"]
+    over += ["training.validation={fraction: 0.25, seed: 1}"]
+    want = pretrain(load_pretrain_config("pre.yaml", [*over, "name=whole"]))
+    cfg = load_pretrain_config("pre.yaml", over)
+    lines: list[str] = []
+    run = pretrain(cfg, log=lines.append, stop_after_epochs=2)
+    state = torch.load(run / "checkpoints" / "all" / "last.pt", weights_only=True)
+    assert {"best_state", "best_epoch", "bad_epochs", "stopped_early"} <= set(state)
+    run = pretrain(cfg, log=lines.append, stop_after_epochs=1)
+    run = pretrain(cfg, log=lines.append)
+    assert any("resuming after epoch 3" in line for line in lines)
+    got_meta = json.loads((run / "encoder" / "encoder.json").read_text())
+    want_meta = json.loads((want / "encoder" / "encoder.json").read_text())
+    drop = lambda h: [{k: v for k, v in r.items() if k != "seconds"} for r in h]  # noqa: E731
+    assert drop(got_meta["history"]) == drop(want_meta["history"])
+    assert got_meta["validation_speakers"] == want_meta["validation_speakers"]
+    for key in ("best_epoch", "epochs_run", "stopped_early", "speakers", "best_val_loss"):
+        assert got_meta["extra"]["validation"][key] == want_meta["extra"]["validation"][key]
+    val = got_meta["extra"]["validation"]  # this run stops early, after the interruptions
+    assert val["stopped_early"] and 3 < val["epochs_run"] < 8 and val["best_epoch"] > 2
+    got = torch.load(run / "encoder" / "weights.pt", weights_only=True)
+    ref = torch.load(want / "encoder" / "weights.pt", weights_only=True)
+    for key in ref:
+        torch.testing.assert_close(got[key], ref[key], rtol=0, atol=0)
+
+
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
+        (["training.patience=5"], "training.patience needs training.validation"),
+        (["training.validation={fraction: 2}"], r"fraction must be a number in (0, 1)"),
+        (
+            ["training.validation={speakers: [ravdess/Actor_09]}"],
+            "ravdess/Actor_09 not among the training speakers of the training rows "
+            "(ravdess/Actor_01, ravdess/Actor_02, ravdess/Actor_03, ravdess/Actor_04)",
+        ),
+        (["training.validation={speakers: [ravdess/Actor_01], sed: 1}"], "did you mean"),
         (["data.exclude_speakers=[ravdess/Actor_9]"], "ravdess/Actor_9 not among the rows"),
         (["features.name=egemaps"], "encoders train on frame-level features"),
         (["encoder.name=ge2e", "condition=speaker"], "cannot be conditioned on 'speaker'"),

@@ -48,14 +48,15 @@ def loss_figures(history: list[dict[str, Any]], out_dir: Path) -> list[Path]:
         for fold in history:
             epochs = [r["epoch"] for r in fold["history"] if part in r]
             values = [r[part] for r in fold["history"] if part in r]
-            line = ax.plot(epochs, values, label=str(fold["fold"]), linewidth=1)
+            name = str(fold["fold"] or "all")
+            line = ax.plot(epochs, values, label=name, linewidth=1)
             val = [(r["epoch"], r[f"val_{part}"]) for r in fold["history"] if f"val_{part}" in r]
             if val:
                 ax.plot(
                     *zip(*val, strict=True),
                     linestyle="--",
                     color=line[0].get_color(),
-                    label=f"{fold['fold']} validation",
+                    label=f"{name} validation",
                     linewidth=1,
                 )
         ax.set_xlabel("epoch")
