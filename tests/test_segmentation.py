@@ -204,11 +204,12 @@ def test_speech_tracker_rules():
     assert tracker.finish(300) == []
 
 
-def test_speaker_normalised_model_is_refused(demo):
+@pytest.mark.parametrize("normalize", ["speaker", "corpus"])
+def test_speaker_or_corpus_normalised_model_is_refused(demo, normalize):
     _, predictor = demo
-    spk = Predictor(predictor.model, Frontend(predictor.extractor, normalize="speaker"))
-    with pytest.raises(ConfigError, match="per-speaker z-scored"):
-        predict_long(spk, _tone(2.0), SegmentConfig("window"), sample_rate=SR)
+    grouped = Predictor(predictor.model, Frontend(predictor.extractor, normalize=normalize))
+    with pytest.raises(ConfigError, match=f"per-{normalize} z-scored.*normalize: {normalize}"):
+        predict_long(grouped, _tone(2.0), SegmentConfig("window"), sample_rate=SR)
 
 
 @pytest.mark.parametrize(

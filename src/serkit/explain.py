@@ -146,7 +146,8 @@ def explain(
 
     Raises:
         ConfigError: a run not trained on ``speechflow`` features, one trained with per-speaker
-            normalisation, an unknown condition, or a package that is not ``speechflow``.
+            or per-corpus normalisation, an unknown condition, or a package that is not
+            ``speechflow``.
     """
     from serkit.features.speechflow import check_condition
 
@@ -183,10 +184,11 @@ def _posterior_table(
             "explain needs a run trained on SpeechFlow features (serkit study decomposition "
             "writes them), or a speechflow encoder package"
         )
-    if frontend.needs_speakers:
+    if frontend.group_column is not None:
         raise ConfigError(
-            f"{path}: its features are z-scored per speaker (features.normalize: speaker); "
-            "explain takes runs without per-speaker normalisation"
+            f"{path}: its features are z-scored per {frontend.group_column} "
+            f"(features.normalize: {frontend.normalize}); explain takes runs without "
+            "per-speaker or per-corpus normalisation"
         )
     reference = extractor.config.condition
     signals = _signals(files, frontend.sample_rate)

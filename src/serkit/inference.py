@@ -2,12 +2,14 @@
 
 :class:`Predictor` loads a model package (``model.json`` + weights, see
 :mod:`serkit.models.package`) and rebuilds the feature front end recorded in it
-(``extra["frontend"]``: extractor, VAD trimming, per-speaker normalisation; see
+(``extra["frontend"]``: extractor, VAD trimming, per-speaker or per-corpus normalisation; see
 :class:`serkit.features.frontend.Frontend`), reads each file at the extractor's sample rate,
 computes its features exactly as training did and calls ``predict_proba`` in batches. A model
 trained on per-speaker normalised features needs the speaker of every input
 (:meth:`Predictor.predict_manifest`, or ``speaker=`` for files of one speaker) and refuses
-without. A run folder (``runs/<name>/``) has its package in ``model/``; either may be given.
+without; one trained on per-corpus normalised features z-scores the inputs of one call as one
+corpus, unless they carry their own (a manifest's ``corpus`` column). A run folder
+(``runs/<name>/``) has its package in ``model/``; either may be given.
 
 Audio the front end cannot analyse (shorter than its ``min_duration_s`` or quieter than its
 ``min_level_dbfs`` after the VAD, see :mod:`serkit.features.analysable`) is not an error and
@@ -109,13 +111,15 @@ def frontend_from_meta(
 
 @dataclass(frozen=True)
 class Item:
-    """One input to predict: a file (or a segment of it) and, where known, its speaker."""
+    """One input to predict: a file (or a segment of it) and, where known, its speaker and
+    corpus."""
 
     path: Path
     id: str | None = None
     speaker: str | None = None
     start: float | None = None
     end: float | None = None
+    corpus: str | None = None
 
 
 class Predictor:
@@ -235,6 +239,9 @@ class Predictor:
     ) -> pd.DataFrame:
         """Predict audio files (folders are searched recursively).
 
+        A model trained with ``features.normalize: corpus`` z-scores all the files of one call
+        as one corpus (at least :data:`MIN_GROUP_ITEMS` of them).
+
         Args:
             inputs: files and/or folders.
             speaker: the one speaker of every file (needed by a model trained with
@@ -251,7 +258,8 @@ class Predictor:
 
         Raises:
             AudioError: a bad file (naming it) when ``skip_bad`` is false.
-            ConfigError: the model needs speakers and none was given.
+            ConfigError: the model needs speakers and none was given, or too few files to
+                normalise per speaker or per corpus.
         """
         items = [Item(path, speaker=speaker) for path in collect_audio(inputs)]
         return self.predict_items(
@@ -267,17 +275,25 @@ class Predictor:
         progress: Callable[[int], None] | None = None,
     ) -> pd.DataFrame:
         """Predict the rows of a manifest (its ``speaker`` column groups per-speaker
-        normalisation; ``start``/``end`` cut segments). Columns: ``id, path, speaker, label,
-        status, prob_<class>...`` (see :meth:`predict_files`)."""
+        normalisation, its ``corpus`` column per-corpus normalisation; ``start``/``end`` cut
+        segments). Columns: ``id, path, speaker, label, status, prob_<class>...`` (see
+        :meth:`predict_files`; ``corpus`` after ``speaker`` for a per-corpus model)."""
         from serkit import manifest as mf
 
         starts = manifest["start"] if "start" in manifest.columns else [None] * len(manifest)
         ends = manifest["end"] if "end" in manifest.columns else [None] * len(manifest)
         speakers = manifest["speaker"] if "speaker" in manifest.columns else [None] * len(manifest)
+        corpora = manifest["corpus"] if "corpus" in manifest.columns else [None] * len(manifest)
         items = [
-            Item(path, str(row_id), _text(spk), _number(start), _number(end))
-            for row_id, path, spk, start, end in zip(
-                manifest["id"], mf.audio_paths(manifest), speakers, starts, ends, strict=True
+            Item(path, str(row_id), _text(spk), _number(start), _number(end), _text(corpus))
+            for row_id, path, spk, start, end, corpus in zip(
+                manifest["id"],
+                mf.audio_paths(manifest),
+                speakers,
+                starts,
+                ends,
+                corpora,
+                strict=True,
             )
         ]
         return self.predict_items(
@@ -297,10 +313,15 @@ class Predictor:
         A front end with per-speaker normalisation z-scores each speaker's features with the
         statistics of that speaker's items in this call (as training did with the speaker's
         rows), so every item needs a speaker, and at utterance level each speaker at least
-        :data:`MIN_SPEAKER_ITEMS` items.
+        :data:`MIN_GROUP_ITEMS` items. Per-corpus normalisation does the same per corpus:
+        items without a corpus (files) are all one corpus, the items of a manifest are grouped
+        by its ``corpus`` column (all items carry one or none).
         """
-        if self.frontend.needs_speakers:
+        column = self.frontend.group_column
+        if column == "speaker":
             _check_speakers(items)
+        elif column == "corpus":
+            _check_corpora(items)
         keep: list[Item] = []
         feats: list[np.ndarray] = []
         skipped: list[str] = []
@@ -323,11 +344,12 @@ class Predictor:
                 outcome.append((item, None))
             if progress is not None:
                 progress(1)
-        if self.frontend.needs_speakers and keep:
-            speakers = [str(item.speaker) for item in keep]
+        if column is not None and keep:
+            groups = [_group_of(item, column) for item in keep]
             if self.input_level == "utterance":
-                _check_counts(speakers, skipped + [s for _, s in outcome if s is not None])
-            feats = list(self.frontend.normalise(_stacked(feats, self.input_level), speakers))
+                left_out = skipped + [s for _, s in outcome if s is not None]
+                _check_counts(groups, column, left_out)
+            feats = list(self.frontend.normalise(_stacked(feats, self.input_level), groups))
         proba = [
             self.predict_features(feats[i : i + batch_size])
             for i in range(0, len(feats), batch_size)
@@ -335,17 +357,24 @@ class Predictor:
         probs = np.concatenate(proba) if proba else np.zeros((0, len(self.classes)))
         with_id = any(item.id is not None for item in items)
         with_speaker = any(item.speaker is not None for item in items)
+        with_corpus = column == "corpus" and any(item.corpus is not None for item in items)
         columns = (
             (["id"] if with_id else [])
             + ["path"]
             + (["speaker"] if with_speaker else [])
+            + (["corpus"] if with_corpus else [])
             + ["label", "status"]
             + [f"prob_{c}" for c in self.classes]
         )
         rows = []
         posteriors = iter(probs)
         for item, status in outcome:
-            row: dict[str, Any] = {"id": item.id, "path": str(item.path), "speaker": item.speaker}
+            row: dict[str, Any] = {
+                "id": item.id,
+                "path": str(item.path),
+                "speaker": item.speaker,
+                "corpus": item.corpus,
+            }
             if status is None:
                 p = next(posteriors)
                 row.update(label=self.classes[int(np.argmax(p))], status="ok")
@@ -359,8 +388,14 @@ class Predictor:
         return df
 
 
-#: per-speaker z-scores of utterance features need at least this many utterances of a speaker
-MIN_SPEAKER_ITEMS = 2
+#: per-speaker (per-corpus) z-scores of utterance features need at least this many
+#: utterances of a speaker (of a corpus)
+MIN_GROUP_ITEMS = 2
+MIN_SPEAKER_ITEMS = MIN_GROUP_ITEMS  # the name before per-corpus normalisation
+#: the group of the inputs that carry no corpus, under per-corpus normalisation
+CALL_GROUP = "(the inputs of this call)"
+#: plural of each group column, for messages
+_PLURAL = {"speaker": "speakers", "corpus": "corpora"}
 
 
 def _text(value: Any) -> str | None:
@@ -387,17 +422,42 @@ def _check_speakers(items: Sequence[Item]) -> None:
         )
 
 
-def _check_counts(speakers: list[str], skipped: list[str]) -> None:
-    """Refuse speakers with fewer than :data:`MIN_SPEAKER_ITEMS` utterances."""
-    names, counts = np.unique(speakers, return_counts=True)
-    few = [f"{n} ({c})" for n, c in zip(names, counts, strict=True) if c < MIN_SPEAKER_ITEMS]
+def _check_corpora(items: Sequence[Item]) -> None:
+    """Refuse a mix of items with and without a corpus when the front end normalises per
+    corpus (it would not know which corpus the others belong to)."""
+    unknown = [item for item in items if item.corpus is None]
+    if unknown and len(unknown) < len(items):
+        raise ConfigError(
+            f"{unknown[0].path}: this model was trained on per-corpus z-scored features "
+            "(features.normalize: corpus) and normalises each corpus's inputs together; "
+            f"{len(unknown)} of {len(items)} input(s) have no corpus while the others have "
+            "one. Fill the manifest's corpus column, or predict the files without a manifest "
+            "(then all of them are one corpus)"
+        )
+
+
+def _group_of(item: Item, column: str) -> str:
+    """The group ``item`` is z-scored with: its speaker, its corpus, or :data:`CALL_GROUP`."""
+    if column == "speaker":
+        return str(item.speaker)
+    return CALL_GROUP if item.corpus is None else str(item.corpus)
+
+
+def _check_counts(groups: list[str], column: str, skipped: list[str]) -> None:
+    """Refuse groups (speakers, corpora) with fewer than :data:`MIN_GROUP_ITEMS` utterances."""
+    names, counts = np.unique(groups, return_counts=True)
+    few = [f"{n} ({c})" for n, c in zip(names, counts, strict=True) if c < MIN_GROUP_ITEMS]
     if few:
         note = f" after leaving out {len(skipped)} bad or unanalysable file(s)" if skipped else ""
+        plural = _PLURAL[column]
+        extra = (
+            f" (inputs without a {column} are all one {column})" if CALL_GROUP in names else ""
+        )
         raise ConfigError(
-            "per-speaker normalisation needs at least "
-            f"{MIN_SPEAKER_ITEMS} utterances of each speaker (one utterance z-scores to "
-            f"zeros); too few{note}: {', '.join(few[:5])}. Predict more files of those "
-            "speakers together"
+            f"per-{column} normalisation needs at least {MIN_GROUP_ITEMS} utterances of each "
+            f"{column}{extra} (one utterance z-scores to zeros); too few{note}: "
+            f"{', '.join(few[:5])}. Predict at least {MIN_GROUP_ITEMS} files of those "
+            f"{plural} together"
         )
 
 
@@ -418,7 +478,8 @@ def predict(
     Args:
         model_path: a run folder or a model package.
         inputs: audio files and/or folders (with ``speaker``: all of one speaker).
-        manifest: a manifest to predict instead of ``inputs`` (speakers from its column).
+        manifest: a manifest to predict instead of ``inputs`` (speakers and corpora from its
+            columns).
         speaker: the speaker of every input file.
         batch_size: files per ``predict_proba`` call.
         skip_bad: skip (and list) bad files instead of raising.

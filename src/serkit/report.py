@@ -326,6 +326,14 @@ def _html_table(rows: list[list[str]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def _normalised(method: str | None) -> str:
+    """The features fact's note on ``features.normalize`` (speaker, corpus; else nothing)."""
+    from serkit.features.frontend import NORMALIZE_GROUPS
+
+    group = NORMALIZE_GROUPS.get(str(method))
+    return f"; z-scored per {group} (label-free, transductive per {group})" if group else ""
+
+
 def _facts(s: dict[str, Any]) -> list[tuple[str, str]]:
     cfg, ds = s["cfg"], s["dataset"]
     features = cfg.get("features", {})
@@ -343,7 +351,7 @@ def _facts(s: dict[str, Any]) -> list[tuple[str, str]]:
             "features",
             f"{features.get('name')} {features.get('params') or ''} "
             f"({feat.get('level', '?')} level, dim {feat.get('dim', '?')})"
-            + ("; z-scored per speaker" if features.get("normalize") == "speaker" else ""),
+            + _normalised(features.get("normalize")),
         ),
         ("model", f"{cfg.get('model', {}).get('name')} {cfg.get('model', {}).get('params') or ''}"),
         ("protocol", f"{protocol.get('name')} {protocol.get('params') or ''}"),

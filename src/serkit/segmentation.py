@@ -20,9 +20,10 @@ Segmentation (:class:`SegmentConfig`):
 Every segment then goes through the predictor's own front end (its VAD trimming and
 analysable thresholds, see :class:`~serkit.features.frontend.Frontend`); a segment shorter than
 ``min_s`` or refused by the front end gets an ``unanalysable`` status. A model trained on
-per-speaker normalised features is refused: one recording gives no speaker statistics that
-match training. Audio at another rate than the model's is resampled block by block with soxr's
-streaming resampler, whose output equals resampling the whole signal at once.
+per-speaker (or per-corpus) normalised features is refused: one recording gives no speaker
+(corpus) statistics that match training. Audio at another rate than the model's is resampled
+block by block with soxr's streaming resampler, whose output equals resampling the whole
+signal at once.
 
 Example:
     >>> from serkit.pretrained import default_predictor
@@ -129,18 +130,20 @@ class StreamingPredictor:
         sample_rate: the rate of the blocks fed (resampled to the model's rate if it differs).
 
     Raises:
-        ConfigError: the model normalises per speaker, or silero-vad cannot run at its rate.
+        ConfigError: the model normalises per speaker or per corpus, or silero-vad cannot
+            run at its rate.
     """
 
     def __init__(self, predictor: Any, config: SegmentConfig, sample_rate: int = 16000) -> None:
         from serkit.segment_vad import SileroStream, SpeechTracker
 
-        if predictor.frontend.needs_speakers:
+        group = predictor.frontend.group_column
+        if group is not None:
             raise ConfigError(
-                "this model was trained on per-speaker z-scored features "
-                "(features.normalize: speaker); the segments of one recording cannot be "
-                "normalised like its training data. Use a model trained with normalize: none "
-                "(such as the default model) for long audio and streams"
+                f"this model was trained on per-{group} z-scored features "
+                f"(features.normalize: {predictor.frontend.normalize}); the segments of one "
+                "recording cannot be normalised like its training data. Use a model trained "
+                "with normalize: none (such as the default model) for long audio and streams"
             )
         if int(sample_rate) <= 0:
             raise ConfigError(f"sample_rate must be > 0; found {sample_rate}")
@@ -389,7 +392,7 @@ def predict_long(
 
     Raises:
         AudioError: unreadable, empty or corrupt audio (naming the file).
-        ConfigError: bad settings, or a model that normalises per speaker.
+        ConfigError: bad settings, or a model that normalises per speaker or per corpus.
     """
     config = config or SegmentConfig()
     if not (isinstance(block_s, (int, float)) and block_s > 0):

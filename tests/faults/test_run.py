@@ -296,3 +296,25 @@ def test_fold_keys_hash_rows_and_front_end():
         content_key("fp:1:frontA", digests, {"train": [0, 1], "test": [2]}),  # the seed
     ]
     assert base not in others and len(set(others)) == 4
+
+
+def test_corpus_normalisation_names_a_row_without_a_corpus(project):
+    from serkit.errors import ManifestError
+    from serkit.experiment.data import load_features
+
+    features = {**project["cfg"]["features"], "normalize": "corpus"}
+    cfg = experiment.validate_config({**project["cfg"], "features": features})
+    df = mf.read(project["manifest"])
+    victim = str(df["id"].iloc[3])
+    df.loc[3, "corpus"] = None  # a frame built in memory, never validated as a manifest
+    expected = (
+        f"normalize: corpus needs a corpus id on every row; row id {victim} has none. Fill "
+        "the manifest's corpus column or remove features.normalize"
+    )
+    with pytest.raises(ConfigError, match=expected):
+        load_features(df, cfg["features"])
+    # a manifest file with such a row stops the run before any work, naming the row
+    mf.write(df, project["manifest"])
+    with pytest.raises(ManifestError, match=f"row {victim} has an empty 'corpus'"):
+        _run({**project["cfg"], "features": features})
+    assert not project["run"].exists()

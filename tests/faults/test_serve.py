@@ -304,7 +304,8 @@ def test_stream_of_silence_ends_without_a_label(server):
 
 
 # -- what cannot be served ------------------------------------------------------------------
-def test_a_per_speaker_normalised_model_is_refused(model_dir):
+@pytest.mark.parametrize("normalize", ["speaker", "corpus"])
+def test_a_per_speaker_or_per_corpus_normalised_model_is_refused(model_dir, normalize):
     from dataclasses import replace
 
     from serkit.errors import ConfigError
@@ -312,9 +313,11 @@ def test_a_per_speaker_normalised_model_is_refused(model_dir):
     from serkit.serve import create_app
 
     plain = Predictor.from_path(model_dir)
-    speaker = Predictor(plain.model, replace(plain.frontend, normalize="speaker"), plain.meta)
-    with pytest.raises(ConfigError, match="per-speaker"):
-        create_app(speaker)
+    grouped = Predictor(plain.model, replace(plain.frontend, normalize=normalize), plain.meta)
+    with pytest.raises(
+        ConfigError, match=f"per-{normalize} z-scored features .features.normalize: {normalize}"
+    ):
+        create_app(grouped)
 
 
 def test_cli_refuses_a_public_address_without_token(model_dir, capsys, monkeypatch):

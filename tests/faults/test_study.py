@@ -108,3 +108,18 @@ def test_decompose_refuses_bad_conditions_and_swaps(ws, capsys, monkeypatch):
         "x.wav",
     )
     assert not (ws["out"] / "dc3").exists()
+
+
+@pytest.mark.parametrize("normalize", ["speaker", "corpus"])
+def test_explain_refuses_a_run_normalised_per_speaker_or_corpus(ws, monkeypatch, normalize):
+    from serkit import explain as ex
+    from serkit.errors import ConfigError
+    from serkit.features import get_extractor
+    from serkit.features.frontend import Frontend
+    from serkit.inference import Predictor
+
+    extractor = get_extractor("speechflow", encoder=str(ws["sflow"]))
+    fe = Frontend(extractor, normalize=normalize)
+    monkeypatch.setattr(ex, "_run_source", lambda path: Predictor(None, fe))
+    with pytest.raises(ConfigError, match=f"per {normalize} .features.normalize: {normalize}"):
+        ex.explain(ws["root"], [ws["wav"]])

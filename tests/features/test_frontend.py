@@ -40,9 +40,11 @@ def test_key_separates_every_part():
         Frontend(ex, VadTrim(method="energy")).key(),
         Frontend(ex, VadTrim(method="energy", pad_ms=10)).key(),
         Frontend(ex, normalize="speaker").key(),
+        Frontend(ex, normalize="corpus").key(),
     }
-    assert len(keys) == 5
+    assert len(keys) == 6
     assert Frontend(ex, normalize="speaker").cached() == Frontend(ex)
+    assert Frontend(ex, normalize="corpus").cached() == Frontend(ex)
 
 
 def test_store_folder_is_the_cached_front_end(tmp_path):
@@ -51,7 +53,7 @@ def test_store_folder_is_the_cached_front_end(tmp_path):
     assert folder.name == f"mfcc-{Frontend(ex, vad, 'speaker').cached().key()}"
 
 
-@pytest.mark.parametrize("normalize", ["none", "speaker"])
+@pytest.mark.parametrize("normalize", ["none", "speaker", "corpus"])
 @pytest.mark.parametrize("vad", [None, VadTrim(method="energy", pad_ms=12)])
 def test_dict_round_trip_through_json(vad, normalize):
     fe = Frontend(get_extractor("logmel", preset="acrnn"), vad, normalize)
@@ -95,3 +97,17 @@ def test_normalise_is_a_batch_step():
     np.testing.assert_allclose(fe.normalise(X, ["a", "a", "b", "b"]), [[-1, -1], [1, 1]] * 2)
     with pytest.raises(ConfigError, match="speaker id of every input"):
         fe.normalise(X, None)
+    corpus = Frontend(get_extractor("mfcc"), normalize="corpus")
+    np.testing.assert_allclose(corpus.normalise(X, ["c"] * 4), fe.normalise(X, ["c"] * 4))
+    with pytest.raises(ConfigError, match="per corpus .normalize='corpus'.: give the corpus"):
+        corpus.normalise(X, None)
+
+
+@pytest.mark.parametrize(
+    ("normalize", "column", "speakers"),
+    [("none", None, False), ("speaker", "speaker", True), ("corpus", "corpus", False)],
+)
+def test_group_column_names_the_manifest_column(normalize, column, speakers):
+    fe = Frontend(get_extractor("mfcc"), normalize=normalize)
+    assert fe.group_column == column and fe.needs_speakers is speakers
+    assert f"normalize {normalize}" in fe.describe() or normalize == "none"

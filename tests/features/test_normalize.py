@@ -1,4 +1,5 @@
-"""Per-speaker z-scoring: per-speaker mean 0 / std 1, constant dims, frame level, config."""
+"""Per-group z-scoring (speakers, corpora): per-group mean 0 / std 1, constant dims, frame
+level, one math for both methods, config."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from serkit.errors import ConfigError
-from serkit.features.normalize import speaker_zscore
+from serkit.features import get_extractor
+from serkit.features.frontend import Frontend
+from serkit.features.normalize import group_zscore, speaker_zscore
 
 
-def _check(Z: np.ndarray, speakers: np.ndarray, X: np.ndarray) -> None:
-    for speaker in np.unique(speakers):
-        rows = Z[speakers == speaker]
-        raw = X[speakers == speaker]
+def _check(Z: np.ndarray, groups: np.ndarray, X: np.ndarray) -> None:
+    for group in np.unique(groups):
+        rows = Z[groups == group]
+        raw = X[groups == group]
         varies = raw.std(axis=0) > 1e-6 * np.maximum(1.0, np.abs(raw.mean(axis=0)))
         np.testing.assert_allclose(rows.mean(axis=0), 0.0, atol=1e-6)
         np.testing.assert_allclose(rows.std(axis=0)[varies], 1.0, rtol=1e-5)
@@ -84,8 +87,43 @@ def test_labels_play_no_part_and_order_is_kept():
 
 
 def test_length_mismatch_is_an_error():
-    with pytest.raises(ValueError, match="3 feature rows but 2 speaker ids"):
+    with pytest.raises(ValueError, match="3 feature rows but 2 group ids"):
         speaker_zscore(np.zeros((3, 2)), ["a", "b"])
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), n_corpora=st.integers(1, 3), dim=st.integers(1, 4))
+def test_group_zscore_per_corpus_and_the_same_math_as_per_speaker(seed, n_corpora, dim):
+    rng = np.random.default_rng(seed)
+    corpora = np.repeat([f"c{i}" for i in range(n_corpora)], rng.integers(2, 9, n_corpora))
+    rng.shuffle(corpora)
+    offsets = {c: rng.normal(0, 100, dim) for c in np.unique(corpora)}
+    X = np.stack([offsets[c] + rng.normal(0, 2, dim) for c in corpora]).astype(np.float32)
+    X[:, -1] = -3.0  # constant in every corpus
+    Z = group_zscore(X, corpora)
+    assert Z.shape == X.shape and Z.dtype == np.float32 and np.all(np.isfinite(Z))
+    _check(Z.astype(np.float64), corpora, X.astype(np.float64))
+    np.testing.assert_array_equal(Z[:, -1], 0.0)
+    # one function behind both methods: the same groups give the same z-scores
+    np.testing.assert_array_equal(speaker_zscore(X, corpora), Z)
+    ex = get_extractor("mfcc")
+    by_corpus = Frontend(ex, normalize="corpus").normalise(X, corpora)
+    by_speaker = Frontend(ex, normalize="speaker").normalise(X, corpora)
+    np.testing.assert_array_equal(by_corpus, by_speaker)
+    np.testing.assert_array_equal(by_corpus, Z)
+
+
+def test_frame_level_pools_every_frame_of_a_corpus():
+    rng = np.random.default_rng(1)
+    corpora = np.array(["x", "y", "x", "y"])
+    frames = [rng.normal(40 if c == "x" else -4, 1, (rng.integers(2, 7), 3)) for c in corpora]
+    out = group_zscore(frames, corpora)
+    for c in ("x", "y"):
+        pooled = np.concatenate([o for o, g in zip(out, corpora, strict=True) if g == c])
+        raw = np.concatenate([f for f, g in zip(frames, corpora, strict=True) if g == c])
+        _check(pooled, np.full(len(pooled), c), raw)
+    with pytest.raises(ValueError, match="group y: no feature frames"):
+        group_zscore([frames[0], np.zeros((0, 3))], ["x", "y"])
 
 
 def test_config_accepts_speaker_and_rejects_unknown_values():
@@ -104,5 +142,10 @@ def test_config_accepts_speaker_and_rejects_unknown_values():
     spk = validate_config({**base, "features": {"name": "egemaps", "normalize": "speaker"}})
     assert spk["features"]["normalize"] == "speaker"
     assert fingerprint(spk) != fingerprint(plain)
-    with pytest.raises(ConfigError, match="features.normalize must be one of none, speaker"):
+    corpus = validate_config({**base, "features": {"name": "egemaps", "normalize": "corpus"}})
+    assert corpus["features"]["normalize"] == "corpus"
+    assert len({fingerprint(plain), fingerprint(spk), fingerprint(corpus)}) == 3
+    with pytest.raises(
+        ConfigError, match="features.normalize must be one of none, speaker, corpus .*'global'"
+    ):
         validate_config({**base, "features": {"name": "egemaps", "normalize": "global"}})

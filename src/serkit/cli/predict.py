@@ -32,13 +32,15 @@ def register(app: typer.Typer) -> None:
             "leave it out (give only audio) to use serkit's default model (`serkit info --model`).",
         ),
         inputs: list[Path] = typer.Argument(
-            None, help="Audio files and/or folders (searched recursively)."
+            None,
+            help="Audio files and/or folders (searched recursively); a model trained with "
+            "features.normalize: corpus z-scores them together, as one corpus.",
         ),
         manifest: Path | None = typer.Option(
             None,
             "--manifest",
-            help="Predict the rows of this manifest instead (its speaker column groups "
-            "per-speaker normalisation; start/end cut segments).",
+            help="Predict the rows of this manifest instead (its speaker / corpus column "
+            "groups per-speaker / per-corpus normalisation; start/end cut segments).",
         ),
         speaker: str | None = typer.Option(
             None,

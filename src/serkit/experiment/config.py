@@ -62,7 +62,7 @@ SECTIONS: dict[str, dict[str, Any]] = {
         "store": "features/",
         "skip_bad": False,
         "vad": None,  # optional VadTrim params, e.g. {method: silero, pad_ms: 30}
-        "normalize": None,  # none | speaker (label-free per-speaker z-score, transductive)
+        "normalize": None,  # none | speaker | corpus (label-free z-score per group, transductive)
         "min_duration_s": None,  # analysable audio (after the VAD); None: 0.1 s
         "min_level_dbfs": None,  # analysable peak level (after the VAD); None: -60 dBFS
     },
@@ -342,7 +342,8 @@ def _normalize(features: dict[str, Any]) -> None:
     if value not in NORMALIZE_METHODS:
         raise ConfigError(
             f"config key features.normalize must be one of {', '.join(NORMALIZE_METHODS)} "
-            f"(speaker: z-score each row with its speaker's feature statistics), found {value!r}"
+            "(speaker: z-score each row with its speaker's feature statistics; corpus: with "
+            f"its corpus's), found {value!r}"
         )
 
 

@@ -141,8 +141,8 @@ def load_features(
     else:
         df = df.copy(deep=False)  # the caller's frame keeps its attrs
     df.attrs = attrs
-    if frontend.needs_speakers:
-        fs = speaker_normalized(fs, df, frontend)
+    if frontend.group_column is not None:
+        fs = group_normalized(fs, df, frontend)
     return df, frontend, fs
 
 
@@ -184,38 +184,46 @@ def log_skipped(rows: list[dict[str, str]], log: Callable[[str], None]) -> None:
         log(f"  ... and {len(rows) - LOG_SKIPPED} more (all listed in dataset.json)")
 
 
-def speaker_normalized(fs: Any, df: pd.DataFrame, frontend: Frontend) -> Any:
-    """``fs`` with every row z-scored by its speaker's feature statistics (``features.normalize``).
+def group_normalized(fs: Any, df: pd.DataFrame, frontend: Frontend) -> Any:
+    """``fs`` with every row z-scored by its group's feature statistics (``features.normalize``:
+    the group is the row's speaker or corpus, :attr:`Frontend.group_column`).
 
-    Label-free and transductive per speaker: the statistics of a test speaker come from that
-    speaker's own rows (all of them, whatever fold they fall in), never from labels. See
-    :mod:`serkit.features.normalize`.
+    Label-free and transductive per group: the statistics of a test speaker (corpus) come from
+    that speaker's (corpus's) own rows (all of them, whatever fold they fall in), never from
+    labels. See :mod:`serkit.features.normalize`.
 
     Args:
         fs: the loaded feature set, aligned with ``df``.
-        df: the rows (column ``speaker``).
-        frontend: the front end (``normalize="speaker"``) that does it.
+        df: the rows (column ``speaker`` or ``corpus``).
+        frontend: the front end (``normalize="speaker"`` or ``"corpus"``) that does it.
 
     Returns:
         A copy of ``fs`` with ``X`` ``(n, dim)`` or ``frames`` (in-memory) normalised.
 
     Raises:
-        ConfigError: a row has no speaker id.
+        ConfigError: a row has no value in the group column (or ``df`` has no such column).
     """
     from dataclasses import replace
 
-    speakers = df["speaker"].astype("string")
-    empty = speakers.isna() | (speakers.str.strip() == "")
+    column = str(frontend.group_column)
+    if column not in df.columns:
+        raise ConfigError(
+            f"features.normalize: {frontend.normalize} needs a {column!r} column in the "
+            f"manifest; found {', '.join(map(str, df.columns))}. Add it or remove "
+            "features.normalize"
+        )
+    groups = df[column].astype("string")
+    empty = groups.isna() | (groups.str.strip() == "")
     if empty.any():
         raise ConfigError(
-            f"features.normalize: speaker needs a speaker id on every row; row id "
+            f"features.normalize: {frontend.normalize} needs a {column} id on every row; row id "
             f"{df['id'].iloc[int(np.flatnonzero(empty.to_numpy())[0])]} has none. Fill the "
-            "manifest's speaker column or remove features.normalize"
+            f"manifest's {column} column or remove features.normalize"
         )
-    speakers = speakers.to_numpy(dtype=str)
+    groups = groups.to_numpy(dtype=str)
     if fs.level == "frame":
-        return replace(fs, frames=frontend.normalise(fs.frames, speakers))
-    return replace(fs, X=frontend.normalise(fs.X, speakers))
+        return replace(fs, frames=frontend.normalise(fs.frames, groups))
+    return replace(fs, X=frontend.normalise(fs.X, groups))
 
 
 def model_level(model: Any, feature_level: str, cfg: dict[str, Any]) -> str:

@@ -137,8 +137,9 @@ def experiment_data(
     )
     log(f"front end: {frontend.describe()} (key {frontend.key()})")
     log_skipped(df.attrs.get("skipped_rows", []), log)
-    if frontend.needs_speakers:
-        log("features: z-scored per speaker (label-free, transductive per speaker)")
+    if frontend.group_column is not None:
+        group = frontend.group_column
+        log(f"features: z-scored per {group} (label-free, transductive per {group})")
     level = model_level(template, fs.level, cfg)
     classes = [c for c in rows.attrs["classes"] if c in set(df["label"].astype(str))]
     return df, frontend, fs, Dataset(df, classes, fs), level

@@ -1,16 +1,17 @@
 """The feature front end: everything that turns audio into model input, as one object.
 
 A :class:`Frontend` is an extractor, the voice-activity trimming in front of it (optional) and
-the normalisation after it (``"none"`` or ``"speaker"``: per-speaker z-scores, see
-:mod:`serkit.features.normalize`). It has one :meth:`Frontend.key` (the feature store keys its
-folders on the front end's per-row part, :meth:`Frontend.cached`), one
+the normalisation after it (``"none"``, ``"speaker"`` or ``"corpus"``: z-scores per speaker
+or per corpus, see :mod:`serkit.features.normalize`). It has one :meth:`Frontend.key` (the
+feature store keys its folders on the front end's per-row part, :meth:`Frontend.cached`), one
 :meth:`Frontend.to_dict` / :meth:`Frontend.from_dict` (written into every model package and
 rebuilt by predict and export), and one per-file computation, :meth:`Frontend.compute`, used by
 extraction and prediction alike: what trains is what predicts.
 
-Per-speaker normalisation is a set-level step (it needs every utterance of a speaker), so it is
-never stored per row: :meth:`Frontend.normalise` applies it to a batch of features with their
-speakers, at training and at prediction time.
+Per-speaker and per-corpus normalisation are set-level steps (they need every utterance of a
+speaker, of a corpus), so they are never stored per row: :meth:`Frontend.normalise` applies
+them to a batch of features with their groups (the manifest column
+:attr:`Frontend.group_column`), at training and at prediction time.
 
 What is analysable is decided here too, once: :meth:`Frontend.compute` refuses a signal that,
 after the VAD, is shorter than ``min_duration_s`` or quieter than ``min_level_dbfs`` (peak),
@@ -49,7 +50,9 @@ from serkit.features.base import FEATURE_VERSION, Extractor
 #: a silence trimmer put in front of an extractor: ``(signal (samples,), rate) -> (samples',)``
 Vad = Callable[[np.ndarray, int], np.ndarray]
 #: the ``normalize`` values a front end accepts
-NORMALIZE_METHODS = ("none", "speaker")
+NORMALIZE_METHODS = ("none", "speaker", "corpus")
+#: the manifest column whose groups each set-level ``normalize`` method z-scores separately
+NORMALIZE_GROUPS = {"speaker": "speaker", "corpus": "corpus"}
 
 
 def vad_spec(vad: Vad | None) -> dict[str, Any] | None:
@@ -80,8 +83,10 @@ class Frontend:
         extractor: the configured extractor.
         vad: optional trimmer ``(signal, rate) -> signal`` (e.g.
             :class:`serkit.features.vad.VadTrim`), applied before the extractor.
-        normalize: ``"none"`` or ``"speaker"`` (z-score with the statistics of each speaker's
-            own utterances; prediction then needs the speaker of every input).
+        normalize: ``"none"``, ``"speaker"`` (z-score with the statistics of each speaker's
+            own utterances; prediction then needs the speaker of every input) or ``"corpus"``
+            (the same per corpus; prediction takes the inputs of one call as one corpus
+            unless they carry their own).
         min_duration_s: shortest analysable signal after the VAD, in seconds.
         min_level_dbfs: lowest analysable peak level after the VAD, in dBFS.
     """
@@ -207,9 +212,15 @@ class Frontend:
         return self.extractor.level
 
     @property
+    def group_column(self) -> str | None:
+        """The manifest column whose groups are z-scored separately (``"speaker"``,
+        ``"corpus"``), or ``None`` without set-level normalisation."""
+        return NORMALIZE_GROUPS.get(self.normalize)
+
+    @property
     def needs_speakers(self) -> bool:
         """Whether inputs must come with their speaker ids (per-speaker normalisation)."""
-        return self.normalize == "speaker"
+        return self.group_column == "speaker"
 
     def compute(self, signal: np.ndarray, sample_rate: int) -> np.ndarray:
         """Features of one signal: trimmed by the VAD (if any), then extracted.
@@ -259,27 +270,29 @@ class Frontend:
     def normalise(
         self,
         features: np.ndarray | Sequence[np.ndarray],
-        speakers: Sequence[str] | np.ndarray | None,
+        groups: Sequence[str] | np.ndarray | None,
     ) -> np.ndarray | list[np.ndarray]:
         """Apply the set-level normalisation to a batch (identity for ``"none"``).
 
         Args:
             features: ``(n, dim)`` or a list of ``n`` ``(frames_i, dim)`` arrays.
-            speakers: ``(n,)`` speaker ids (needed for ``"speaker"``).
+            groups: ``(n,)`` group ids, the :attr:`group_column` of each input (speaker ids
+                for ``"speaker"``, corpus names for ``"corpus"``).
 
         Raises:
-            ConfigError: speaker normalisation without speakers.
+            ConfigError: set-level normalisation without groups.
         """
-        if self.normalize == "none":
+        column = self.group_column
+        if column is None:
             return features
-        from serkit.features.normalize import speaker_zscore
+        from serkit.features.normalize import group_zscore
 
-        if speakers is None:
+        if groups is None:
             raise ConfigError(
-                "this front end z-scores features per speaker (normalize='speaker'): give the "
-                "speaker id of every input"
+                f"this front end z-scores features per {column} (normalize={self.normalize!r}): "
+                f"give the {column} id of every input"
             )
-        return speaker_zscore(features, speakers)
+        return group_zscore(features, groups)
 
     def describe(self) -> str:
         """One line for logs and reports."""

@@ -26,14 +26,16 @@ def check_servable(predictor: Predictor) -> None:
     """Refuse a model that cannot predict one clip on its own.
 
     Raises:
-        ConfigError: the model z-scores features per speaker (it needs several clips of the
-            speaker at once).
+        ConfigError: the model z-scores features per speaker or per corpus (it needs several
+            clips of the speaker, of the corpus, at once).
     """
-    if predictor.frontend.needs_speakers:
+    group = predictor.frontend.group_column
+    if group is not None:
         raise ConfigError(
-            "this model was trained on per-speaker z-scored features (features.normalize: "
-            "speaker) and needs several clips of a speaker at once; a server predicts one "
-            "clip at a time: serve a model trained without per-speaker normalisation"
+            f"this model was trained on per-{group} z-scored features (features.normalize: "
+            f"{predictor.frontend.normalize}) and needs several clips of a {group} at once; a "
+            "server predicts one clip at a time: serve a model trained without per-speaker "
+            "or per-corpus normalisation"
         )
 
 
