@@ -40,8 +40,8 @@ import numpy as np  # noqa: E402
 
 from serkit.experiment.config import load_config  # noqa: E402
 from serkit.experiment.data import load_rows  # noqa: E402
-from serkit.experiment.runner import experiment_data, make_folds, make_model  # noqa: E402
-from serkit.experiment.search import fit_model  # noqa: E402
+from serkit.experiment.runner import experiment_data, make_folds  # noqa: E402
+from serkit.experiment.search import fit_model, make_model  # noqa: E402
 
 
 def parse_variant(text: str) -> tuple[str, list[str]]:

@@ -18,7 +18,7 @@ from serkit.experiment.config import fingerprint
 from serkit.experiment.data import Dataset
 from serkit.experiment.distributed import SOLO, Group
 from serkit.experiment.folder import Log
-from serkit.experiment.search import fit_model
+from serkit.experiment.search import fit_model, searched_model
 
 
 def final_model(
@@ -41,7 +41,6 @@ def final_model(
     :func:`~serkit.experiment.cache.row_digests` of ``dataset``, computed when not given):
     a model of other data is refitted. With ``source`` (config ``augment``) it trains as the
     folds do, on ``train_on`` with the augmenter fitted on every row."""
-    from serkit.experiment.runner import searched_model  # the runner imports this module
     from serkit.models.package import is_current, save_model
 
     target = run_dir / "model"

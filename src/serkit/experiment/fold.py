@@ -20,7 +20,7 @@ from serkit.experiment.checkpoints import checkpoints_in, resume_note
 from serkit.experiment.data import Dataset
 from serkit.experiment.distributed import Group
 from serkit.experiment.folder import Log
-from serkit.experiment.search import fit_model
+from serkit.experiment.search import fit_model, searched_model
 
 
 def _fit(
@@ -106,7 +106,6 @@ def run_fold(
     model then trains on the fold's augmented set; predictions stay on real test rows).
     """
     from serkit.experiment.augmentation import fold_training
-    from serkit.experiment.runner import searched_model  # the runner imports this module
 
     started = time.time()
     model, best, search = searched_model(cfg, dataset, fold.train, level, seed)

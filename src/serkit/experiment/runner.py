@@ -42,7 +42,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from serkit.atomic import atomic_write_parquet, atomic_write_text
@@ -57,7 +56,7 @@ from serkit.experiment.distributed import Group, join
 from serkit.experiment.final import final_model
 from serkit.experiment.fold import run_fold
 from serkit.experiment.folder import Log, cached_folds, folds_table, prepare_folder, quiet
-from serkit.experiment.search import grid_search
+from serkit.experiment.search import make_model
 
 
 def build_protocol(cfg: dict[str, Any], seed: int) -> Any:
@@ -98,18 +97,6 @@ def make_folds(cfg: dict[str, Any], df: pd.DataFrame, seed: int) -> tuple[list, 
     return folds, certify_encoder(cfg, df, folds, certificate)
 
 
-def make_model(cfg: dict[str, Any], seed: int, params: dict[str, Any] | None = None) -> Any:
-    """A new estimator; a ``seed`` parameter not set in the config gets the run seed."""
-    from serkit.models import get_model
-
-    model = get_model(cfg["model"]["name"], **cfg["model"]["params"])
-    if "seed" in model.get_params() and "seed" not in cfg["model"]["params"]:
-        model.set_params(seed=seed)
-    if params:
-        model.set_params(**params)
-    return model
-
-
 def experiment_data(
     cfg: dict[str, Any],
     rows: pd.DataFrame,
@@ -143,21 +130,6 @@ def experiment_data(
     level = model_level(template, fs.level, cfg)
     classes = [c for c in rows.attrs["classes"] if c in set(df["label"].astype(str))]
     return df, frontend, fs, Dataset(df, classes, fs), level
-
-
-def searched_model(
-    cfg: dict[str, Any], dataset: Dataset, idx: np.ndarray, level: str, seed: int
-) -> tuple[Any, dict[str, Any] | None, Any]:
-    """A new, unfitted estimator: the config's parameters, updated by the best point of the
-    configured inner search on rows ``idx`` (no search: none).
-
-    Returns:
-        ``(model, best_params or None, search record or None)``.
-    """
-    if cfg["search"] is None:
-        return make_model(cfg, seed), None, None
-    best, search = grid_search(make_model(cfg, seed), dataset, idx, cfg["search"], level, seed)
-    return make_model(cfg, seed, best), best, search
 
 
 def _check_distributable(cfg: dict[str, Any], world: int) -> None:

@@ -1,4 +1,5 @@
-"""Nested hyper-parameter search: a grid evaluated by an inner protocol on a training fold."""
+"""Estimators of a run and the nested hyper-parameter search (a grid evaluated by an inner
+protocol on a training fold)."""
 
 from __future__ import annotations
 
@@ -69,3 +70,30 @@ def grid_search(
         results.append({"params": point, "mean": float(np.mean(scores)), "scores": scores})
     best = max(range(len(results)), key=lambda i: (results[i]["mean"], -i))
     return dict(results[best]["params"]), results
+
+
+def make_model(cfg: dict[str, Any], seed: int, params: dict[str, Any] | None = None) -> Any:
+    """A new estimator; a ``seed`` parameter not set in the config gets the run seed."""
+    from serkit.models import get_model
+
+    model = get_model(cfg["model"]["name"], **cfg["model"]["params"])
+    if "seed" in model.get_params() and "seed" not in cfg["model"]["params"]:
+        model.set_params(seed=seed)
+    if params:
+        model.set_params(**params)
+    return model
+
+
+def searched_model(
+    cfg: dict[str, Any], dataset: Dataset, idx: np.ndarray, level: str, seed: int
+) -> tuple[Any, dict[str, Any] | None, Any]:
+    """A new, unfitted estimator: the config's parameters, updated by the best point of the
+    configured inner search on rows ``idx`` (no search: none).
+
+    Returns:
+        ``(model, best_params or None, search record or None)``.
+    """
+    if cfg["search"] is None:
+        return make_model(cfg, seed), None, None
+    best, search = grid_search(make_model(cfg, seed), dataset, idx, cfg["search"], level, seed)
+    return make_model(cfg, seed, best), best, search
