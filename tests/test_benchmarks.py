@@ -174,3 +174,29 @@ def test_tune_writes_its_table_and_refits_only_new_requests(bench, tmp_path, mon
         ([], 1),
         (["model.params.epochs=8"], 1),
     ]
+
+
+def test_loco_rows_are_valid_configs_and_the_table_lists_every_corpus(bench, tmp_path):
+    from serkit import experiment
+
+    loco = bench("loco")
+    args = loco._parser().parse_args(["--manifests", str(tmp_path), "--store", str(tmp_path)])
+    for features in loco.FRONT_ENDS:
+        for normalize in loco.NORMALIZE:
+            cfg = experiment.load_config(loco.CONFIG, loco.overrides(args, features, normalize))
+            assert cfg["features"]["name"] == features
+            assert cfg["features"].get("normalize", "none") == normalize
+            assert cfg["protocol"]["name"] == "leave-one-corpus-out"
+            assert [Path(p).stem for p in cfg["data"]["manifests"]] == list(loco.CORPORA)
+    row = {
+        "features": "compare",
+        "normalize": "corpus",
+        "per_corpus": {"ravdess": 0.438, "urdu": 0.378, "turev-db": 0.449},
+        "mean": 0.4217,
+        "pooled": 0.367,
+        "pooled_ci": [0.306, 0.424],
+        "train_seconds": 116.0,
+    }
+    text = loco.table([row])
+    cells = "| ComParE 2016 + linear SVM | corpus | 43.8 | 37.8 | 44.9 | 42.2 | 36.7 [30.6, 42.4]"
+    assert cells in text
