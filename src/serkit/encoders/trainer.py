@@ -209,6 +209,32 @@ def train_encoder(
     ).history
 
 
+def _batch_loss(
+    net: Any,
+    rows: ValidationRows,
+    idx: np.ndarray,
+    segment: int | None,
+    rng: np.random.Generator,
+    device: torch.device,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """The family's ``(loss, parts)`` on rows ``idx`` of ``rows`` (the training rows or the
+    validation rows, in the same container; ``targets`` ``None`` where the family takes none)."""
+    x, lengths = _batch(rows.frames, idx, segment, rng)
+    extra = {}
+    if rows.targets is not None:
+        t = torch.as_tensor(np.asarray(rows.targets)[idx], dtype=torch.float32)
+        extra["targets"] = t.to(device)
+    y = None if rows.labels is None else torch.as_tensor(rows.labels[idx], dtype=torch.int64)
+    c = None if rows.cond is None else torch.as_tensor(rows.cond[idx], dtype=torch.float32)
+    return net.loss(
+        x.to(device),
+        lengths.to(device),
+        labels=None if y is None else y.to(device),
+        cond=None if c is None else c.to(device),
+        **extra,
+    )
+
+
 def _validation_loss(
     net: Any,
     rows: ValidationRows,
@@ -231,6 +257,7 @@ def _validation_loss(
             f"validation rows ({exc}); choose other validation speakers"
         ) from None
     devices = [device.index or 0] if device.type == "cuda" else []
+    given = ValidationRows(rows.frames, rows.labels, rows.cond, rows.targets if columns else None)
     sums: dict[str, float] = {}
     seen = 0
     net.eval()
@@ -240,20 +267,7 @@ def _validation_loss(
             idx = np.asarray(idx)
             if len(idx) == 0:
                 continue
-            x, lengths = _batch(rows.frames, idx, segment, rng)
-            extra = {}
-            if columns and rows.targets is not None:
-                t = torch.as_tensor(np.asarray(rows.targets)[idx], dtype=torch.float32)
-                extra["targets"] = t.to(device)
-            y = None if rows.labels is None else torch.as_tensor(labels[idx], dtype=torch.int64)
-            c = None if rows.cond is None else torch.as_tensor(rows.cond[idx], dtype=torch.float32)
-            loss, parts = net.loss(
-                x.to(device),
-                lengths.to(device),
-                labels=None if y is None else y.to(device),
-                cond=None if c is None else c.to(device),
-                **extra,
-            )
+            loss, parts = _batch_loss(net, given, idx, segment, rng, device)
             for key, value in {"loss": loss.item(), **parts}.items():
                 sums[key] = sums.get(key, 0.0) + float(value) * len(idx)
             seen += len(idx)
@@ -396,6 +410,7 @@ def fit_encoder(
             log(f"resuming after epoch {saved['epoch']} ({ckpt})")
     history: list[dict[str, Any]] = state["history"]
     batch_labels = labels if labels is not None else np.zeros(n, dtype=np.int64)
+    training_rows = ValidationRows(frames, labels, cond, targets if columns else None)
     segment = getattr(net, "segment_frames", None)
     done_now = 0
     for epoch in range(start, options.epochs + 1):
@@ -410,20 +425,7 @@ def fit_encoder(
             idx = np.asarray(idx)
             if len(idx) == 0:
                 continue
-            x, lengths = _batch(frames, idx, segment, rng)
-            y = None if labels is None else torch.as_tensor(labels[idx], dtype=torch.int64)
-            c = None if cond is None else torch.as_tensor(cond[idx], dtype=torch.float32)
-            extra = {}
-            if columns and targets is not None:
-                t = torch.as_tensor(np.asarray(targets)[idx], dtype=torch.float32)
-                extra["targets"] = t.to(device)
-            loss, parts = net.loss(
-                x.to(device),
-                lengths.to(device),
-                labels=None if y is None else y.to(device),
-                cond=None if c is None else c.to(device),
-                **extra,
-            )
+            loss, parts = _batch_loss(net, training_rows, idx, segment, rng, device)
             if not torch.isfinite(loss):
                 raise ConfigError(
                     f"encoder family {type(net).__name__}: loss is {float(loss)} at epoch "
