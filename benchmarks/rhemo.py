@@ -167,17 +167,16 @@ def experiment_config(args, corpus: str, arch: str, variant: str, package: Path)
 
 
 def run_figures(run_dir: Path) -> dict[str, Any]:
-    """Pooled UAR (+ CI), certificate, per-fold seconds and the net's parameter count."""
-    from serkit.models.nets import build_net
+    """Pooled UAR (+ CI), certificate, per-fold seconds and the trained module's parameter
+    count (the net; with ``encoder`` + ``finetune`` the RH-emo encoder in front of it too)."""
+    from serkit.models import get_model
     from serkit.models.nets.acrnn import count_parameters
 
     metrics = json.loads((run_dir / "metrics.json").read_text())
     info = json.loads((run_dir / "dataset.json").read_text())
     cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
-    params = cfg["model"]["params"]
-    net = build_net(
-        params["net"], int(info["features"]["dim"]), len(info["classes"]), **params["net_params"]
-    )
+    model = get_model(cfg["model"]["name"], **cfg["model"]["params"])
+    net = model.build_module(int(info["features"]["dim"]), len(info["classes"]))
     return {
         "uar": metrics["pooled"]["uar"],
         "ci95": metrics["pooled"].get("ci95"),
