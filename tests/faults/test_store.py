@@ -479,6 +479,9 @@ def test_workers_end_with_their_parent_and_a_rerun_completes(
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # its own process group, as a shell gives a command
+        # and Ctrl-C handling as an interactive shell gives it: a suite started in the
+        # background (`pytest &`) ignores SIGINT, and its children would inherit that
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     folder = FeatureStore(tmp_path / "s").folder_path(features.get_extractor("egemaps"))
     try:
