@@ -163,14 +163,19 @@ def test_vae_pretrain_with_validation_speakers_keeps_the_best_epoch(project, cap
 def test_per_fold_labelled_encoders_validate_on_labelled_rows(project, capsys, monkeypatch):
     monkeypatch.chdir(project)
     args = ["pretrain", "demo_ge2e_folds.yaml", "name=ge2e_val", "training.epochs=2"]
-    args += ["latent_plots=[]", "training.validation={fraction: 0.5, seed: 0}"]
+    # leave one speaker out: 3 training speakers per fold (the holdout rule keeps two)
+    args += ["latent_plots=[]", "folds.protocol={name: loso}"]
+    args += ["training.validation={fraction: 0.2, seed: 0}"]
     code, out, err = serkit(args, capsys, monkeypatch)
     assert code == 0, err
     folders = encoder_folders(project / "runs" / "ge2e_val")
+    # fold names are speaker ids ("corpus/speaker"): one folder level each, read back whole
+    assert sorted(folders) == [f"ravdess/Actor_0{i}" for i in range(1, 5)]
+    assert all(f.parent == project / "runs" / "ge2e_val" / "encoder" for f in folders.values())
     for folder in folders.values():
         meta = json.loads((folder / "encoder.json").read_text())
         held = meta["validation_speakers"]
-        assert len(held) == 1 and held[0] in meta["speakers"] and len(meta["speakers"]) == 2
+        assert len(held) == 1 and held[0] in meta["speakers"] and len(meta["speakers"]) == 3
         assert all(np.isfinite(h["val_loss"]) for h in meta["history"])
         assert meta["extra"]["validation"]["best_epoch"] in (1, 2)
     # a named speaker that is a test speaker of one fold is not among its training speakers

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -40,20 +41,25 @@ def test_unknown_named_speakers_name_the_available_ones():
         split_validation(["c/a", "c/b"], {"speakers": ["c/a", "c/b"]})
 
 
-def test_a_fraction_draws_whole_speakers_seeded_and_leaves_one_for_training():
+def test_a_fraction_draws_whole_speakers_seeded_by_the_one_holdout_rule():
+    from serkit.holdout import validation_split
+
     spec = {"fraction": 0.4, "seed": 3}
     train, val, chosen = split_validation(SPEAKERS, spec)
-    assert len(chosen) == 2 and set(chosen) < set(SPEAKERS)
     assert {SPEAKERS[i] for i in val} == set(chosen)
     assert not {SPEAKERS[i] for i in train} & set(chosen)
     assert sorted([*train, *val]) == list(range(len(SPEAKERS)))
+    assert len(val) >= 0.4 * len(SPEAKERS)  # whole speakers until the share of the rows
+    # the same rows as the neural models' and the runs' validation split
+    expected = validation_split(np.zeros(len(SPEAKERS)), np.array(SPEAKERS), 0.4, 3)[1]
+    assert val.tolist() == expected.tolist()
     assert split_validation(SPEAKERS[::-1], spec)[2] == chosen  # row order does not matter
     draws = {tuple(split_validation(SPEAKERS, {"fraction": 0.4, "seed": s})[2]) for s in range(8)}
     assert len(draws) > 1  # the seed draws
     assert len(split_validation(SPEAKERS, {"fraction": 0.01, "seed": 0})[2]) == 1  # at least one
-    assert len(split_validation(SPEAKERS, {"fraction": 0.99, "seed": 0})[2]) == 4  # one left
-    with pytest.raises(ConfigError, match="has 1 training speaker.*at least 2"):
-        split_validation(["c/a", "c/a"], spec)
+    assert len(split_validation(SPEAKERS, {"fraction": 0.99, "seed": 0})[2]) == 3  # two left
+    with pytest.raises(ConfigError, match="has 2 training speaker.*at least 3"):
+        split_validation(["c/a", "c/a", "c/b"], spec)
 
 
 @pytest.mark.parametrize(

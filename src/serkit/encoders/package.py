@@ -173,6 +173,21 @@ def save_encoder(
     return folder
 
 
+def fold_folder(fold: str) -> str:
+    """The folder name of a fold's package under ``encoder/``: the fold name with ``/`` (speaker
+    ids of leave-one-speaker-out folds, ``corpus/speaker``) as ``%2F`` and ``%`` as ``%25``, so
+    every fold is one folder level and the name reads back (:func:`encoder_folders`).
+
+    >>> fold_folder("ravdess/Actor_01"), fold_folder("fold0")
+    ('ravdess%2FActor_01', 'fold0')
+    """
+    return fold.replace("%", "%25").replace("/", "%2F")
+
+
+def _fold_name(folder: str) -> str:
+    return folder.replace("%2F", "/").replace("%25", "%")
+
+
 def encoder_folders(path: str | os.PathLike) -> dict[str, Path]:
     """The package folders at ``path``: ``{"": folder}`` for one package, ``{fold: folder}``
     for the per-fold packages of a run (``encoder/<fold>/``), in fold-name order.
@@ -191,7 +206,7 @@ def encoder_folders(path: str | os.PathLike) -> dict[str, Path]:
         return {"": base}
     folds = sorted(p for p in base.glob(f"*/{META}")) if base.is_dir() else []
     if folds:
-        return {p.parent.name: p.parent for p in folds}
+        return {_fold_name(p.parent.name): p.parent for p in folds}
     raise ConfigError(
         f"{path}: not an encoder package (no {META} there, in {ENCODER_DIR}/ or in "
         f"{ENCODER_DIR}/<fold>/); expected a folder written by `serkit pretrain` "

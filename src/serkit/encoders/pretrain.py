@@ -352,16 +352,16 @@ def _train_fold(
     stop_after_epochs: int | None,
 ) -> dict[str, Any] | None:
     """Train and save one package (or read back the one already written). ``None``: stopped."""
-    from serkit.encoders.package import encoder_folders, read_encoder_meta, save_encoder
+    from serkit.encoders import package as pk
     from serkit.encoders.trainer import TrainOptions, ValidationRows, fit_encoder
     from serkit.models.data import Normalizer
     from serkit.models.training import seed_everything
 
     df, frontend, frames, cond = data
-    folder = run_dir / "encoder" / fold if fold else run_dir / "encoder"
+    folder = run_dir / "encoder" / pk.fold_folder(fold) if fold else run_dir / "encoder"
     if (folder / "encoder.json").is_file():
         try:
-            meta = read_encoder_meta(folder)
+            meta = pk.read_encoder_meta(folder)
         except ConfigError as exc:
             log(f"fold {fold or ALL}: the package there is not usable ({exc.message}); retraining")
         else:
@@ -418,7 +418,7 @@ def _train_fold(
         )
     )
     began = time.perf_counter()
-    ckpt = run_dir / CHECKPOINTS / (fold or ALL)
+    ckpt = run_dir / CHECKPOINTS / (pk.fold_folder(fold) if fold else ALL)
     fit = fit_encoder(
         net,
         x,
@@ -458,7 +458,7 @@ def _train_fold(
             f"fold {fold or ALL}: keeping the weights of epoch {fit.best_epoch} (val_loss "
             f"{best:.4g}) after {fit.epochs_run} epoch(s){early}"
         )
-    save_encoder(
+    pk.save_encoder(
         net,
         folder,
         frontend=frontend,
@@ -475,7 +475,7 @@ def _train_fold(
         validation_speakers=val_speakers,
     )
     shutil.rmtree(ckpt, ignore_errors=True)
-    encoder_folders(run_dir)  # the package just written is found
+    pk.encoder_folders(run_dir)  # the package just written is found
     log(f"fold {fold or ALL}: encoder written to {folder} ({time.perf_counter() - began:.1f} s)")
     return {"fold": fold or ALL, "history": history, **extra}
 

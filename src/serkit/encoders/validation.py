@@ -5,7 +5,7 @@ family's loss on their rows selects the weights the package keeps (and, with
 ``training.patience``, ends the training, :mod:`serkit.encoders.trainer`). Two forms::
 
     validation: {speakers: [urdu/SM2, urdu/SF6]}   # named: must be among the fold's speakers
-    validation: {fraction: 0.1, seed: 0}            # drawn: a seeded share of the speakers
+    validation: {fraction: 0.1, seed: 0}            # drawn: whole speakers, ~10 % of the rows
 
 :func:`check_validation` checks and normalises the section (config time),
 :func:`split_validation` splits one fold's training rows (pure: speaker ids in, positions out).
@@ -71,7 +71,7 @@ def check_validation(spec: Any) -> dict[str, Any] | None:
     if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0 < fraction < 1:
         raise ConfigError(
             f"config key {KEY}.fraction must be a number in (0, 1) (the share of each fold's "
-            f"training speakers kept for validation), found {fraction!r}"
+            f"training rows held out for validation, as whole speakers), found {fraction!r}"
         )
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ConfigError(f"config key {KEY}.seed must be an integer, found {seed!r}")
@@ -88,7 +88,9 @@ def choose_speakers(speakers: Sequence[str], spec: dict[str, Any], fold: str = "
 
     Raises:
         ConfigError: named speakers not among them (names the unknown and the available ids),
-            no speaker left for training, or fewer than two speakers for a fraction.
+            no speaker left for training, or fewer than three speakers for a fraction (drawn
+            by :func:`serkit.holdout.validation_split`: whole speakers until ``fraction`` of
+            the rows, two always left for training).
     """
     available = sorted({str(s) for s in speakers})
     where = f"fold {fold}" if fold else "the training rows"
@@ -107,16 +109,22 @@ def choose_speakers(speakers: Sequence[str], spec: dict[str, Any], fold: str = "
                 f"{where}; leave at least one for training"
             )
         return chosen
-    if len(available) < 2:
+    from serkit.errors import ProtocolError
+    from serkit.holdout import validation_split
+
+    ids = np.asarray([str(s) for s in speakers])
+    try:  # the one validation rule of serkit (neural models and runs use it too)
+        _, val, _ = validation_split(
+            np.zeros(len(ids)), ids, spec["fraction"], spec["seed"], fallback=False
+        )
+    except ProtocolError:
         raise ConfigError(
             f"config key {KEY}.fraction: {where} has {len(available)} training speaker(s) "
-            f"({', '.join(available)}); validation takes whole speakers, so it needs at least "
-            "2 (one to validate on, one to train on); remove training.validation"
-        )
-    count = min(max(1, int(round(spec["fraction"] * len(available)))), len(available) - 1)
-    rng = np.random.default_rng(spec["seed"])
-    picked = rng.choice(len(available), size=count, replace=False)
-    return sorted(available[i] for i in picked)
+            f"({', '.join(available)}); validation takes whole speakers and two always stay "
+            "in training, so it needs at least 3; name the speakers (speakers: [...]) or "
+            "remove training.validation"
+        ) from None
+    return sorted(set(ids[val].tolist()))
 
 
 def split_validation(
