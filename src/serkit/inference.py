@@ -391,7 +391,6 @@ class Predictor:
 #: per-speaker (per-corpus) z-scores of utterance features need at least this many
 #: utterances of a speaker (of a corpus)
 MIN_GROUP_ITEMS = 2
-MIN_SPEAKER_ITEMS = MIN_GROUP_ITEMS  # the name before per-corpus normalisation
 #: the group of the inputs that carry no corpus, under per-corpus normalisation
 CALL_GROUP = "(the inputs of this call)"
 #: plural of each group column, for messages

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -40,27 +41,38 @@ def serkit_process(cwd: Path, *args: str) -> subprocess.Popen:
     )
 
 
-def checkpoint_epoch(folder: Path) -> int | None:
-    """The last finished epoch a pretrain checkpoint folder records (``None``: none yet)."""
+def read_progress(folder: Path) -> dict | None:
+    """A checkpoint folder's ``progress.json`` (``None``: not written yet, or mid-write)."""
     try:
-        return json.loads((folder / "progress.json").read_text())["epoch"]
+        return json.loads((folder / "progress.json").read_text())
     except (FileNotFoundError, json.JSONDecodeError):
         return None
 
 
-def sigkill_after_epoch(process: subprocess.Popen, folder: Path, epoch: int) -> int | None:
-    """SIGKILL ``process`` once its checkpoints in ``folder`` reach ``epoch`` (checked: it
-    was still running); returns the epoch the checkpoint holds after the kill."""
+def checkpoint_epoch(folder: Path) -> int | None:
+    """The last finished epoch a checkpoint folder records (``None``: none yet)."""
+    progress = read_progress(folder)
+    return None if progress is None else progress["epoch"]
+
+
+def sigkill_when(process: subprocess.Popen, ready: Callable[[], bool]) -> None:
+    """SIGKILL ``process`` as soon as ``ready()`` holds (checked: it was still running then)."""
     try:
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline and process.poll() is None:
-            if (checkpoint_epoch(folder) or 0) >= epoch:
+            if ready():
                 break
             time.sleep(0.005)
         assert process.poll() is None, "it ended before it was killed: " + process.stderr.read()
         process.send_signal(signal.SIGKILL)
     finally:
         process.wait()
+
+
+def sigkill_after_epoch(process: subprocess.Popen, folder: Path, epoch: int) -> int | None:
+    """SIGKILL ``process`` once its checkpoints in ``folder`` reach ``epoch``; returns the
+    epoch the checkpoint holds after the kill."""
+    sigkill_when(process, lambda: (checkpoint_epoch(folder) or 0) >= epoch)
     return checkpoint_epoch(folder)
 
 

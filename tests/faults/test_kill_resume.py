@@ -8,16 +8,14 @@ predictions of an uninterrupted run.
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
-from tests.faults._cli import serkit_process
+from tests.faults._cli import read_progress, serkit_process, sigkill_when
 
 EPOCHS = 20
 CONFIG = f"""\
@@ -56,14 +54,6 @@ def _train(project: Path, *overrides: str) -> subprocess.Popen:
     return serkit_process(project, "train", "exp.yaml", *overrides)
 
 
-def _progress(folder: Path) -> dict | None:
-    path = folder / "progress.json"
-    try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
-
-
 def test_sigkill_mid_fold_resumes_at_last_epoch_and_matches_uninterrupted(project):
     from serkit import features, manifest
 
@@ -74,18 +64,13 @@ def test_sigkill_mid_fold_resumes_at_last_epoch_and_matches_uninterrupted(projec
     reference = _train(project, "name=reference")
     victim = _train(project)
     folder = project / "runs" / "victim" / "checkpoints" / "0-fold1"  # the second fold
-    try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and victim.poll() is None:
-            progress = _progress(folder)
-            if progress is not None and progress["epoch"] >= 1 and not progress["done"]:
-                break
-            time.sleep(0.01)
-        assert victim.poll() is None, "the run ended before it was killed: " + victim.stderr.read()
-        victim.send_signal(signal.SIGKILL)
-    finally:
-        victim.wait()
-    killed_after = _progress(folder)["epoch"]
+
+    def mid_fold() -> bool:
+        progress = read_progress(folder)
+        return progress is not None and progress["epoch"] >= 1 and not progress["done"]
+
+    sigkill_when(victim, mid_fold)
+    killed_after = read_progress(folder)["epoch"]
     assert 1 <= killed_after < EPOCHS
     # the checkpoint itself (progress.json is written just after it)
     saved_epoch = torch.load(folder / "last.pt", weights_only=True)["epoch"]

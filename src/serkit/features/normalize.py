@@ -86,10 +86,3 @@ def group_zscore(
         for i, part in zip(idx, parts, strict=True):
             result[i] = ((part - mean) / std).astype(part.dtype)
     return result
-
-
-def speaker_zscore(
-    features: np.ndarray | Sequence[np.ndarray], speakers: Sequence[str] | np.ndarray
-) -> np.ndarray | list[np.ndarray]:
-    """:func:`group_zscore` with the speakers as the groups (``(n,)`` speaker ids)."""
-    return group_zscore(features, speakers)
