@@ -13,6 +13,11 @@ Usage (from the repository root; the neural rows take about half an hour each on
     OMP_NUM_THREADS=1 nice -n 10 python benchmarks/seed_folds.py --out seed_folds.md
     python benchmarks/seed_folds.py --rows egemaps compare     # a subset
     python benchmarks/seed_folds.py --summarise-only           # tables from finished runs
+    python benchmarks/seed_folds.py --rows acrnn --seeds 0 1 2 --work /tmp/sf3  # 3 seeds
+
+``--seeds`` replaces the configs' ``seeds`` for the neural rows (the folds stay those of
+protocol seed 0; a seed changes the network's initialisation, its validation speakers and its
+batches); their UAR is then the mean over seeds, with the std over seeds beside it.
 
 Runs resume where they stopped (``serkit train`` does); a row whose run folder already holds
 ``predictions.parquet`` is only summarised. Work files (manifest, feature store, run folders)
@@ -53,17 +58,31 @@ ROWS: dict[str, tuple[str, str, list[str]]] = {
     "acrnn_spk": ("speaker-normalised: 3-D ACRNN", "ravdess_acrnn_spknorm.yaml", []),
     "dcnn_spk": ("speaker-normalised: DCNN-BLSTMwA", "ravdess_dcnn_blstmwa_spknorm.yaml", []),
 }
+#: rows whose result depends on the run seed (the SVM rows are deterministic)
+NEURAL = {"acrnn", "dcnn", "acrnn_spk", "dcnn_spk"}
 
 
 def _run_name(key: str) -> str:
     return f"seed_folds_{key}"
 
 
-def run_row(key: str, work: Path, workers: int, log: bool, store: str | None = None) -> Path:
+def _seed_overrides(key: str, seeds: list[int] | None) -> list[str]:
+    return [f"seeds=[{','.join(map(str, seeds))}]"] if seeds and key in NEURAL else []
+
+
+def run_row(
+    key: str,
+    work: Path,
+    workers: int,
+    log: bool,
+    store: str | None = None,
+    seeds: list[int] | None = None,
+) -> Path:
     """Train (or resume) one row's experiment in ``work``; returns its run folder."""
     from serkit import experiment
 
     _, config, extra = ROWS[key]
+    extra = [*extra, *_seed_overrides(key, seeds)]
     overrides = [*extra, f"name={_run_name(key)}", "final_model=false", f"workers={workers}"]
     if store:
         overrides.append(f"features.store={store}")
@@ -90,16 +109,21 @@ def summarise(key: str, run_dir: Path) -> dict:
     dataset = json.loads((run_dir / "dataset.json").read_text())
     pooled = result["pooled"]
     label, config, extra = ROWS[key]
+    seeds = result["seeds"]
+    if len(seeds["per_seed"]) > 1:
+        extra = [*extra, *_seed_overrides(key, [s["seed"] for s in seeds["per_seed"]])]
     return {
         "row": key,
         "label": label,
         "command": f"serkit train configs/{config} {' '.join(extra)}".strip(),
+        "seeds": len(seeds["per_seed"]),
+        "uar_seed_std": seeds["uar"]["std"],
         "folds": result["n_folds"],
         "uar": pooled["uar"],
         "uar_ci": pooled["ci95"]["uar"],
         "wa": pooled["wa"],
         "wa_ci": pooled["ci95"]["wa"],
-        "train_seconds": sum(f["seconds"] for f in dataset["folds"]),
+        "train_seconds": sum(f["seconds"] for f in dataset["folds"]) / len(seeds["per_seed"]),
         "bootstrap": result.get("bootstrap"),
     }
 
@@ -117,13 +141,18 @@ def table(rows: list[dict]) -> str:
         return f"{100 * value:.1f} [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]"
 
     methods = sorted({describe_bootstrap(r["bootstrap"]) for r in rows})
+    def spread(r: dict) -> str:
+        n = r.get("seeds", 1)
+        return f"{n}: ± {100 * r['uar_seed_std']:.1f}" if n > 1 else "1"
+
     body = md_table(
-        ["features + model", "UAR %", "WA %", "training, 6 folds"],
+        ["features + model", "UAR %", "WA %", "seeds: UAR std", "training, 6 folds"],
         [
             [
                 r["label"],
                 cell(r["uar"], r["uar_ci"]),
                 cell(r["wa"], r["wa_ci"]),
+                spread(r),
                 _minutes(r["train_seconds"]),
             ]
             for r in rows
@@ -142,6 +171,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=2, help="feature-extraction processes")
     add_out_option(parser, "seed_folds.md")
     parser.add_argument("--summarise-only", action="store_true", help="train nothing")
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=None, help="run seeds of the neural rows"
+    )
     parser.add_argument("--quiet", action="store_true", help="no per-fold log lines")
     parser.add_argument(
         "--store",
@@ -173,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     for key in args.rows:
         run_dir = work / "runs" / _run_name(key)
         if not args.summarise_only:
-            run_row(key, work, args.workers, not args.quiet, args.store)
+            run_row(key, work, args.workers, not args.quiet, args.store, args.seeds)
         if (run_dir / "predictions.parquet").exists():
             rows.append(summarise(key, run_dir))
         else:
