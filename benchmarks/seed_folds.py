@@ -15,6 +15,10 @@ Usage (from the repository root; the neural rows take about half an hour each on
     python benchmarks/seed_folds.py --summarise-only           # tables from finished runs
     python benchmarks/seed_folds.py --rows acrnn --seeds 0 1 2 --work /tmp/sf3  # 3 seeds
 
+The fused rows (``FUSED``) are built with ``serkit fuse`` from the finished runs of their
+members (equal weights, seeds averaged first) whenever those are all in ``--work``; their
+training time is the sum of their members'.
+
 ``--seeds`` replaces the configs' ``seeds`` for the neural rows (the folds stay those of
 protocol seed 0; a seed changes the network's initialisation, its validation speakers and its
 batches); their UAR is then the mean over seeds, with the std over seeds beside it.
@@ -60,6 +64,18 @@ ROWS: dict[str, tuple[str, str, list[str]]] = {
 }
 #: rows whose result depends on the run seed (the SVM rows are deterministic)
 NEURAL = {"acrnn", "dcnn", "acrnn_spk", "dcnn_spk"}
+#: fused row key -> (table label, member rows): ``serkit fuse`` of the finished member runs,
+#: equal weights (declared before any was measured); ``compare_spk+acrnn_spk`` is
+#: ``configs/ravdess_recipe.yaml``
+FUSED: dict[str, tuple[str, list[str]]] = {
+    "acrnn_ens": ("3-D ACRNN, seed ensemble", ["acrnn"]),
+    "compare+acrnn": ("ComParE + linear SVM x 3-D ACRNN (late fusion)", ["compare", "acrnn"]),
+    "acrnn_spk_ens": ("speaker-normalised: 3-D ACRNN, seed ensemble", ["acrnn_spk"]),
+    "compare_spk+acrnn_spk": (
+        "speaker-normalised: ComParE + linear SVM x 3-D ACRNN (`configs/ravdess_recipe.yaml`)",
+        ["compare_spk", "acrnn_spk"],
+    ),
+}
 
 
 def _run_name(key: str) -> str:
@@ -108,14 +124,22 @@ def summarise(key: str, run_dir: Path) -> dict:
     result = experiment.evaluate(run_dir, write=False)
     dataset = json.loads((run_dir / "dataset.json").read_text())
     pooled = result["pooled"]
-    label, config, extra = ROWS[key]
     seeds = result["seeds"]
-    if len(seeds["per_seed"]) > 1:
-        extra = [*extra, *_seed_overrides(key, [s["seed"] for s in seeds["per_seed"]])]
+    if key in FUSED:
+        label, members = FUSED[key]
+        runs = " ".join(f"runs/{_run_name(m)}" for m in members)
+        command = f"serkit fuse {runs} -o runs/{_run_name(key)}"
+        seconds = sum(summarise(m, run_dir.parent / _run_name(m))["train_seconds"] for m in members)
+    else:
+        label, config, extra = ROWS[key]
+        if len(seeds["per_seed"]) > 1:
+            extra = [*extra, *_seed_overrides(key, [s["seed"] for s in seeds["per_seed"]])]
+        command = f"serkit train configs/{config} {' '.join(extra)}".strip()
+        seconds = sum(f["seconds"] for f in dataset["folds"]) / len(seeds["per_seed"])
     return {
         "row": key,
         "label": label,
-        "command": f"serkit train configs/{config} {' '.join(extra)}".strip(),
+        "command": command,
         "seeds": len(seeds["per_seed"]),
         "uar_seed_std": seeds["uar"]["std"],
         "folds": result["n_folds"],
@@ -123,7 +147,7 @@ def summarise(key: str, run_dir: Path) -> dict:
         "uar_ci": pooled["ci95"]["uar"],
         "wa": pooled["wa"],
         "wa_ci": pooled["ci95"]["wa"],
-        "train_seconds": sum(f["seconds"] for f in dataset["folds"]) / len(seeds["per_seed"]),
+        "train_seconds": seconds,
         "bootstrap": result.get("bootstrap"),
     }
 
@@ -141,6 +165,7 @@ def table(rows: list[dict]) -> str:
         return f"{100 * value:.1f} [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]"
 
     methods = sorted({describe_bootstrap(r["bootstrap"]) for r in rows})
+
     def spread(r: dict) -> str:
         n = r.get("seeds", 1)
         return f"{n}: ± {100 * r['uar_seed_std']:.1f}" if n > 1 else "1"
@@ -210,6 +235,17 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(summarise(key, run_dir))
         else:
             print(f"skip {key}: {run_dir} has no predictions yet")
+    for key, (_, members) in FUSED.items():
+        dirs = [work / "runs" / _run_name(m) for m in members]
+        if not all((d / "predictions.parquet").exists() for d in dirs):
+            continue
+        import pandas as pd
+
+        from serkit.experiment.fuse import fuse_runs
+
+        if len(dirs) > 1 or pd.read_parquet(dirs[0] / "predictions.parquet")["seed"].nunique() > 1:
+            fuse_runs(dirs, work / "runs" / _run_name(key), overwrite=True)
+            rows.append(summarise(key, work / "runs" / _run_name(key)))
     text = table(rows)
     commands = "\n".join(f"- {r['label']}: `{r['command']}`" for r in rows)
     print("\nRAVDESS speech, 8 classes, speaker-kfold k=6 seed 0, pooled over folds\n")

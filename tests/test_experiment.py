@@ -363,11 +363,20 @@ def test_example_configs_validate(path):
     from serkit.models import get_model
     from serkit.protocols import get_protocol
 
-    cfg = experiment.load_config(path)
-    get_extractor(cfg["features"]["name"], **cfg["features"]["params"])
-    get_model(cfg["model"]["name"], **cfg["model"]["params"])
-    get_protocol(cfg["protocol"]["name"], **cfg["protocol"]["params"])
-    assert cfg["name"] == path.stem
+    from serkit.config import load
+    from serkit.experiment import recipe
+
+    if recipe.is_recipe(load(path)):  # a fusion recipe: every member config, on its protocol
+        spec = recipe.load_recipe(path)
+        configs = recipe.member_configs(spec)
+        assert spec["name"] == path.stem and len(configs) >= 2
+    else:
+        configs = [experiment.load_config(path)]
+        assert configs[0]["name"] == path.stem
+    for cfg in configs:
+        get_extractor(cfg["features"]["name"], **cfg["features"]["params"])
+        get_model(cfg["model"]["name"], **cfg["model"]["params"])
+        get_protocol(cfg["protocol"]["name"], **cfg["protocol"]["params"])
 
 
 def test_example_configs_exist():

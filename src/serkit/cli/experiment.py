@@ -1,4 +1,5 @@
-"""Verbs: ``train`` (run an experiment), ``evaluate`` (recompute metrics), ``compare`` (runs)."""
+"""Verbs: ``train`` (run an experiment), ``evaluate`` (recompute metrics), ``compare`` (runs),
+``fuse`` (late fusion of finished runs)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,46 @@ BOOTSTRAP_OPTION = typer.Option(
     help="Interval method: resample test speakers (with all their rows) or rows; "
     "default: the run's config (bootstrap.method).",
 )
+
+
+def _train_recipe(
+    config: Path,
+    overrides: list[str] | None,
+    output: Path | None,
+    overwrite: bool,
+    dry_run: bool,
+    print_config: bool,
+) -> None:
+    """``serkit train RECIPE``: train the members of a fusion recipe, then fuse them."""
+    import json
+
+    import yaml
+
+    from serkit import experiment
+    from serkit.experiment import recipe
+
+    spec = recipe.load_recipe(config, tuple(overrides or ()))
+    if print_config:
+        typer.echo(yaml.safe_dump(spec, sort_keys=False).rstrip())
+        return
+    if dry_run:
+        for cfg in recipe.member_configs(spec):
+            info = experiment.plan(cfg, output, overwrite=overwrite)
+            typer.echo(f"member ok: {cfg['name']} (fingerprint {info['fingerprint']})")
+            typer.echo("  " + info["certification"]["statement"])
+        typer.echo(f"weights: {spec['weights']}")
+        return
+    run_dir = recipe.run_recipe(
+        spec,
+        output,
+        overwrite=overwrite,
+        log=typer.echo,
+        command=" ".join(["serkit", *sys.argv[1:]]),
+        progress=True,
+    )
+    typer.echo(headline(json.loads((run_dir / "metrics.json").read_text())))
+    typer.echo(f"run folder: {run_dir}")
+    typer.echo(f"report: {run_dir / 'report.html'}")
 
 
 def register(app: typer.Typer) -> None:
@@ -58,6 +99,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run an experiment: features, certified folds, predictions, metrics, report, model.
 
+        A config with a `fuse` section is a fusion recipe: its member configs are trained on
+        the recipe's protocol and their posteriors fused (see `serkit fuse`).
+
         Relative paths in the config resolve against the current directory. A run that was
         interrupted resumes at the first unfinished fold (neural models: after its last
         finished epoch) when started again. Neural models train on several processes with
@@ -68,7 +112,12 @@ def register(app: typer.Typer) -> None:
         import yaml
 
         from serkit import experiment
+        from serkit.config import load
+        from serkit.experiment import recipe
 
+        if recipe.is_recipe(load(config)):
+            _train_recipe(config, overrides, output, overwrite, dry_run, print_config)
+            return
         cfg = experiment.load_config(config, tuple(overrides or ()))
         if print_config:
             typer.echo(yaml.safe_dump(cfg, sort_keys=False).rstrip())
@@ -134,3 +183,40 @@ def register(app: typer.Typer) -> None:
 
         rows = experiment.compare(runs, method=bootstrap.value if bootstrap else None)
         typer.echo(experiment.format_compare(rows, markdown=markdown))
+
+    @app.command("fuse")
+    def fuse_cmd(
+        runs: list[Path] = typer.Argument(..., help="Finished run folders with the same folds."),
+        output: Path = typer.Option(
+            ..., "-o", "--output", file_okay=False, help="The fused run folder to write."
+        ),
+        weight: list[float] = typer.Option(
+            None,
+            "--weight",
+            help="One weight per run, in order (repeat the option); default: equal weights. "
+            "Fix them in advance or on validation speakers, never on these runs' test folds.",
+        ),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing OUTPUT."),
+    ) -> None:
+        """Late fusion: weighted mean of the runs' log-posteriors (each run's seeds averaged
+        first), written as a run folder that evaluate / compare / report read.
+
+        The runs must have predicted the same rows in the same test folds (same data, label
+        set, protocol and protocol seed); this is checked row by row. One run of several seeds
+        alone gives its seed ensemble.
+        """
+        import json
+
+        from serkit.experiment.fuse import describe, fuse_runs
+
+        run_dir = fuse_runs(
+            runs,
+            output,
+            weights=weight or None,
+            overwrite=overwrite,
+            command=" ".join(["serkit", *sys.argv[1:]]),
+        )
+        typer.echo(describe(run_dir))
+        typer.echo(headline(json.loads((run_dir / "metrics.json").read_text())))
+        typer.echo(f"run folder: {run_dir}")
+        typer.echo(f"report: {run_dir / 'report.html'}")
