@@ -167,3 +167,13 @@ def test_a_recipe_does_not_overwrite_a_run_that_is_not_a_fusion(tmp_path):
     (tmp_path / "runs" / "recipe" / "config.yaml").write_text("name: recipe\nmodel: {name: svm}\n")
     with pytest.raises(ConfigError, match="holds a run that is not a fusion"):
         run_recipe(spec, tmp_path / "runs")
+
+
+def test_a_member_that_is_not_speaker_independent_marks_the_fusion(tmp_path, runs):
+    dataset = {"certification": {"speaker_independent": False, "statement": "speaker-dependent"}}
+    (runs[1] / "dataset.json").write_text(json.dumps(dataset))
+    fuse.fuse_runs(runs, tmp_path / "out")
+    cert = json.loads((tmp_path / "out" / "dataset.json").read_text())["certification"]
+    assert cert["speaker_independent"] is False
+    assert "a: certified" in cert["statement"] and "b: speaker-dependent" in cert["statement"]
+    assert "NOT speaker-independent" in (tmp_path / "out" / "report.md").read_text()

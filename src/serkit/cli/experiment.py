@@ -28,6 +28,15 @@ BOOTSTRAP_OPTION = typer.Option(
 )
 
 
+def _echo_run(run_dir: Path) -> None:
+    """The headline of a finished run folder, its path and its report's."""
+    import json
+
+    typer.echo(headline(json.loads((run_dir / "metrics.json").read_text())))
+    typer.echo(f"run folder: {run_dir}")
+    typer.echo(f"report: {run_dir / 'report.html'}")
+
+
 def _train_recipe(
     config: Path,
     overrides: list[str] | None,
@@ -37,7 +46,6 @@ def _train_recipe(
     print_config: bool,
 ) -> None:
     """``serkit train RECIPE``: train the members of a fusion recipe, then fuse them."""
-    import json
 
     import yaml
 
@@ -63,9 +71,7 @@ def _train_recipe(
         command=" ".join(["serkit", *sys.argv[1:]]),
         progress=True,
     )
-    typer.echo(headline(json.loads((run_dir / "metrics.json").read_text())))
-    typer.echo(f"run folder: {run_dir}")
-    typer.echo(f"report: {run_dir / 'report.html'}")
+    _echo_run(run_dir)
 
 
 def register(app: typer.Typer) -> None:
@@ -143,10 +149,7 @@ def register(app: typer.Typer) -> None:
         )
         if os.environ.get("RANK", "0") != "0":  # torchrun: rank 0 reports for all
             return
-        metrics = json.loads((run_dir / "metrics.json").read_text())
-        typer.echo(headline(metrics))
-        typer.echo(f"run folder: {run_dir}")
-        typer.echo(f"report: {run_dir / 'report.html'}")
+        _echo_run(run_dir)
 
     @app.command("evaluate")
     def evaluate_cmd(
@@ -205,7 +208,6 @@ def register(app: typer.Typer) -> None:
         set, protocol and protocol seed); this is checked row by row. One run of several seeds
         alone gives its seed ensemble.
         """
-        import json
 
         from serkit.experiment.fuse import describe, fuse_runs
 
@@ -217,6 +219,4 @@ def register(app: typer.Typer) -> None:
             command=" ".join(["serkit", *sys.argv[1:]]),
         )
         typer.echo(describe(run_dir))
-        typer.echo(headline(json.loads((run_dir / "metrics.json").read_text())))
-        typer.echo(f"run folder: {run_dir}")
-        typer.echo(f"report: {run_dir / 'report.html'}")
+        _echo_run(run_dir)

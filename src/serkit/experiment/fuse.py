@@ -172,17 +172,19 @@ def _certification(members: list[dict[str, Any]]) -> dict[str, Any]:
     cert = dict(certs[0])
     cert["speaker_independent"] = all(c.get("speaker_independent") for c in certs)
     statements = list(dict.fromkeys(c.get("statement", "(not certified)") for c in certs))
-    cert["statement"] = (
-        f"Late fusion of {len(members)} runs whose test folds were checked to be identical, "
-        "row by row. "
-        + " ".join(
+    if len(members) == 1:
+        what = f"Seed ensemble of {members[0]['name']}. "
+    else:
+        what = (
+            f"Late fusion of {len(members)} runs whose test folds were checked to be "
+            "identical, row by row. "
+        )
+    if len(statements) > 1:
+        statements = [
             f"{m['name']}: {c.get('statement', '(not certified)')}"
             for m, c in zip(members, certs, strict=True)
-        )
-        if len(statements) > 1
-        else f"Late fusion of {len(members)} runs whose test folds were checked to be "
-        f"identical, row by row. {statements[0]}"
-    )
+        ]
+    cert["statement"] = what + " ".join(statements)
     return cert
 
 
