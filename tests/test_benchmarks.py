@@ -200,3 +200,28 @@ def test_loco_rows_are_valid_configs_and_the_table_lists_every_corpus(bench, tmp
     text = loco.table([row])
     cells = "| ComParE 2016 + linear SVM | corpus | 43.8 | 37.8 | 44.9 | 42.2 | 36.7 [30.6, 42.4]"
     assert cells in text
+
+
+def test_seed_folds_adds_fused_rows_for_finished_members(bench, tmp_path):
+    from tests.test_fuse import predictions
+
+    seed_folds = bench("seed_folds")
+    work = tmp_path / "work"
+    (work / "manifests").mkdir(parents=True)
+    (work / "manifests" / "ravdess.parquet").touch()  # only its presence is checked
+    for key, seeds in (("compare_spk", (0,)), ("acrnn_spk", (0, 1, 2))):
+        run_dir = work / "runs" / f"seed_folds_{key}"
+        run_dir.mkdir(parents=True)
+        predictions(seeds=seeds, rng_seed=len(seeds)).to_parquet(run_dir / "predictions.parquet")
+        (run_dir / "config.yaml").write_text(yaml.safe_dump({"name": key}))
+        folds = [{"seed": s, "fold": f"fold{f}", "seconds": 10.0} for s in seeds for f in (0, 1)]
+        (run_dir / "dataset.json").write_text(json.dumps({"folds": folds}))
+    out = tmp_path / "seed_folds.md"
+    argv = ["--work", str(work), "--summarise-only", "--out", str(out)]
+    assert seed_folds.main([*argv, "--rows", "compare_spk", "acrnn_spk"]) == 0
+    rows = {r["row"]: r for r in json.loads(out.with_suffix(".json").read_text())}
+    assert set(rows) == {"compare_spk", "acrnn_spk", "acrnn_spk_ens", "compare_spk+acrnn_spk"}
+    assert rows["acrnn_spk"]["seeds"] == 3 and rows["acrnn_spk"]["train_seconds"] == 20.0
+    assert rows["compare_spk+acrnn_spk"]["train_seconds"] == 40.0  # the members' sum
+    assert "serkit fuse runs/seed_folds_compare_spk runs/seed_folds_acrnn_spk" in out.read_text()
+    assert "| 3: ± " in out.read_text()
