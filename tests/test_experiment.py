@@ -258,6 +258,13 @@ def test_seeds_speaker_kfold_and_stop_after(demo_manifest, tmp_path):
     assert sum("cached" in line for line in lines) == 4
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert len(metrics["seeds"]["per_seed"]) == 3
+    # dropping seeds reads their folds back, computes nothing and keeps the other seeds' files
+    lines = []
+    experiment.run({**cfg, "seeds": [0, 2]}, log=lines.append)
+    assert sum("(cached)" in line for line in lines) == 4
+    per_seed = json.loads((run_dir / "metrics.json").read_text())["seeds"]["per_seed"]
+    assert [s["seed"] for s in per_seed] == [0, 2]
+    assert len(list((run_dir / "partial").glob("seed1__*.parquet"))) == 2
 
 
 def test_nested_search_uses_training_rows_only(demo_manifest, tmp_path):
