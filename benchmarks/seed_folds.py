@@ -17,7 +17,7 @@ Usage (from the repository root; the neural rows take about half an hour each on
 
 The fused rows (``FUSED``) are built with ``serkit fuse`` from the finished runs of their
 members (equal weights, seeds averaged first) whenever those are all in ``--work``; their
-training time is the sum of their members'.
+training time is what all their members' seeds took (the other rows: per seed).
 
 ``--seeds`` replaces the configs' ``seeds`` for the neural rows (the folds stay those of
 protocol seed 0; a seed changes the network's initialisation, its validation speakers and its
@@ -129,13 +129,15 @@ def summarise(key: str, run_dir: Path) -> dict:
         label, members = FUSED[key]
         runs = " ".join(f"runs/{_run_name(m)}" for m in members)
         command = f"serkit fuse {runs} -o runs/{_run_name(key)}"
-        seconds = sum(summarise(m, run_dir.parent / _run_name(m))["train_seconds"] for m in members)
+        totals = [summarise(m, run_dir.parent / _run_name(m))["train_seconds_all"] for m in members]
+        seconds = total = sum(totals)  # an ensemble needs every seed of every member
     else:
         label, config, extra = ROWS[key]
         if len(seeds["per_seed"]) > 1:
             extra = [*extra, *_seed_overrides(key, [s["seed"] for s in seeds["per_seed"]])]
         command = f"serkit train configs/{config} {' '.join(extra)}".strip()
-        seconds = sum(f["seconds"] for f in dataset["folds"]) / len(seeds["per_seed"])
+        total = sum(f["seconds"] for f in dataset["folds"])
+        seconds = total / len(seeds["per_seed"])
     return {
         "row": key,
         "label": label,
@@ -148,6 +150,7 @@ def summarise(key: str, run_dir: Path) -> dict:
         "wa": pooled["wa"],
         "wa_ci": pooled["ci95"]["wa"],
         "train_seconds": seconds,
+        "train_seconds_all": total,
         "bootstrap": result.get("bootstrap"),
     }
 
@@ -168,10 +171,12 @@ def table(rows: list[dict]) -> str:
 
     def spread(r: dict) -> str:
         n = r.get("seeds", 1)
+        if r["row"] in FUSED:
+            return "ensemble"
         return f"{n}: ± {100 * r['uar_seed_std']:.1f}" if n > 1 else "1"
 
     body = md_table(
-        ["features + model", "UAR %", "WA %", "seeds: UAR std", "training, 6 folds"],
+        ["features + model", "UAR %", "WA %", "seeds: UAR std", "training, 6 folds (per seed)"],
         [
             [
                 r["label"],

@@ -222,6 +222,6 @@ def test_seed_folds_adds_fused_rows_for_finished_members(bench, tmp_path):
     rows = {r["row"]: r for r in json.loads(out.with_suffix(".json").read_text())}
     assert set(rows) == {"compare_spk", "acrnn_spk", "acrnn_spk_ens", "compare_spk+acrnn_spk"}
     assert rows["acrnn_spk"]["seeds"] == 3 and rows["acrnn_spk"]["train_seconds"] == 20.0
-    assert rows["compare_spk+acrnn_spk"]["train_seconds"] == 40.0  # the members' sum
+    assert rows["compare_spk+acrnn_spk"]["train_seconds"] == 80.0  # every seed of both
     assert "serkit fuse runs/seed_folds_compare_spk runs/seed_folds_acrnn_spk" in out.read_text()
     assert "| 3: ± " in out.read_text()

@@ -46,7 +46,6 @@ def _train_recipe(
     print_config: bool,
 ) -> None:
     """``serkit train RECIPE``: train the members of a fusion recipe, then fuse them."""
-
     import yaml
 
     from serkit import experiment
@@ -208,7 +207,6 @@ def register(app: typer.Typer) -> None:
         set, protocol and protocol seed); this is checked row by row. One run of several seeds
         alone gives its seed ensemble.
         """
-
         from serkit.experiment.fuse import describe, fuse_runs
 
         run_dir = fuse_runs(
