@@ -366,12 +366,11 @@ def test_missing_required_key():
 
 @pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.yaml")), ids=lambda p: p.name)
 def test_example_configs_validate(path):
+    from serkit.config import load
+    from serkit.experiment import recipe
     from serkit.features import get_extractor
     from serkit.models import get_model
     from serkit.protocols import get_protocol
-
-    from serkit.config import load
-    from serkit.experiment import recipe
 
     if recipe.is_recipe(load(path)):  # a fusion recipe: every member config, on its protocol
         spec = recipe.load_recipe(path)
