@@ -16,7 +16,7 @@ Usage (from the repository root; the neural rows take about half an hour each on
     python benchmarks/seed_folds.py --rows acrnn --seeds 0 1 2 --work /tmp/sf3  # 3 seeds
 
 The fused rows (``FUSED``) are built with ``serkit fuse`` from the finished runs of their
-members (equal weights, seeds averaged first) whenever those are all in ``--work``; their
+members (equal weights, seeds averaged first) whenever those are all among the rows; their
 training time is what all their members' seeds took (the other rows: per seed).
 
 ``--seeds`` replaces the configs' ``seeds`` for the neural rows (the folds stay those of
@@ -116,28 +116,31 @@ def run_row(
     return run_dir
 
 
+def _fit_seconds(run_dir: Path) -> float:
+    """What all the fold fits of a run took (every seed), from its ``dataset.json``."""
+    return sum(f["seconds"] for f in json.loads((run_dir / "dataset.json").read_text())["folds"])
+
+
 def summarise(key: str, run_dir: Path) -> dict:
     """The table row of a finished run, recomputed from its ``predictions.parquet`` with the
     current metrics code (``serkit evaluate``; the run config's bootstrap settings)."""
     from serkit import experiment
 
     result = experiment.evaluate(run_dir, write=False)
-    dataset = json.loads((run_dir / "dataset.json").read_text())
     pooled = result["pooled"]
     seeds = result["seeds"]
     if key in FUSED:
         label, members = FUSED[key]
         runs = " ".join(f"runs/{_run_name(m)}" for m in members)
         command = f"serkit fuse {runs} -o runs/{_run_name(key)}"
-        totals = [summarise(m, run_dir.parent / _run_name(m))["train_seconds_all"] for m in members]
-        seconds = total = sum(totals)  # an ensemble needs every seed of every member
+        # an ensemble needs every seed of every member
+        seconds = sum(_fit_seconds(run_dir.parent / _run_name(m)) for m in members)
     else:
         label, config, extra = ROWS[key]
         if len(seeds["per_seed"]) > 1:
             extra = [*extra, *_seed_overrides(key, [s["seed"] for s in seeds["per_seed"]])]
         command = f"serkit train configs/{config} {' '.join(extra)}".strip()
-        total = sum(f["seconds"] for f in dataset["folds"])
-        seconds = total / len(seeds["per_seed"])
+        seconds = _fit_seconds(run_dir) / len(seeds["per_seed"])
     return {
         "row": key,
         "label": label,
@@ -150,7 +153,6 @@ def summarise(key: str, run_dir: Path) -> dict:
         "wa": pooled["wa"],
         "wa_ci": pooled["ci95"]["wa"],
         "train_seconds": seconds,
-        "train_seconds_all": total,
         "bootstrap": result.get("bootstrap"),
     }
 
@@ -240,17 +242,17 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(summarise(key, run_dir))
         else:
             print(f"skip {key}: {run_dir} has no predictions yet")
+    from serkit.experiment.fuse import fuse_runs
+
+    seeds_of = {r["row"]: r["seeds"] for r in rows}  # the finished rows
     for key, (_, members) in FUSED.items():
-        dirs = [work / "runs" / _run_name(m) for m in members]
-        if not all((d / "predictions.parquet").exists() for d in dirs):
+        if not all(m in seeds_of for m in members) or (
+            len(members) == 1 and seeds_of[members[0]] < 2  # one run of one seed: no ensemble
+        ):
             continue
-        import pandas as pd
-
-        from serkit.experiment.fuse import fuse_runs
-
-        if len(dirs) > 1 or pd.read_parquet(dirs[0] / "predictions.parquet")["seed"].nunique() > 1:
-            fuse_runs(dirs, work / "runs" / _run_name(key), overwrite=True)
-            rows.append(summarise(key, work / "runs" / _run_name(key)))
+        dirs = [work / "runs" / _run_name(m) for m in members]
+        fuse_runs(dirs, work / "runs" / _run_name(key), overwrite=True)
+        rows.append(summarise(key, work / "runs" / _run_name(key)))
     text = table(rows)
     commands = "\n".join(f"- {r['label']}: `{r['command']}`" for r in rows)
     print("\nRAVDESS speech, 8 classes, speaker-kfold k=6 seed 0, pooled over folds\n")

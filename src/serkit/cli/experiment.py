@@ -38,8 +38,7 @@ def _echo_run(run_dir: Path) -> None:
 
 
 def _train_recipe(
-    config: Path,
-    overrides: list[str] | None,
+    spec: dict,
     output: Path | None,
     overwrite: bool,
     dry_run: bool,
@@ -51,7 +50,6 @@ def _train_recipe(
     from serkit import experiment
     from serkit.experiment import recipe
 
-    spec = recipe.load_recipe(config, tuple(overrides or ()))
     if print_config:
         typer.echo(yaml.safe_dump(spec, sort_keys=False).rstrip())
         return
@@ -120,10 +118,12 @@ def register(app: typer.Typer) -> None:
         from serkit.config import load
         from serkit.experiment import recipe
 
-        if recipe.is_recipe(load(config)):
-            _train_recipe(config, overrides, output, overwrite, dry_run, print_config)
+        raw = load(config, tuple(overrides or ()))  # the YAML is read once, here
+        if recipe.is_recipe(raw):
+            spec = recipe.check_recipe(raw, config)
+            _train_recipe(spec, output, overwrite, dry_run, print_config)
             return
-        cfg = experiment.load_config(config, tuple(overrides or ()))
+        cfg = experiment.validate_config(raw)
         if print_config:
             typer.echo(yaml.safe_dump(cfg, sort_keys=False).rstrip())
             return

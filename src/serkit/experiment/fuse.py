@@ -24,14 +24,18 @@ import yaml
 
 from serkit.errors import ConfigError
 
-#: posteriors below this are floored before the logarithm (a zero would veto a class)
-PROB_FLOOR = 1e-8
 RULE = "weighted mean of log-posteriors (each run first averaged over its seeds), renormalised"
 KEYS = ["id", "fold", "speaker", "corpus", "true"]
 
 
+def _probs(frame: pd.DataFrame, classes: list[str]) -> np.ndarray:
+    return frame[[f"prob_{c}" for c in classes]].to_numpy(np.float64)
+
+
 def seed_ensemble(predictions: pd.DataFrame, classes: list[str], source: str) -> pd.DataFrame:
-    """One row per id: the mean log-posterior over the run's seeds.
+    """One row per id: the run's seeds fused, equal weights, by
+    :func:`~serkit.models.fusion.combine_posteriors` (``"product"``: the normalised geometric
+    mean of the posteriors).
 
     Args:
         predictions: a run's ``predictions.parquet`` (one row per id and seed).
@@ -39,15 +43,16 @@ def seed_ensemble(predictions: pd.DataFrame, classes: list[str], source: str) ->
         source: the run's name for error messages.
 
     Returns:
-        ``KEYS`` columns and ``log_<class>`` columns, sorted by id.
+        ``KEYS`` and ``prob_<class>`` columns, one row per id, sorted by id.
 
     >>> p = pd.DataFrame({"id": ["a", "a"], "fold": ["f0", "f0"], "seed": [0, 1],
     ...     "speaker": ["s", "s"], "corpus": ["c", "c"], "true": ["x", "x"],
     ...     "prob_x": [0.5, 0.125], "prob_y": [0.5, 0.875]})
-    >>> row = seed_ensemble(p, ["x", "y"], "demo").iloc[0]
-    >>> round(float(np.exp(row["log_x"])), 3)  # geometric mean of 0.5 and 0.125
-    0.25
+    >>> round(float(seed_ensemble(p, ["x", "y"], "demo").iloc[0]["prob_x"]), 3)  # .25/(.25+.66)
+    0.274
     """
+    from serkit.models.fusion import combine_posteriors
+
     frame = predictions.copy()
     frame["seed"] = frame["seed"].astype(int)
     repeated = frame.duplicated(["id", "seed"])
@@ -72,18 +77,20 @@ def seed_ensemble(predictions: pd.DataFrame, classes: list[str], source: str) ->
                 f"{source}: id {varies[varies > 1].index[0]} has a different {key} in different "
                 "seeds; fuse runs whose seeds share one split (protocol.params.seed set)"
             )
-    logs = np.log(np.clip(frame[[f"prob_{c}" for c in classes]].to_numpy(float), PROB_FLOOR, 1))
-    log_frame = pd.DataFrame(logs, columns=[f"log_{c}" for c in classes], index=frame.index)
-    out = pd.concat([frame[KEYS].astype(str), log_frame], axis=1)
-    means = out.groupby("id", sort=True)[list(log_frame.columns)].mean()
-    keys = out.drop_duplicates("id").set_index("id").loc[means.index, KEYS[1:]]
-    return pd.concat([keys, means], axis=1).reset_index()
+    frame["id"] = frame["id"].astype(str)
+    by_seed = [frame[frame["seed"] == s].set_index("id").sort_index() for s in seeds]
+    fused = combine_posteriors(
+        [_probs(f, classes) for f in by_seed], np.full(len(seeds), 1 / len(seeds)), "product"
+    )
+    out = by_seed[0][KEYS[1:]].astype(str).reset_index()
+    return out.assign(**{f"prob_{c}": fused[:, i] for i, c in enumerate(classes)})
 
 
 def fuse_posteriors(
     members: Sequence[pd.DataFrame], classes: list[str], weights: Sequence[float]
 ) -> pd.DataFrame:
-    """The weighted mean of aligned :func:`seed_ensemble` frames as predictions.
+    """:func:`~serkit.models.fusion.combine_posteriors` (``"product"``) of
+    :func:`seed_ensemble` frames, aligned by id, as predictions.
 
     Args:
         members: :func:`seed_ensemble` outputs with identical ids, folds and labels.
@@ -94,18 +101,17 @@ def fuse_posteriors(
         A ``predictions.parquet`` frame (seed 0): ``KEYS``, ``seed``, ``pred``, ``prob_<class>``.
 
     >>> a = pd.DataFrame({"id": ["r"], "fold": ["f"], "speaker": ["s"], "corpus": ["c"],
-    ...     "true": ["x"], "log_x": [np.log(0.9)], "log_y": [np.log(0.1)]})
-    >>> b = a.assign(log_x=np.log(0.1), log_y=np.log(0.9))
+    ...     "true": ["x"], "prob_x": [0.9], "prob_y": [0.1]})
+    >>> b = a.assign(prob_x=0.1, prob_y=0.9)
     >>> fuse_posteriors([a, b], ["x", "y"], [1, 1])[["prob_x", "prob_y"]].round(2).values.tolist()
     [[0.5, 0.5]]
     """
+    from serkit.models.fusion import combine_posteriors
+
     w = np.asarray(weights, dtype=float)
-    w = w / w.sum()
-    cols = [f"log_{c}" for c in classes]
-    logits = sum(wi * m[cols].to_numpy(float) for wi, m in zip(w, members, strict=True))
-    logits = logits - logits.max(axis=1, keepdims=True)
-    probs = np.exp(logits)
-    probs /= probs.sum(axis=1, keepdims=True)
+    ids = members[0]["id"]
+    aligned = [m.set_index("id").loc[ids] for m in members]
+    probs = combine_posteriors([_probs(m, classes) for m in aligned], w / w.sum(), "product")
     out = members[0][KEYS].copy()
     out.insert(2, "seed", 0)
     out["pred"] = np.asarray(classes)[probs.argmax(axis=1)]
@@ -278,9 +284,9 @@ def fuse_runs(
                 f"{m['name']} has classes {classes_of(m['predictions'])}, {names[0]} has "
                 f"{classes}; fuse runs of one label set"
             )
-    frames = [seed_ensemble(m["predictions"], classes, m["name"]) for m in members]
     if len(members) == 1 and members[0]["predictions"]["seed"].nunique() < 2:
         raise ConfigError(f"{names[0]}: one run of one seed; nothing to fuse")
+    frames = [seed_ensemble(m["predictions"], classes, m["name"]) for m in members]
     _align(frames, names)
     fused = fuse_posteriors(frames, classes, w)
     dataset = dict(members[0]["dataset"])

@@ -54,17 +54,22 @@ def _member(item: Any, index: int, folder: Path, where: str) -> dict[str, Any]:
 
 
 def load_recipe(path: str | os.PathLike, overrides: list[str] | tuple[str, ...] = ()) -> dict:
-    """Read and check a recipe; member config paths come back absolute.
+    """Read and check a recipe (:func:`check_recipe`)."""
+    from serkit.config import load
+
+    return check_recipe(load(path, overrides), path)
+
+
+def check_recipe(raw: dict[str, Any], path: str | os.PathLike) -> dict:
+    """Check a recipe read from ``path``; member config paths come back absolute.
 
     Raises:
         ConfigError: unknown keys, no or bad members, a missing member config, bad weights.
     """
-    from serkit.config import load
     from serkit.experiment.config import check_name
     from serkit.experiment.fuse import check_weights
 
     path = Path(path)
-    raw = load(path, overrides)
     unknown = sorted(set(raw) - set(KEYS))
     if unknown:
         raise ConfigError(
@@ -132,13 +137,14 @@ def run_recipe(
     from serkit import experiment
     from serkit.experiment.folder import quiet
     from serkit.experiment.fuse import fuse_runs
+    from serkit.experiment.runs import read_config
 
     log = log or quiet
     parent = Path(output if output is not None else recipe["output"])
     target = parent / recipe["name"]
     if target.exists() and not (target / "config.yaml").is_file():
         raise ConfigError(f"{target} exists and is not a run folder; move it or rename the recipe")
-    if (target / "config.yaml").is_file() and "fuse:" not in (target / "config.yaml").read_text():
+    if target.exists() and "fuse" not in read_config(target):
         raise ConfigError(f"{target} holds a run that is not a fusion; rename the recipe")
     runs = []
     for cfg in member_configs(recipe):
@@ -160,4 +166,4 @@ def run_recipe(
     return fused
 
 
-__all__ = ["is_recipe", "load_recipe", "member_configs", "run_recipe"]
+__all__ = ["check_recipe", "is_recipe", "load_recipe", "member_configs", "run_recipe"]
