@@ -12,6 +12,13 @@ Caveat, printed with the results: the validation speakers of a dev fold are test
 *other* outer folds, so scores chosen here are not nested for those folds. A fully nested
 choice is made inside every fold by the model itself (early stopping, ``decision: auto``).
 
+The best validation UAR of a history is biased upwards (the epoch is chosen on the same
+speakers), and it cannot compare a variant that keeps the best epoch with one that trains on
+every speaker for a fixed schedule (``model.params.val_fraction=0``). ``--dev-test N`` makes
+that comparison fair: N of the dev fold's training speakers (drawn with ``--dev-test-seed``,
+the same for every variant and seed) are held out before the variant is fitted on the others,
+and the fitted model predicts them; their UAR / WA are reported beside the validation scores.
+
 Usage (from the folder the config's paths resolve against)::
 
     OMP_NUM_THREADS=1 nice python benchmarks/tune_seed_models.py configs/ravdess_acrnn.yaml \\
@@ -69,8 +76,45 @@ def best_val(history: list[dict[str, Any]] | None) -> tuple[float | None, int | 
     return float(best["val_uar"]), int(best["epoch"])
 
 
-def score_variant(config: str, overrides: list[str], dev_fold: int, seed: int) -> dict[str, Any]:
-    """Fit one variant on the dev fold's training speakers; validation scores only."""
+def hold_out_speakers(
+    rows: np.ndarray, groups: np.ndarray, count: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split row positions into ``(kept, held_out)``: ``count`` whole speakers held out.
+
+    The speakers are drawn with ``seed`` from the sorted speakers of ``rows``, so the split
+    does not depend on the row order. At least two speakers must stay.
+
+    >>> groups = np.array(["a", "a", "b", "c", "c", "d"])
+    >>> kept, out = hold_out_speakers(np.arange(6), groups, 1, seed=0)
+    >>> sorted(set(groups[out])), len(kept) + len(out)
+    (['b'], 6)
+    """
+    speakers = sorted(set(groups[rows].tolist()))
+    if not 1 <= count <= len(speakers) - 2:
+        raise SystemExit(
+            f"--dev-test {count}: the dev fold has {len(speakers)} training speakers; hold out "
+            f"between 1 and {len(speakers) - 2}"
+        )
+    drawn = np.random.default_rng(seed).choice(len(speakers), size=count, replace=False)
+    out = np.isin(groups[rows], [speakers[i] for i in drawn])
+    return rows[~out], rows[out]
+
+
+def score_variant(
+    config: str,
+    overrides: list[str],
+    dev_fold: int,
+    seed: int,
+    dev_test: int = 0,
+    dev_test_seed: int = 0,
+) -> dict[str, Any]:
+    """Fit one variant on the dev fold's training speakers; validation scores only.
+
+    With ``dev_test`` > 0, that many of those speakers are held out first and predicted by the
+    fitted variant (``dev_test_uar`` / ``dev_test_wa``); no outer test row is ever used.
+    """
+    from serkit import metrics
+
     cfg = load_config(config, [*overrides, f"seeds=[{seed}]"])
     rows = load_rows(cfg["data"])
     df, _, _, dataset, level = experiment_data(cfg, rows, print)
@@ -78,8 +122,20 @@ def score_variant(config: str, overrides: list[str], dev_fold: int, seed: int) -
     fold = folds[dev_fold]
     train = fold.train if fold.val is None else np.concatenate([fold.train, fold.val])
     held_out = sorted(set(dataset.groups[fold.test]))
+    dev_rows = train[:0]
+    if dev_test:
+        train, dev_rows = hold_out_speakers(train, dataset.groups, dev_test, dev_test_seed)
     started = time.time()
     model = fit_model(make_model(cfg, seed), dataset, train, level)
+    dev_scores: dict[str, Any] = {}
+    if len(dev_rows):
+        pred = model.predict(dataset.inputs(dev_rows, level))
+        truth = dataset.y[dev_rows]
+        dev_scores = {
+            "dev_test_speakers": sorted(str(s) for s in set(dataset.groups[dev_rows])),
+            "dev_test_uar": float(metrics.uar(truth, pred, dataset.classes)),
+            "dev_test_wa": float(metrics.wa(truth, pred, dataset.classes)),
+        }
     summary = getattr(model, "fit_summary_", None) or {}
     val, epoch = best_val(getattr(model, "history_", None))
     stage1, stage1_epoch = best_val(summary.get("stage1_history"))
@@ -97,7 +153,7 @@ def score_variant(config: str, overrides: list[str], dev_fold: int, seed: int) -
         "decision": summary.get("decision"),
         "decision_scores": summary.get("decision_scores") or {},
         "seconds": round(time.time() - started, 1),
-    }
+    } | dev_scores
 
 
 def table(results: dict[str, dict[str, Any]]) -> str:
@@ -106,23 +162,37 @@ def table(results: dict[str, dict[str, Any]]) -> str:
     def pct(value: float | None) -> str:
         return "-" if value is None else f"{100 * value:.1f}"
 
+    dev = any("dev_test_uar" in r for r in results.values())
     lines = [
-        "| variant | val UAR % (epoch) | stage-1 val UAR % (epoch) | heads (val UAR %) | s |",
-        "|---|---|---|---|---|",
+        "| variant | val UAR % (epoch) | stage-1 val UAR % (epoch) | heads (val UAR %) | "
+        + ("dev-test UAR / WA % | " if dev else "")
+        + "s |",
+        "|---|---|---|---|" + ("---|" if dev else "") + "---|",
     ]
     for name, r in results.items():
         heads = ", ".join(f"{k} {pct(v)}" for k, v in r["decision_scores"].items())
+        scores = f"{pct(r.get('dev_test_uar'))} / {pct(r.get('dev_test_wa'))} | " if dev else ""
         lines.append(
             f"| {name} | {pct(r['val_uar'])} ({r['best_epoch']}/{r['epochs_run']}) | "
             f"{pct(r['stage1_val_uar'])} ({r['stage1_best_epoch']}) | {heads or '-'} | "
-            f"{r['seconds']} |"
+            f"{scores}{r['seconds']} |"
         )
     return "\n".join(lines)
 
 
-def _request(config: str, overrides: list[str], dev_fold: int, seed: int) -> dict[str, Any]:
+def _request(
+    config: str,
+    overrides: list[str],
+    dev_fold: int,
+    seed: int,
+    dev_test: int = 0,
+    dev_test_seed: int = 0,
+) -> dict[str, Any]:
     """What a stored result must match to be kept instead of refitted."""
-    return {"config": config, "overrides": overrides, "dev_fold_index": dev_fold, "seed": seed}
+    request = {"config": config, "overrides": overrides, "dev_fold_index": dev_fold, "seed": seed}
+    if dev_test:  # absent (not 0) otherwise, so records written before the option still match
+        request |= {"dev_test": dev_test, "dev_test_seed": dev_test_seed}
+    return request
 
 
 def kept(stored: dict[str, Any] | None, request: dict[str, Any]) -> bool:
@@ -133,12 +203,20 @@ def kept(stored: dict[str, Any] | None, request: dict[str, Any]) -> bool:
     """
     if not stored or stored.get("overrides") != request["overrides"]:
         return False
+    if any(stored.get(key, 0) != request.get(key, 0) for key in ("dev_test", "dev_test_seed")):
+        return False  # a record scored on other (or no) dev-test speakers
     return all(stored.get(key, value) == value for key, value in request.items())
 
 
 def report(results: dict[str, dict[str, Any]], config: str) -> str:
     """The table, its caveat and the overrides of every variant (Markdown)."""
     first = next(iter(results.values()))
+    dev = ""
+    if "dev_test_speakers" in first:
+        dev = (
+            f" Dev-test speakers, held out of that training part before every fit and "
+            f"predicted by it: {', '.join(first['dev_test_speakers'])}."
+        )
     variants = "\n".join(
         f"- {name}: `{','.join(r['overrides']) or '(the config as it is)'}`"
         for name, r in results.items()
@@ -149,6 +227,7 @@ def report(results: dict[str, dict[str, Any]], config: str) -> str:
         f"({', '.join(first['dropped_test_speakers'])}); validation split: "
         f"{first['val_split']}. These validation speakers are test speakers of other outer "
         "folds: a choice made here is validation-only for this fold, not nested for the others."
+        f"{dev}"
         f"\n\nVariants (`--variant NAME:OVERRIDES`):\n\n{variants}"
     )
 
@@ -166,6 +245,16 @@ def _parser() -> argparse.ArgumentParser:
         help="outer fold whose test part is dropped (its training speakers are the tuning data)",
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--dev-test",
+        type=int,
+        default=0,
+        metavar="N",
+        help="hold out N of the dev fold's training speakers and score every variant on them",
+    )
+    parser.add_argument(
+        "--dev-test-seed", type=int, default=0, help="draws the --dev-test speakers"
+    )
     add_out_option(parser, None, shown="tune_<config file name>.md")
     return parser
 
@@ -184,12 +273,24 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict[str, Any]] = read_figures(out) or {}
     for text in args.variant:
         name, overrides = parse_variant(text)
-        request = _request(args.config, overrides, args.dev_fold, args.seed)
+        request = _request(
+            args.config, overrides, args.dev_fold, args.seed, args.dev_test, args.dev_test_seed
+        )
         if kept(results.get(name), request):
             print(f"{name}: kept from {out}")
             continue
         print(f"{name}: fitting with {overrides or 'the config as it is'}", flush=True)
-        results[name] = score_variant(args.config, overrides, args.dev_fold, args.seed) | request
+        results[name] = (
+            score_variant(
+                args.config,
+                overrides,
+                args.dev_fold,
+                args.seed,
+                args.dev_test,
+                args.dev_test_seed,
+            )
+            | request
+        )
         print(json.dumps(results[name]), flush=True)
         write_figures(out, results)  # after every variant: an interrupted run keeps its fits
     text = report(results, args.config)

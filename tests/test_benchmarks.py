@@ -144,7 +144,8 @@ def test_tune_writes_its_table_and_refits_only_new_requests(bench, tmp_path, mon
     tune = bench("tune_seed_models")
     fits = []
 
-    def fake_score(config, overrides, dev_fold, seed):  # the fit itself: test_experiment.py
+    def fake_score(config, overrides, dev_fold, seed, dev_test=0, dev_test_seed=0):
+        # the fit itself: test_experiment.py
         fits.append((overrides, seed))
         return {
             "overrides": overrides,
@@ -174,6 +175,53 @@ def test_tune_writes_its_table_and_refits_only_new_requests(bench, tmp_path, mon
         ([], 1),
         (["model.params.epochs=8"], 1),
     ]
+
+
+def test_tune_dev_test_holds_out_whole_speakers_the_same_for_every_order(bench):
+    tune = bench("tune_seed_models")
+    groups = np.repeat([f"s{i}" for i in range(6)], 3)
+    rows = np.arange(len(groups))
+    kept, out = tune.hold_out_speakers(rows, groups, 2, seed=3)
+    assert len(set(groups[out])) == 2 and not set(groups[out]) & set(groups[kept])
+    assert sorted([*kept, *out]) == rows.tolist()
+    shuffled = np.random.default_rng(0).permutation(rows)
+    _, out2 = tune.hold_out_speakers(shuffled, groups, 2, seed=3)
+    assert set(groups[out2]) == set(groups[out])  # drawn from the sorted speakers
+    _, out3 = tune.hold_out_speakers(rows[groups[rows] != "s0"], groups, 1, seed=3)
+    assert "s0" not in set(groups[out3])  # only the given rows' speakers are drawn
+    for count in (0, 5):
+        with pytest.raises(SystemExit, match="hold out between 1 and 4"):
+            tune.hold_out_speakers(rows, groups, count, seed=0)
+
+
+def test_tune_keeps_a_record_only_for_the_same_dev_test(bench):
+    tune = bench("tune_seed_models")
+    plain = tune._request("c.yaml", ["a=1"], 0, 0)
+    dev = tune._request("c.yaml", ["a=1"], 0, 0, dev_test=4, dev_test_seed=0)
+    assert plain == {"config": "c.yaml", "overrides": ["a=1"], "dev_fold_index": 0, "seed": 0}
+    assert tune.kept(dev, dev) and tune.kept(plain, plain)
+    assert not tune.kept(plain, dev) and not tune.kept(dev, plain)
+    assert not tune.kept(dev, tune._request("c.yaml", ["a=1"], 0, 0, 4, dev_test_seed=1))
+    table = tune.table(
+        {
+            "v": {
+                **dev,
+                "val_uar": None,
+                "best_epoch": None,
+                "epochs_run": 60,
+                "stage1_val_uar": None,
+                "stage1_best_epoch": None,
+                "decision_scores": {},
+                "seconds": 1.0,
+                "dev_test_uar": 0.625,
+                "dev_test_wa": 0.5,
+            }
+        }
+    )
+    assert (
+        "dev-test UAR / WA %" in table
+        and "| v | - (None/60) | - (None) | - | 62.5 / 50.0 |" in table
+    )
 
 
 def test_loco_rows_are_valid_configs_and_the_table_lists_every_corpus(bench, tmp_path):
