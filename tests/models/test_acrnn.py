@@ -115,6 +115,65 @@ def test_segment_collate_and_pooled_forward():
         PooledForward("median")
 
 
+def test_segment_collate_tempo_and_mixup_only_in_training():
+    items = [(np.ones((50, 6), np.float32), 1), (np.full((40, 6), 2.0, np.float32), 0)]
+    slow = SegmentCollate(20, 10, train=True, tempo=(0.5, 0.5), channels=3)(items)
+    assert slow["x"].shape == (16, 20, 6)  # 100 and 80 frames: 9 and 7 windows
+    fast = SegmentCollate(20, 10, train=True, tempo=(2.0, 2.0), channels=3)(items)
+    assert fast["x"].shape == (3, 20, 6)  # 25 and 20 frames: 2 windows (tail) and 1
+    assert float(fast["x"][0, 0, 2]) == pytest.approx(2.0)  # the delta channel doubled
+    mixed = SegmentCollate(20, 10, train=True, mixup=0.4, seed=3)(items)
+    assert set(mixed) == {"x", "lengths", "y", "y_mix", "mix_weight"}
+    assert 0.5 <= mixed["mix_weight"] <= 1.0 and len(mixed["y_mix"]) == len(mixed["y"])
+    ev = SegmentCollate(20, 10, train=False, tempo=(2.0, 2.0), mixup=0.4)(items)
+    assert "y_mix" not in ev and ev["x"].shape == (7, 20, 6)  # evaluation untouched
+    for bad in ({"tempo": (1.2, 0.8)}, {"tempo": "fast"}, {"mixup": -1.0}):
+        with pytest.raises(ConfigError, match="tempo|mixup"):
+            SegmentCollate(20, 10, train=True, **bad)
+
+
+def test_mixup_loss_is_the_blend_of_both_labels_losses():
+    from serkit.models.training import train_module
+
+    torch.manual_seed(0)
+    net = torch.nn.Linear(4, 2)
+    seen = []
+
+    class Mixing:
+        def __call__(self, items):
+            x = torch.stack([torch.as_tensor(f).float().mean(0) for f, _ in items])
+            y = torch.tensor([int(label) for _, label in items])
+            return {
+                "x": x,
+                "lengths": torch.ones(len(items)),
+                "y": y,
+                "y_mix": 1 - y,
+                "mix_weight": 0.75,
+            }
+
+    def forward(module, batch):
+        logits = module(batch["x"])
+        if "y_mix" in batch:
+            ce = torch.nn.functional.cross_entropy
+            seen.append((0.75 * ce(logits, batch["y"]) + 0.25 * ce(logits, batch["y_mix"])).item())
+        return logits
+
+    data = [(np.ones((3, 4), np.float32) * i, i % 2) for i in range(4)]
+    result = train_module(
+        net,
+        data,
+        None,
+        epochs=1,
+        batch_size=4,
+        optimizer="sgd",
+        lr=1e-3,  # one batch: its loss is taken before the step
+        scheduler="none",
+        collate_fn=Mixing(),
+        forward_fn=forward,
+    )
+    assert seen and result.history[0]["train_loss"] == pytest.approx(seen[0], rel=1e-6)
+
+
 def _model(**params):
     base = {
         **get_model("acrnn").test_params(),
@@ -151,3 +210,11 @@ def test_mean_pooling_and_random_crops_with_augment():
     assert model.predict_proba(X).shape == (24, 3)
     with pytest.raises(ConfigError):
         _model(epochs=1, train_segments="every").fit(X, y, groups)
+
+
+def test_overfits_with_tempo_and_mixup():
+    X, y, groups = frames()
+    model = _model(epochs=16, tempo=[0.9, 1.1], mixup=0.4).fit(X, y, groups)
+    assert (model.predict(X) == y).mean() >= 0.8
+    with pytest.raises(ConfigError, match="tempo"):
+        _model(epochs=1, tempo=[1.2]).fit(X, y, groups)

@@ -9,7 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from serkit.errors import ConfigError
-from serkit.models.augment import SpecAugment, spec_augment, spec_augment_batch
+from serkit.models.augment import (
+    SpecAugment,
+    mix_batch,
+    spec_augment,
+    spec_augment_batch,
+    tempo_stretch,
+)
 from serkit.models.segments import pool_segments, segment, segment_many, segment_starts
 
 
@@ -106,3 +112,42 @@ def test_spec_augment_torch_batch_respects_lengths_and_seed():
         assert not zero_rows[i, n:].any()  # time masks stay inside the real frames
         assert zero_rows[i].sum() <= 12
     assert not SpecAugment(time_masks=0, freq_masks=0).active
+
+
+@settings(max_examples=40, deadline=None)
+@given(frames=st.integers(2, 200), rate=st.floats(0.5, 2.0))
+def test_tempo_stretch_length_endpoints_and_delta_scale(frames, rate):
+    rng = np.random.default_rng(frames)
+    x = rng.normal(size=(frames, 3 * 4)).astype(np.float32)
+    out = tempo_stretch(x, rate, channels=3)
+    assert out.shape == (max(1, round(frames / rate)), 12) and out.dtype == np.float32
+    if len(out) > 1:  # the first and last frames are kept, channel k scaled by rate ** k
+        scale = np.repeat(np.float32(rate) ** np.arange(3), 4)
+        np.testing.assert_allclose(out[0], x[0] * scale, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(out[-1], x[-1] * scale, rtol=1e-5, atol=1e-5)
+    static = out[:, :4]  # interpolation never leaves the range of the static frames
+    assert static.min() >= x[:, :4].min() - 1e-5 and static.max() <= x[:, :4].max() + 1e-5
+
+
+def test_tempo_stretch_identity_and_errors():
+    x = np.arange(24, dtype=np.float32).reshape(4, 6)
+    np.testing.assert_array_equal(tempo_stretch(x, 1.0), x)
+    ramp = np.arange(10, dtype=np.float32)[:, None]  # a linear ramp stays linear
+    np.testing.assert_allclose(tempo_stretch(ramp, 0.5, channels=1)[:, 0], np.linspace(0, 9, 20))
+    with pytest.raises(ConfigError, match="rate must be > 0"):
+        tempo_stretch(x, 0.0)
+    with pytest.raises(ConfigError, match="not a multiple of channels=4"):
+        tempo_stretch(x, 1.1, channels=4)
+
+
+def test_mix_batch_blends_pairs_and_keeps_the_longer_length():
+    x = np.stack([np.full((5, 2), v, np.float32) for v in (0.0, 1.0, 2.0, 3.0)])
+    lengths = np.array([5, 2, 3, 4])
+    mixed, mixed_lengths, partner, lam = mix_batch(x, lengths, 0.4, np.random.default_rng(1))
+    assert 0.5 <= lam <= 1.0 and sorted(partner.tolist()) == [0, 1, 2, 3]
+    np.testing.assert_allclose(mixed[:, 0, 0], lam * x[:, 0, 0] + (1 - lam) * x[partner, 0, 0])
+    assert mixed_lengths.tolist() == np.maximum(lengths, lengths[partner]).tolist()
+    again = mix_batch(x, lengths, 0.4, np.random.default_rng(1))
+    assert again[3] == lam and again[2].tolist() == partner.tolist()  # seeded
+    with pytest.raises(ConfigError, match="alpha must be > 0"):
+        mix_batch(x, lengths, 0.0, np.random.default_rng(0))

@@ -31,6 +31,9 @@ class ACRNNClassifier(NeuralClassifier):
         augment: SpecAugment masks on training segments.
         augment_params: overrides of ``time_masks``, ``time_width``, ``freq_masks``,
             ``freq_width`` (default 2 x 20 frames, 2 x 5 bins).
+        tempo: ``[low, high]``: tempo perturbation of each training utterance by a rate drawn
+            from that range (e.g. ``[0.9, 1.1]``), or ``None``.
+        mixup: mixup of the training segments with Beta(alpha, alpha) weights (0: off).
     """
 
     def __init__(
@@ -61,6 +64,8 @@ class ACRNNClassifier(NeuralClassifier):
         pool_on: str = "logits",
         augment: bool = True,
         augment_params: dict | None = None,
+        tempo: list[float] | None = None,
+        mixup: float = 0.0,
     ) -> None:
         init_params(self, locals())
 
@@ -88,6 +93,9 @@ class ACRNNClassifier(NeuralClassifier):
             mode=self.train_segments,
             augment=make_augment(self.augment, self.augment_params, channels) if train else None,
             seed=self.seed,
+            tempo=self.tempo if train else None,
+            mixup=self.mixup if train else 0.0,
+            channels=channels,
         )
 
     def forward_fn(self) -> PooledForward:

@@ -164,3 +164,77 @@ def spec_augment_batch(
     else:
         out = torch.where(keep, view, torch.full_like(view, config.value))
     return out.reshape(batch, frames, dim)
+
+
+def tempo_stretch(x: np.ndarray, rate: float, channels: int = 3) -> np.ndarray:
+    """Tempo perturbation of frame features: the same frames played ``rate`` times faster.
+
+    The frames are resampled by linear interpolation to ``round(frames / rate)`` frames (pitch
+    and spectral envelope untouched, as sox ``tempo``); channel ``k`` of a stacked
+    static / delta / delta-delta layout is scaled by ``rate ** k``, as the time derivatives of
+    the faster signal are.
+
+    Args:
+        x: ``(frames, channels * bins)`` features.
+        rate: speed factor (> 0); 1 returns an unchanged copy.
+        channels: channels stacked along the feature axis.
+
+    Returns:
+        ``(round(frames / rate), channels * bins)`` float32 features (at least one frame).
+
+    >>> x = np.arange(8, dtype=np.float32).reshape(4, 2)
+    >>> tempo_stretch(x, 1.0, channels=1).tolist() == x.tolist()
+    True
+    >>> tempo_stretch(x, 2.0, channels=2).shape
+    (2, 2)
+    """
+    if not rate > 0:
+        raise ConfigError(f"tempo rate must be > 0, found {rate}")
+    x = np.asarray(x, dtype=np.float32)
+    frames, dim = x.shape
+    if dim % channels:
+        raise ConfigError(f"tempo: feature dim {dim} is not a multiple of channels={channels}")
+    if rate == 1.0 or frames < 2:
+        out = x.copy()
+    else:
+        n = max(1, int(round(frames / rate)))
+        position = np.linspace(0.0, frames - 1.0, n)
+        lo = np.floor(position).astype(np.int64)
+        hi = np.minimum(lo + 1, frames - 1)
+        w = (position - lo)[:, None].astype(np.float32)
+        out = (1.0 - w) * x[lo] + w * x[hi]
+    if rate != 1.0 and channels > 1:
+        bins = dim // channels
+        scale = np.repeat(np.float32(rate) ** np.arange(channels, dtype=np.float32), bins)
+        out = out * scale[None, :]
+    return out.astype(np.float32, copy=False)
+
+
+def mix_batch(
+    x: np.ndarray, lengths: np.ndarray, alpha: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Mixup of one batch: every example blended with another of the batch.
+
+    Args:
+        x: ``(batch, frames, dim)`` examples.
+        lengths: ``(batch,)`` real frames per example.
+        alpha: Beta(alpha, alpha) parameter of the mixing weight (> 0).
+        rng: numpy generator (seeded by the caller).
+
+    Returns:
+        ``(mixed x, lengths, partner, lam)``: the blend ``lam * x + (1 - lam) * x[partner]``,
+        the longer of the two lengths, the partner positions ``(batch,)`` and the weight of
+        the example's own label (``lam >= 0.5``, so its own label stays the larger share).
+
+    >>> rng = np.random.default_rng(0)
+    >>> mixed, lengths, partner, lam = mix_batch(np.ones((4, 3, 2)), np.full(4, 3), 0.4, rng)
+    >>> mixed.shape, bool(0.5 <= lam <= 1.0), sorted(partner.tolist())
+    ((4, 3, 2), True, [0, 1, 2, 3])
+    """
+    if not alpha > 0:
+        raise ConfigError(f"mixup alpha must be > 0, found {alpha}")
+    lam = float(rng.beta(alpha, alpha))
+    lam = max(lam, 1.0 - lam)
+    partner = rng.permutation(len(x))
+    mixed = (lam * x + (1.0 - lam) * x[partner]).astype(x.dtype, copy=False)
+    return mixed, np.maximum(lengths, lengths[partner]), partner, lam

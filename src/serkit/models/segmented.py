@@ -41,8 +41,10 @@ class SegmentCollate:
     """Collate utterances ``(frames (T, dim), label)`` into segment batches.
 
     Training: every utterance gives all its windows (``mode="all"``) or ``crops`` random
-    ``length``-frame crops (``mode="random"``); labels are repeated per window; optional
-    SpecAugment per window. Evaluation: all windows plus ``owner`` ``(n_windows,)`` (index of
+    ``length``-frame crops (``mode="random"``); labels are repeated per window; optional tempo
+    perturbation per utterance (before windowing), SpecAugment per window and mixup over the
+    batch's windows (``y_mix`` / ``mix_weight`` in the batch; the training loop's default loss
+    blends the two labels). Evaluation: all windows plus ``owner`` ``(n_windows,)`` (index of
     the utterance in the batch) and one label per utterance.
 
     Args:
@@ -55,6 +57,12 @@ class SegmentCollate:
         seed: base seed (reseeded per epoch by :meth:`set_epoch`).
         full_lengths: report ``length`` as every window's length (the net sees the zero padding
             of short utterances, as DCNN-BLSTMwA does) instead of the real frames.
+        crops: random crops per utterance (``mode="random"``).
+        tempo: ``(low, high)``: each training utterance is tempo-stretched by a rate drawn
+            uniformly from that range (:func:`~serkit.models.augment.tempo_stretch`), or
+            ``None``.
+        mixup: Beta parameter alpha of mixup over the training windows (0: off).
+        channels: channels stacked along the feature axis (for ``tempo``).
     """
 
     def __init__(
@@ -69,9 +77,16 @@ class SegmentCollate:
         seed: int = 0,
         full_lengths: bool = False,
         crops: int = 1,
+        tempo: tuple[float, float] | None = None,
+        mixup: float = 0.0,
+        channels: int = 3,
     ) -> None:
         if mode not in ("all", "random"):
             raise ConfigError(f"train_segments must be 'all' or 'random', found {mode!r}")
+        self.tempo = check_tempo(tempo)
+        if not mixup >= 0:
+            raise ConfigError(f"mixup must be >= 0 (0: off), found {mixup}")
+        self.mixup, self.channels = float(mixup), int(channels)
         self.length, self.hop, self.train, self.mode = int(length), int(hop), train, mode
         self.tail, self.augment, self.seed = tail, augment, seed
         self.full_lengths = full_lengths
@@ -95,7 +110,12 @@ class SegmentCollate:
 
         segs, lengths, labels, owner = [], [], [], []
         for i, (x, label) in enumerate(items):
-            windows, real = self._windows(np.asarray(x, dtype=np.float32))
+            x = np.asarray(x, dtype=np.float32)
+            if self.train and self.tempo is not None:
+                from serkit.models.augment import tempo_stretch
+
+                x = tempo_stretch(x, float(self.rng.uniform(*self.tempo)), self.channels)
+            windows, real = self._windows(x)
             if self.train and self.augment is not None:
                 from serkit.models.augment import spec_augment
 
@@ -113,6 +133,15 @@ class SegmentCollate:
         }
         if self.train:
             batch["y"] = torch.tensor(labels, dtype=torch.int64)
+            if self.mixup > 0 and len(labels) > 1:
+                from serkit.models.augment import mix_batch
+
+                x, lengths_mixed, partner, lam = mix_batch(
+                    batch["x"].numpy(), batch["lengths"].numpy(), self.mixup, self.rng
+                )
+                batch["x"], batch["lengths"] = torch.from_numpy(x), torch.from_numpy(lengths_mixed)
+                batch["y_mix"] = batch["y"][torch.from_numpy(partner)]
+                batch["mix_weight"] = lam
         else:
             batch["owner"] = torch.tensor(owner, dtype=torch.int64)
             batch["y"] = torch.tensor([int(item[1]) for item in items], dtype=torch.int64)
@@ -151,6 +180,25 @@ class PooledForward:
         reduce = "amax" if self.pooling == "max" else "mean"
         out = out.scatter_reduce(0, index, values, reduce=reduce, include_self=False)
         return out if self.on == "logits" else torch.log(out.clamp_min(1e-12))
+
+
+def check_tempo(tempo: Any) -> tuple[float, float] | None:
+    """A ``tempo`` range as ``(low, high)`` with ``0 < low <= high``, or ``None``.
+
+    >>> check_tempo([0.9, 1.1])
+    (0.9, 1.1)
+    """
+    if tempo is None:
+        return None
+    try:
+        low, high = (float(v) for v in tempo)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"tempo must be [low, high] (e.g. [0.9, 1.1]) or null, found {tempo!r}"
+        ) from None
+    if not 0 < low <= high:
+        raise ConfigError(f"tempo [low, high] needs 0 < low <= high, found {[low, high]}")
+    return low, high
 
 
 def init_params(estimator: Any, values: dict[str, Any]) -> None:

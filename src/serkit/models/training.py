@@ -5,7 +5,8 @@
 * every epoch starts by reseeding torch / numpy / random from ``(seed, epoch, rank)`` and the
   shuffling sampler from ``(seed, epoch)``, so an epoch is the same whether or not the run was
   interrupted before it;
-* loss = class-weighted cross-entropy (``class_weights``) unless ``loss_fn`` is given;
+* loss = class-weighted cross-entropy (``class_weights``) unless ``loss_fn`` is given (a batch
+  with ``y_mix`` and ``mix_weight``, from mixup, gets the same blend of both labels' losses);
   gradient-norm clipping (``grad_clip``); AdamW / Adam / SGD; LR schedule ``"plateau"``
   (on validation loss), ``"cosine"`` or ``"none"``;
 * early stopping on validation UAR (:func:`serkit.metrics.uar`; ties: lower validation loss)
@@ -265,6 +266,11 @@ def train_module(
         criterion = nn.CrossEntropyLoss(weight=weight)
 
         def loss_fn(logits: torch.Tensor, batch: Batch) -> torch.Tensor:
+            if "y_mix" in batch:  # mixup: the blend of the two labels' losses
+                lam = float(batch["mix_weight"])
+                return lam * criterion(logits, batch["y"]) + (1 - lam) * criterion(
+                    logits, batch["y_mix"]
+                )
             return criterion(logits, batch["y"])
 
     model: nn.Module = module
