@@ -69,7 +69,9 @@ def parse_variant(text: str) -> tuple[str, list[str]]:
 
 def best_val(history: list[dict[str, Any]] | None) -> tuple[float | None, int | None]:
     """Best validation UAR of an epoch history and its epoch (``None`` without history)."""
-    scored = [h for h in history or [] if h.get("val_uar") is not None]
+    scored = [
+        h for h in history or [] if h.get("val_uar") is not None and np.isfinite(h["val_uar"])
+    ]
     if not scored:
         return None, None
     best = max(scored, key=lambda h: h["val_uar"])

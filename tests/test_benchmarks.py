@@ -194,6 +194,13 @@ def test_tune_dev_test_holds_out_whole_speakers_the_same_for_every_order(bench):
             tune.hold_out_speakers(rows, groups, count, seed=0)
 
 
+def test_tune_best_val_ignores_epochs_without_validation(bench):
+    tune = bench("tune_seed_models")
+    history = [{"epoch": 1, "val_uar": float("nan")}, {"epoch": 2, "val_uar": 0.4}]
+    assert tune.best_val(history) == (0.4, 2)
+    assert tune.best_val(history[:1]) == (None, None) == tune.best_val(None)
+
+
 def test_tune_keeps_a_record_only_for_the_same_dev_test(bench):
     tune = bench("tune_seed_models")
     plain = tune._request("c.yaml", ["a=1"], 0, 0)
