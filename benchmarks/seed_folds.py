@@ -24,8 +24,10 @@ protocol seed 0; a seed changes the network's initialisation, its validation spe
 batches); their UAR is then the mean over seeds, with the std over seeds beside it.
 
 Runs resume where they stopped (``serkit train`` does); a row whose run folder already holds
-``predictions.parquet`` is only summarised. Work files (manifest, feature store, run folders)
-go to ``--work`` (default ``/tmp/serkit_seed_folds``), never into the repository.
+``predictions.parquet`` for the same seeds is only summarised (other seeds: the folds of the
+seeds already there are read back from ``partial/``, only the new seeds are trained). Work
+files (manifest, feature store, run folders) go to ``--work`` (default
+``/tmp/serkit_seed_folds``), never into the repository.
 """
 
 from __future__ import annotations
@@ -86,6 +88,16 @@ def _seed_overrides(key: str, seeds: list[int] | None) -> list[str]:
     return [f"seeds=[{','.join(map(str, seeds))}]"] if seeds and key in NEURAL else []
 
 
+def finished_seeds(run_dir: Path) -> set[int]:
+    """The seeds of a run folder's finished ``predictions.parquet`` (none: empty)."""
+    import pandas as pd
+
+    path = run_dir / "predictions.parquet"
+    if not path.exists():
+        return set()
+    return {int(s) for s in pd.read_parquet(path, columns=["seed"])["seed"].unique()}
+
+
 def run_row(
     key: str,
     work: Path,
@@ -105,7 +117,7 @@ def run_row(
     run_dir = work / "runs" / _run_name(key)
     command = f"serkit train configs/{config} {' '.join(overrides)}"
     print(f"\n$ {command}", flush=True)
-    if (run_dir / "predictions.parquet").exists():
+    if finished_seeds(run_dir) == set(seeds if seeds and key in NEURAL else [0]):
         print("  (finished earlier: summarised only)")
         return run_dir
     cfg = experiment.load_config(REPO / "configs" / config, overrides)

@@ -280,3 +280,29 @@ def test_seed_folds_adds_fused_rows_for_finished_members(bench, tmp_path):
     assert rows["compare_spk+acrnn_spk"]["train_seconds"] == 80.0  # every seed of both
     assert "serkit fuse runs/seed_folds_compare_spk runs/seed_folds_acrnn_spk" in out.read_text()
     assert "| 3: ± " in out.read_text()
+
+
+def test_seed_folds_trains_a_finished_row_again_only_for_other_seeds(bench, tmp_path, monkeypatch):
+    from tests.test_fuse import predictions
+
+    from serkit import experiment
+
+    seed_folds = bench("seed_folds")
+    run_dir = tmp_path / "runs" / "seed_folds_dcnn"
+    run_dir.mkdir(parents=True)
+    assert seed_folds.finished_seeds(run_dir) == set()
+    predictions(seeds=(0,), rng_seed=1).to_parquet(run_dir / "predictions.parquet")
+    assert seed_folds.finished_seeds(run_dir) == {0}
+    started = []
+    monkeypatch.setattr(experiment, "load_config", lambda path, overrides: overrides)
+    monkeypatch.setattr(experiment, "run", lambda cfg, **kw: started.append(cfg))
+    for seeds in (None, [0]):  # the config's seed 0, or the same seed asked for
+        seed_folds.run_row("dcnn", tmp_path, 1, False, seeds=seeds)
+    (tmp_path / "runs" / "seed_folds_compare").mkdir()
+    predictions(seeds=(0,), rng_seed=2).to_parquet(
+        tmp_path / "runs" / "seed_folds_compare" / "predictions.parquet"
+    )
+    seed_folds.run_row("compare", tmp_path, 1, False, seeds=[0, 1])  # deterministic: no seeds
+    assert started == []
+    seed_folds.run_row("dcnn", tmp_path, 1, False, seeds=[0, 1, 2])
+    assert len(started) == 1 and "seeds=[0,1,2]" in started[0]
