@@ -306,3 +306,38 @@ def test_seed_folds_trains_a_finished_row_again_only_for_other_seeds(bench, tmp_
     assert started == []
     seed_folds.run_row("dcnn", tmp_path, 1, False, seeds=[0, 1, 2])
     assert len(started) == 1 and "seeds=[0,1,2]" in started[0]
+
+
+def test_tune_summary_pairs_seeds_and_refuses_mixed_records(bench, tmp_path):
+    summary = bench("tune_summary")
+
+    def record(uar, seed, speakers=("a", "b")):
+        return {
+            "seed": seed,
+            "dev_test_uar": uar,
+            "dev_test_speakers": list(speakers),
+            "overrides": [],
+            "dev_fold": "fold0",
+        }
+
+    files = [
+        {"sel": record(0.60, 0), "x": record(0.55, 0)},
+        {"sel": record(0.50, 1), "x": record(0.53, 1)},
+        {"x": record(0.40, 2)},  # no reference for seed 2: not paired
+    ]
+    for i, figures in enumerate(files):
+        (tmp_path / f"f{i}.json").write_text(json.dumps(figures))
+    out = tmp_path / "s.md"
+    argv = [*(str(tmp_path / f"f{i}.json") for i in range(3)), "--out", str(out)]
+    assert summary.main(argv) == 0
+    text = out.read_text()
+    assert "| sel | 0: 60.0, 1: 50.0 | 55.0 ± 7.1 | - |" in text
+    assert "| x | 0: 55.0, 1: 53.0, 2: 40.0 | 49.3 ± 8.1 | -1.0 (2) |" in text
+    with pytest.raises(SystemExit, match="recorded twice"):
+        summary.collect([files[0], files[0]])
+    with pytest.raises(SystemExit, match="differ"):
+        summary.collect([files[0], {"y": record(0.5, 0, speakers=("c",))}])
+    with pytest.raises(SystemExit, match="no dev-test scores"):
+        summary.collect([{"z": {"seed": 0}}])
+    with pytest.raises(SystemExit, match="--reference 'none'"):
+        summary.table(summary.collect(files), "none")
