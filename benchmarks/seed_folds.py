@@ -77,6 +77,14 @@ FUSED: dict[str, tuple[str, list[str]]] = {
         "speaker-normalised: ComParE + linear SVM x 3-D ACRNN (`configs/ravdess_recipe.yaml`)",
         ["compare_spk", "acrnn_spk"],
     ),
+    "dcnn_ens": ("DCNN-BLSTMwA, seed ensemble", ["dcnn"]),
+    "dcnn_spk_ens": ("speaker-normalised: DCNN-BLSTMwA, seed ensemble", ["dcnn_spk"]),
+    # exploratory, not a recipe: the DCNN's one-seed test-fold figures were known when it was
+    # declared, so a gain here chooses nothing (docs/quality_gap.md)
+    "compare_spk+acrnn_spk+dcnn_spk": (
+        "speaker-normalised: ComParE + SVM x ACRNN x DCNN-BLSTMwA (exploratory)",
+        ["compare_spk", "acrnn_spk", "dcnn_spk"],
+    ),
 }
 
 
