@@ -127,7 +127,7 @@ def test_segment_collate_tempo_and_mixup_only_in_training():
     assert 0.5 <= mixed["mix_weight"] <= 1.0 and len(mixed["y_mix"]) == len(mixed["y"])
     ev = SegmentCollate(20, 10, train=False, tempo=(2.0, 2.0), mixup=0.4)(items)
     assert "y_mix" not in ev and ev["x"].shape == (7, 20, 6)  # evaluation untouched
-    for bad in ({"tempo": (1.2, 0.8)}, {"tempo": "fast"}, {"mixup": -1.0}):
+    for bad in ({"tempo": (1.2, 0.8)}, {"tempo": "fast"}, {"mixup": -1.0}, {"mixup": "lots"}):
         with pytest.raises(ConfigError, match="tempo|mixup"):
             SegmentCollate(20, 10, train=True, **bad)
 

@@ -84,8 +84,8 @@ class SegmentCollate:
         if mode not in ("all", "random"):
             raise ConfigError(f"train_segments must be 'all' or 'random', found {mode!r}")
         self.tempo = check_tempo(tempo)
-        if not mixup >= 0:
-            raise ConfigError(f"mixup must be >= 0 (0: off), found {mixup}")
+        if isinstance(mixup, bool) or not isinstance(mixup, int | float) or not mixup >= 0:
+            raise ConfigError(f"mixup must be a number >= 0 (0: off), found {mixup!r}")
         self.mixup, self.channels = float(mixup), int(channels)
         self.length, self.hop, self.train, self.mode = int(length), int(hop), train, mode
         self.tail, self.augment, self.seed = tail, augment, seed
