@@ -102,21 +102,18 @@ def hold_out_speakers(
     return rows[~out], rows[out]
 
 
-def score_variant(
-    config: str,
-    overrides: list[str],
-    dev_fold: int,
-    seed: int,
-    dev_test: int = 0,
-    dev_test_seed: int = 0,
-) -> dict[str, Any]:
-    """Fit one variant on the dev fold's training speakers; validation scores only.
+def score_variant(request: dict[str, Any]) -> dict[str, Any]:
+    """Fit one variant (a :func:`_request`) on the dev fold's training speakers; validation
+    scores only.
 
-    With ``dev_test`` > 0, that many of those speakers are held out first and predicted by the
-    fitted variant (``dev_test_uar`` / ``dev_test_wa``); no outer test row is ever used.
+    With ``dev_test`` > 0 in the request, that many of those speakers are held out first and
+    predicted by the fitted variant (``dev_test_uar`` / ``dev_test_wa``); no outer test row is
+    ever used.
     """
     from serkit import metrics
 
+    config, overrides, seed = request["config"], request["overrides"], request["seed"]
+    dev_fold, dev_test = request["dev_fold_index"], request.get("dev_test", 0)
     cfg = load_config(config, [*overrides, f"seeds=[{seed}]"])
     rows = load_rows(cfg["data"])
     df, _, _, dataset, level = experiment_data(cfg, rows, print)
@@ -126,7 +123,9 @@ def score_variant(
     held_out = sorted(set(dataset.groups[fold.test]))
     dev_rows = train[:0]
     if dev_test:
-        train, dev_rows = hold_out_speakers(train, dataset.groups, dev_test, dev_test_seed)
+        train, dev_rows = hold_out_speakers(
+            train, dataset.groups, dev_test, request["dev_test_seed"]
+        )
     started = time.time()
     model = fit_model(make_model(cfg, seed), dataset, train, level)
     dev_scores: dict[str, Any] = {}
@@ -282,17 +281,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}: kept from {out}")
             continue
         print(f"{name}: fitting with {overrides or 'the config as it is'}", flush=True)
-        results[name] = (
-            score_variant(
-                args.config,
-                overrides,
-                args.dev_fold,
-                args.seed,
-                args.dev_test,
-                args.dev_test_seed,
-            )
-            | request
-        )
+        results[name] = score_variant(request) | request
         print(json.dumps(results[name]), flush=True)
         write_figures(out, results)  # after every variant: an interrupted run keeps its fits
     text = report(results, args.config)

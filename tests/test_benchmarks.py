@@ -144,9 +144,9 @@ def test_tune_writes_its_table_and_refits_only_new_requests(bench, tmp_path, mon
     tune = bench("tune_seed_models")
     fits = []
 
-    def fake_score(config, overrides, dev_fold, seed, dev_test=0, dev_test_seed=0):
-        # the fit itself: test_experiment.py
-        fits.append((overrides, seed))
+    def fake_score(request):  # the fit itself: test_experiment.py
+        overrides, dev_fold = request["overrides"], request["dev_fold_index"]
+        fits.append((overrides, request["seed"]))
         return {
             "overrides": overrides,
             "dev_fold": f"fold{dev_fold}",

@@ -465,14 +465,16 @@ def test_tuning_script_scores_validation_speakers_only(demo_manifest, tmp_path):
         ["model.params.lr=0.01", "seeds=[1,2]"],
     )
     assert tune.parse_variant("as_is:") == ("as_is", [])
-    result = tune.score_variant(str(tmp_path / "cfg.yaml"), ["model.params.lr=0.01"], 1, 0)
+    result = tune.score_variant(
+        tune._request(str(tmp_path / "cfg.yaml"), ["model.params.lr=0.01"], 1, 0)
+    )
     # LOSO fold 1 drops one of the 4 speakers; the model validates on one of the other three
     assert len(result["dropped_test_speakers"]) == 1 and result["n_train_rows"] == 42
     assert "speaker-disjoint: 1 of 3 speakers" in result["val_split"]
     assert 0 <= result["val_uar"] <= 1 and result["epochs_run"] == 2
     assert "| lr |" not in tune.table({"x": result}) and "| x |" in tune.table({"x": result})
     # --dev-test 1: one more of the three training speakers is held out and predicted
-    dev = tune.score_variant(str(tmp_path / "cfg.yaml"), [], 1, 0, dev_test=1, dev_test_seed=0)
+    dev = tune.score_variant(tune._request(str(tmp_path / "cfg.yaml"), [], 1, 0, dev_test=1))
     assert len(dev["dev_test_speakers"]) == 1 and dev["n_train_rows"] < result["n_train_rows"]
     assert not set(dev["dev_test_speakers"]) & set(dev["dropped_test_speakers"])
     assert 0 <= dev["dev_test_uar"] <= 1 and 0 <= dev["dev_test_wa"] <= 1
