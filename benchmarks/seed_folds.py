@@ -125,10 +125,10 @@ def run_row(
     run_dir = work / "runs" / _run_name(key)
     command = f"serkit train configs/{config} {' '.join(overrides)}"
     print(f"\n$ {command}", flush=True)
-    if finished_seeds(run_dir) == set(seeds if seeds and key in NEURAL else [0]):
+    cfg = experiment.load_config(REPO / "configs" / config, overrides)
+    if finished_seeds(run_dir) == set(cfg["seeds"]):
         print("  (finished earlier: summarised only)")
         return run_dir
-    cfg = experiment.load_config(REPO / "configs" / config, overrides)
     started = time.perf_counter()
     printer = (lambda line: print("  " + line, flush=True)) if log else None
     experiment.run(cfg, log=printer, command=command)

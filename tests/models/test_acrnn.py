@@ -125,6 +125,8 @@ def test_segment_collate_tempo_and_mixup_only_in_training():
     mixed = SegmentCollate(20, 10, train=True, mixup=0.4, seed=3)(items)
     assert set(mixed) == {"x", "lengths", "y", "y_mix", "mix_weight"}
     assert 0.5 <= mixed["mix_weight"] <= 1.0 and len(mixed["y_mix"]) == len(mixed["y"])
+    assert sorted(mixed["y_mix"].tolist()) == sorted(mixed["y"].tolist())  # a permutation
+    assert mixed["x"].dtype == torch.float32 and mixed["lengths"].dtype == torch.int64
     ev = SegmentCollate(20, 10, train=False, tempo=(2.0, 2.0), mixup=0.4)(items)
     assert "y_mix" not in ev and ev["x"].shape == (7, 20, 6)  # evaluation untouched
     for bad in ({"tempo": (1.2, 0.8)}, {"tempo": "fast"}, {"mixup": -1.0}, {"mixup": "lots"}):

@@ -127,21 +127,18 @@ class SegmentCollate:
             lengths += [self.length if self.full_lengths else real] * n
             owner += [i] * n
             labels += [int(label)] * (n if self.train else 0)
-        batch = {
-            "x": torch.from_numpy(np.concatenate(segs).astype(np.float32)),
-            "lengths": torch.tensor(lengths, dtype=torch.int64),
-        }
+        x_all = np.concatenate(segs).astype(np.float32)
+        lengths_all = np.asarray(lengths, dtype=np.int64)
+        mixed: dict[str, Any] = {}
+        if self.train and self.mixup > 0 and len(labels) > 1:
+            from serkit.models.augment import mix_batch
+
+            x_all, lengths_all, partner, lam = mix_batch(x_all, lengths_all, self.mixup, self.rng)
+            mixed = {"y_mix": torch.tensor(np.asarray(labels)[partner]), "mix_weight": lam}
+        batch = {"x": torch.from_numpy(x_all), "lengths": torch.from_numpy(lengths_all)}
         if self.train:
             batch["y"] = torch.tensor(labels, dtype=torch.int64)
-            if self.mixup > 0 and len(labels) > 1:
-                from serkit.models.augment import mix_batch
-
-                x, lengths_mixed, partner, lam = mix_batch(
-                    batch["x"].numpy(), batch["lengths"].numpy(), self.mixup, self.rng
-                )
-                batch["x"], batch["lengths"] = torch.from_numpy(x), torch.from_numpy(lengths_mixed)
-                batch["y_mix"] = batch["y"][torch.from_numpy(partner)]
-                batch["mix_weight"] = lam
+            batch |= mixed
         else:
             batch["owner"] = torch.tensor(owner, dtype=torch.int64)
             batch["y"] = torch.tensor([int(item[1]) for item in items], dtype=torch.int64)
