@@ -239,10 +239,13 @@ def test_loco_rows_are_valid_configs_and_the_table_lists_every_corpus(bench, tmp
     for features in loco.FRONT_ENDS:
         for normalize in loco.NORMALIZE:
             cfg = experiment.load_config(loco.CONFIG, loco.overrides(args, features, normalize))
-            assert cfg["features"]["name"] == features
+            assert cfg["features"]["name"] == loco.FRONT_ENDS[features][1]
             assert cfg["features"].get("normalize", "none") == normalize
             assert cfg["protocol"]["name"] == "leave-one-corpus-out"
             assert [Path(p).stem for p in cfg["data"]["manifests"]] == list(loco.CORPORA)
+    searched = experiment.load_config(loco.CONFIG, loco.overrides(args, "compare_search", "none"))
+    assert searched["search"]["inner"]["name"] == "leave-one-corpus-out"
+    assert len(searched["search"]["param_grid"]["C"]) == 5
     row = {
         "features": "compare",
         "normalize": "corpus",

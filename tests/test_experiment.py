@@ -290,7 +290,15 @@ def test_nested_search_uses_training_rows_only(demo_manifest, tmp_path):
     info = json.loads((run_dir / "dataset.json").read_text())
     assert len(info["search"]) == 4
     assert all(s["best_params"]["C"] in (0.01, 10.0) for s in info["search"])
-    assert "Nested hyper-parameter search" in (run_dir / "report.md").read_text()
+    for entry in info["search"]:  # every grid point's inner-fold mean, the best one chosen
+        assert [r["params"] for r in entry["inner"]] == [{"C": 0.01}, {"C": 10.0}]
+        best = max(entry["inner"], key=lambda r: r["mean"])  # the first of equal means
+        assert entry["best_params"] == best["params"]
+    report = (run_dir / "report.md").read_text()
+    assert "Nested hyper-parameter search" in report
+    first = info["search"][0]["inner"][0]["mean"]
+    assert f"C=0.01: {100 * first:.1f}" in report
+    assert "Nested hyper-parameter search" in (run_dir / "report.html").read_text()
 
 
 def test_frame_features_for_utterance_model_is_a_config_error(demo_manifest, tmp_path):

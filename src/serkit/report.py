@@ -362,6 +362,34 @@ def _facts(s: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
+def _point(params: dict[str, Any]) -> str:
+    """A grid point as ``C=0.1, kernel=rbf``."""
+    return ", ".join(f"{k}={v}" for k, v in params.items())
+
+
+def search_table(s: dict[str, Any]) -> list[list[str]] | None:
+    """Rows of the nested search per seed and fold: the chosen point and every grid point's
+    inner-fold mean score (``None`` without a search)."""
+    search = s["dataset"].get("search") or []
+    if not search:
+        return None
+    metric = (s["cfg"].get("search") or {}).get("metric", "score")
+    rows = [
+        [
+            "seed",
+            "fold",
+            "best parameters (inner CV on the training fold)",
+            f"inner-fold mean {metric} % per grid point",
+        ]
+    ]
+    for e in search:
+        scores = " · ".join(
+            f"{_point(r['params'])}: {100 * r['mean']:.1f}" for r in e.get("inner", [])
+        )
+        rows.append([str(e["seed"]), str(e["fold"]), json.dumps(e["best_params"]), scores or "-"])
+    return rows
+
+
 def render_markdown(run_dir: str | os.PathLike) -> str:
     """The Markdown report of a run folder (no images; see the HTML report for plots)."""
     s = _sections(Path(run_dir))
@@ -391,11 +419,9 @@ def render_markdown(run_dir: str | os.PathLike) -> str:
     if len(t["seeds"]) > 2:
         parts += ["", "### Repeated runs (seeds)", "", _md_table(t["seeds"])]
     parts += ["", "## Per fold", "", _md_table(t["folds"]), ""]
-    search = s["dataset"].get("search") or []
-    if search:
-        rows = [["seed", "fold", "best parameters (inner CV on the training fold)"]]
-        rows += [[str(e["seed"]), str(e["fold"]), json.dumps(e["best_params"])] for e in search]
-        parts += ["## Nested hyper-parameter search", "", _md_table(rows), ""]
+    searched = search_table(s)
+    if searched:
+        parts += ["## Nested hyper-parameter search", "", _md_table(searched), ""]
     classes = s["metrics"].get("classes", [])
     cm = s["metrics"].get("pooled", {}).get("confusion")
     if cm:
@@ -454,6 +480,9 @@ def render_html(run_dir: str | os.PathLike) -> str:
     ]
     if len(t["seeds"]) > 2:
         out += ["<h3>Repeated runs (seeds)</h3>", _html_table(t["seeds"])]
+    searched = search_table(s)
+    if searched:
+        out += ["<h2>Nested hyper-parameter search</h2>", _html_table(searched)]
     pooled = m.get("pooled", {})
     if pooled.get("confusion"):
         out.append(

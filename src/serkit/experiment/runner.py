@@ -306,7 +306,14 @@ def _run(
     if histories:
         atomic_write_text(run_dir / "history.json", json.dumps(histories, indent=1))
     search = [
-        {"seed": i["seed"], "fold": i["fold"], "best_params": i["best_params"]}
+        {
+            "seed": i["seed"],
+            "fold": i["fold"],
+            "best_params": i["best_params"],
+            "inner": [
+                {"params": r["params"], "mean": r["mean"]} for r in (i.get("search") or [])
+            ],
+        }
         for i in infos
         if i.get("best_params") is not None
     ]
