@@ -233,3 +233,28 @@ def test_evaluate_and_compare_choose_the_bootstrap(tmp_path, monkeypatch):
     assert json.loads((run / "metrics.json").read_text()) == rows  # compare writes nothing
     result = runner.invoke(app, ["evaluate", str(run), "--bootstrap", "rows"])
     assert result.exit_code != 0 and "rows" in result.output
+
+
+def test_search_table_lists_every_grid_point_and_reads_older_runs():
+    s = {
+        "cfg": {"search": {"metric": "uar"}},
+        "dataset": {
+            "search": [
+                {
+                    "seed": 0,
+                    "fold": "f0",
+                    "best_params": {"C": 0.1},
+                    "inner": [
+                        {"params": {"C": 0.1}, "mean": 0.61},
+                        {"params": {"C": 1.0}, "mean": 0.5},
+                    ],
+                },
+                {"seed": 0, "fold": "f1", "best_params": {"C": 1.0}},  # before inner scores
+            ]
+        },
+    }
+    rows = report.search_table(s)
+    assert rows[0][-1] == "inner-fold mean uar % per grid point"
+    assert rows[1] == ["0", "f0", '{"C": 0.1}', "C=0.1: 61.0 · C=1.0: 50.0"]
+    assert rows[2][-1] == "-"
+    assert report.search_table({"cfg": {}, "dataset": {}}) is None
