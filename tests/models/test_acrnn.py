@@ -55,6 +55,29 @@ def test_forward_shapes_and_padding_invariance():
     assert net(torch.randn(1, 1, 24), torch.tensor([1])).shape == (1, 5)  # shorter than pool
 
 
+@pytest.mark.parametrize("bn_steps", ["real", "all"])
+def test_training_batch_norm_ignores_padding_only_with_real_steps(bn_steps):
+    torch.manual_seed(0)
+    net = get_net("acrnn")(3 * 8, 5, **{**TINY, "bn_steps": bn_steps}).train()
+    x = torch.randn(2, 20, 24)
+    lengths = torch.tensor([20, 8])
+    x[1, 8:] = 0
+    padded = torch.cat([x, torch.zeros(2, 30, 24)], dim=1)  # 30 more padded frames for both
+    same = torch.allclose(net(x, lengths), net(padded, lengths), atol=1e-5)
+    assert same is (bn_steps == "real")  # "all": the padded steps enter the batch statistics
+
+
+def test_bn_steps_changes_nothing_in_evaluation_and_is_checked():
+    torch.manual_seed(0)
+    real = get_net("acrnn")(3 * 8, 5, **TINY)
+    every = get_net("acrnn")(3 * 8, 5, **{**TINY, "bn_steps": "all"})
+    every.load_state_dict(real.state_dict())
+    x, lengths = torch.randn(3, 30, 24), torch.tensor([30, 12, 5])
+    torch.testing.assert_close(real.eval()(x, lengths), every.eval()(x, lengths))
+    with pytest.raises(ConfigError, match="bn_steps"):
+        get_net("acrnn")(3 * 8, 5, **{**TINY, "bn_steps": "some"})
+
+
 def test_presets_follow_the_paper_sizes():
     paper = get_net("acrnn")(120, 4, preset="paper")
     convs = [m for m in paper.modules() if isinstance(m, torch.nn.Conv2d)]

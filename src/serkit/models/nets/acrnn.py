@@ -7,6 +7,12 @@ conv C1->C2 then C2->C2 (no pooling), each with LeakyReLU; per time step reshape
 ``score_t = u . sigmoid(W h_t + b)`` with a softmax over the real (un-padded) steps;
 FC -> LeakyReLU -> dropout -> FC classes.
 
+Batch norm in training counts the real steps only (``bn_steps: "real"``; the padded steps of
+short utterances, up to two thirds of a 3-s segment on a corpus of 1-s clips such as TurEV-DB,
+would otherwise pull the batch statistics towards the projection's bias). In evaluation it uses
+its running statistics per step either way, so predictions of a trained net do not depend on
+it. ``bn_steps: "all"`` keeps the statistics over every step (serkit before 2026-12-02).
+
 Presets: ``"paper"`` (128/256 channels, 6 conv layers, projection 768, BLSTM 128, FC 64) and the
 default ``"cpu"`` (16/32 channels, 3 conv layers, projection 128, BLSTM 64, FC 64).
 
@@ -143,6 +149,8 @@ class ACRNN(nn.Module):
         dropout: dropout after the hidden FC.
         pool: ``(time, freq)`` max-pool after the first conv.
         init: ``"default"`` (PyTorch) or ``"paper"`` (truncated normal 0.1, biases 0.1).
+        bn_steps: ``"real"`` (batch-norm statistics in training over the un-padded steps) or
+            ``"all"`` (over every step, padding included).
     """
 
     def __init__(
@@ -156,13 +164,21 @@ class ACRNN(nn.Module):
         name = preset or "cpu"
         if name not in ACRNN_PRESETS:
             raise ConfigError(f"unknown acrnn preset {name!r}; known: paper, cpu")
-        hp = {"channels": 3, "lstm_layers": 1, "pool": (2, 4), **ACRNN_PRESETS[name]}
+        hp = {
+            "channels": 3,
+            "lstm_layers": 1,
+            "pool": (2, 4),
+            "bn_steps": "real",
+            **ACRNN_PRESETS[name],
+        }
         unknown = sorted(set(params) - set(hp))
         if unknown:
             raise ConfigError(
                 f"acrnn has no parameter(s) {', '.join(unknown)}; known: {', '.join(sorted(hp))}"
             )
         hp.update(params)
+        if hp["bn_steps"] not in ("real", "all"):
+            raise ConfigError(f"acrnn bn_steps must be 'real' or 'all', found {hp['bn_steps']!r}")
         self.hp = hp
         channels = int(hp["channels"])
         if input_dim % channels:
@@ -246,10 +262,20 @@ class ACRNN(nn.Module):
             h = torch.where(keep, h, torch.zeros_like(h))
         h = h.permute(0, 2, 1, 3).reshape(batch, steps, -1)
         h = self.projection(h)
-        h = self.act(self.bn(h.reshape(-1, h.shape[-1])).reshape(batch, steps, -1))
+        h = self.act(self._batch_norm(h.reshape(-1, h.shape[-1]), mask.reshape(-1)))
+        h = h.reshape(batch, steps, -1)
         h = self.blstm(h, n)
         pooled = self.attention(h, mask)
         return self.head(pooled)
+
+    def _batch_norm(self, flat: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        """Batch norm of ``flat`` ``(batch * steps, projection)``; in training with
+        ``bn_steps: "real"`` the statistics come from the ``real`` rows only (padded rows are
+        left at 0; they are masked downstream). Fewer than two real rows: every row."""
+        if not (self.training and self.hp["bn_steps"] == "real") or int(real.sum()) < 2:
+            return self.bn(flat)
+        index = real.nonzero().squeeze(1)
+        return torch.zeros_like(flat).index_copy(0, index, self.bn(flat.index_select(0, index)))
 
 
 def count_parameters(module: nn.Module) -> int:
