@@ -28,6 +28,16 @@ def test_the_speechflow_configs_validate(name):
         assert not any("ravdess" in m for m in cfg["data"]["manifests"])
 
 
+def test_the_continuation_config_warm_starts_the_cpu_package_on_its_rows():
+    more = (CONFIGS / "speechflow_cpu_more.yaml").read_text()
+    assert "init: runs/speechflow_cpu}" in more
+    base = load_pretrain_config(CONFIGS / "speechflow_cpu.yaml")
+    cfg = load_pretrain_config(CONFIGS / "speechflow_cpu_more.yaml", ["encoder.init=null"])
+    for key in ("data", "features", "condition"):
+        assert cfg[key] == base[key]
+    assert cfg["encoder"]["params"] == base["encoder"]["params"]
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> Path:
     from serkit.corpora import prepare
