@@ -343,3 +343,20 @@ def test_tune_summary_pairs_seeds_and_refuses_mixed_records(bench, tmp_path):
         summary.collect([{"z": {"seed": 0}}])
     with pytest.raises(SystemExit, match="--reference 'none'"):
         summary.table(summary.collect(files), "none")
+
+
+def test_acrnn_bn_steps_runs_are_valid_configs_and_the_table_pairs_seeds(bench, tmp_path):
+    from serkit import experiment
+
+    bn = bench("acrnn_bn_steps")
+    for variant in bn.VARIANTS:
+        cfg = experiment.load_config(bn.CONFIG, bn.overrides(tmp_path / "t.parquet", variant, 1))
+        assert cfg["model"]["params"]["net_params"] == {"preset": "cpu", "bn_steps": variant}
+        assert cfg["data"]["label_set"] == "turev4" and cfg["protocol"]["params"]["k"] == 3
+    rows = [
+        {"bn_steps": v, "seed": s, "uar": u, "per_fold": [], "seconds": 600.0}
+        for v, s, u in [("real", 0, 0.40), ("all", 0, 0.38), ("real", 1, 0.44), ("all", 1, 0.47)]
+    ]
+    text = bn.table(rows)
+    assert "| `bn_steps: real` | 40.0 / 44.0 | 42.0 ± 2.8 | +2.0 / -3.0 | 10 min |" in text
+    assert "| `bn_steps: all` | 38.0 / 47.0 | 42.5 ± 6.4 | - | 10 min |" in text
