@@ -51,12 +51,17 @@ def table(grouped: dict[str, dict[int, dict[str, Any]]], reference: str) -> str:
     """Markdown table: per-seed dev-test UAR, mean ± std and the paired gain."""
     if reference not in grouped:
         raise SystemExit(f"--reference {reference!r} is not among {sorted(grouped)}")
+    from _report import md_table
+
     ref = grouped[reference]
-    lines = [
-        "| variant | dev-test UAR % per seed | mean ± std | paired gain over "
-        f"{reference} (seeds) | overrides |",
-        "|---|---|---|---|---|",
+    header = [
+        "variant",
+        "dev-test UAR % per seed",
+        "mean ± std",
+        f"paired gain over {reference} (seeds)",
+        "overrides",
     ]
+    body = []
     for name, by_seed in grouped.items():
         seeds = sorted(by_seed)
         uar = np.array([100 * by_seed[s]["dev_test_uar"] for s in seeds])
@@ -68,8 +73,8 @@ def table(grouped: dict[str, dict[int, dict[str, Any]]], reference: str) -> str:
             gain = f"{np.mean(diff):+.1f} ({len(common)})"
         per_seed = ", ".join(f"{s}: {v:.1f}" for s, v in zip(seeds, uar, strict=True))
         overrides = ",".join(by_seed[seeds[0]]["overrides"]) or "(the config as it is)"
-        lines.append(f"| {name} | {per_seed} | {uar.mean():.1f} ± {std} | {gain} | `{overrides}` |")
-    return "\n".join(lines)
+        body.append([name, per_seed, f"{uar.mean():.1f} ± {std}", gain, f"`{overrides}`"])
+    return md_table(header, body)
 
 
 def _parser() -> argparse.ArgumentParser:
