@@ -65,6 +65,11 @@ ROWS: dict[str, tuple[str, str, list[str]]] = {
     ),
     "acrnn_spk": ("speaker-normalised: 3-D ACRNN", "ravdess_acrnn_spknorm.yaml", []),
     "dcnn_spk": ("speaker-normalised: DCNN-BLSTMwA", "ravdess_dcnn_blstmwa_spknorm.yaml", []),
+    "dcnn_spk_cola": (
+        "speaker-normalised: DCNN-BLSTMwA, AlexNet from COLA pretraining on TurEV-DB + URDU",
+        "ravdess_dcnn_blstmwa_spknorm_cola.yaml",
+        [],
+    ),
     "egemaps_spk_search": (
         "speaker-normalised: eGeMAPS + RBF SVM, C chosen on 4 inner speaker folds",
         "ravdess_egemaps_svm_spknorm.yaml",
@@ -81,7 +86,12 @@ ROWS: dict[str, tuple[str, str, list[str]]] = {
     ),
 }
 #: rows whose result depends on the run seed (the SVM rows are deterministic)
-NEURAL = {"acrnn", "dcnn", "acrnn_spk", "dcnn_spk"}
+NEURAL = {"acrnn", "dcnn", "acrnn_spk", "dcnn_spk", "dcnn_spk_cola"}
+#: row key -> (pretrain config in configs/pretrain/, the corpora it reads): pretrained first,
+#: once (``serkit pretrain`` resumes and keeps a finished run), into ``runs/<its name>``
+PRETRAIN: dict[str, tuple[str, dict[str, str]]] = {
+    "dcnn_spk_cola": ("cola_alexnet_cpu.yaml", {"turev-db": "turev_db", "urdu": "urdu"}),
+}
 #: fused row key -> (table label, member rows): ``serkit fuse`` of the finished member runs,
 #: equal weights (declared before any was measured); ``compare_spk+acrnn_spk`` is
 #: ``configs/ravdess_recipe.yaml``
@@ -95,6 +105,10 @@ FUSED: dict[str, tuple[str, list[str]]] = {
     ),
     "dcnn_ens": ("DCNN-BLSTMwA, seed ensemble", ["dcnn"]),
     "dcnn_spk_ens": ("speaker-normalised: DCNN-BLSTMwA, seed ensemble", ["dcnn_spk"]),
+    "dcnn_spk_cola_ens": (
+        "speaker-normalised: DCNN-BLSTMwA from COLA, seed ensemble",
+        ["dcnn_spk_cola"],
+    ),
     # declared before the search row was measured: the recipe with the C of its SVM chosen on
     # inner speaker folds instead of the fixed classic 0.001
     "compare_spk_search+acrnn_spk": (
@@ -126,6 +140,26 @@ def finished_seeds(run_dir: Path) -> set[int]:
     if not path.exists():
         return set()
     return {int(s) for s in pd.read_parquet(path, columns=["seed"])["seed"].unique()}
+
+
+def pretrain_for(key: str, data: Path, log: bool) -> None:
+    """Prepare the corpora and run the pretraining a row starts from (none: nothing)."""
+    if key not in PRETRAIN:
+        return
+    from serkit.config import load
+    from serkit.corpora import prepare
+    from serkit.encoders.pretrain import pretrain
+
+    config, corpora = PRETRAIN[key]
+    for corpus, folder in corpora.items():
+        if not Path(f"manifests/{corpus}.parquet").exists():
+            prepare(corpus, (data / folder).resolve(), output=Path("manifests"))
+            print(f"$ serkit prepare {corpus} {data / folder} -o manifests")
+    print(f"\n$ serkit pretrain configs/pretrain/{config}", flush=True)
+    started = time.perf_counter()
+    printer = (lambda line: print("  " + line, flush=True)) if log else None
+    run_dir = pretrain(load(REPO / "configs" / "pretrain" / config), log=printer)
+    print(f"  {run_dir}: wall time {time.perf_counter() - started:.0f} s", flush=True)
 
 
 def run_row(
@@ -279,6 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     for key in args.rows:
         run_dir = work / "runs" / _run_name(key)
         if not args.summarise_only:
+            pretrain_for(key, args.data, not args.quiet)
             run_row(key, work, args.workers, not args.quiet, args.store, args.seeds)
         if (run_dir / "predictions.parquet").exists():
             rows.append(summarise(key, run_dir))

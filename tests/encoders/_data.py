@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-DIM = 8
+DIM = 9  # a multiple of 3: cola-alexnet reads (static, delta, delta-delta) channels
 
 
 def frames(n_per_class: int = 4, classes: int = 4, seed: int = 0) -> tuple[list, np.ndarray]:

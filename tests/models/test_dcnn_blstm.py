@@ -3,6 +3,9 @@ two-stage estimator."""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -269,8 +272,12 @@ def test_alexnet_batch_norm_option():
     )
     assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in net.features) == 5
     assert net.embed(torch.randn(3, 3, 40, 40)).shape == (3, 32)
-    with pytest.raises(ConfigError, match="batch_norm: false"):
+    with pytest.raises(ConfigError, match="does not exist"):
         net.load_pretrained("/nonexistent.pth")
+    with tempfile.TemporaryDirectory() as tmp:  # a torchvision file does not fit batch norm
+        torch.save({}, Path(tmp) / "w.pth")
+        with pytest.raises(ConfigError, match="batch_norm: false"):
+            net.load_pretrained(Path(tmp) / "w.pth")
     dcnn = get_net("dcnn-blstmwa")(24, 3, alexnet_params={"batch_norm": True})
     assert dcnn.dcnn.batch_norm and not get_net("dcnn-blstmwa")(24, 3).dcnn.batch_norm
 

@@ -76,8 +76,8 @@ class AlexNet(nn.Module):
         input_size: the (square) image size the net is fed, when fixed; then the adaptive
             average pool is replaced by an equivalent fixed pool (exportable to ONNX).
         batch_norm: batch normalisation after every conv (not in the original; trains from
-            scratch much faster; the layer names then differ from torchvision's, so no
-            ``load_pretrained``).
+            scratch much faster; the layer names then differ from torchvision's, so
+            ``load_pretrained`` takes only a ``cola-alexnet`` package).
     """
 
     def __init__(
@@ -96,6 +96,15 @@ class AlexNet(nn.Module):
         super().__init__()
         w1, w2, w3, w4, w5 = widths
         self.batch_norm = bool(batch_norm)
+        #: the settings that fix the tensors' layout and meaning (what a package must share)
+        self.layout = {
+            "widths": tuple(int(w) for w in widths),
+            "fc": int(fc),
+            "stem_stride": int(stem_stride),
+            "pool_size": int(pool_size),
+            "input_size": None if input_size is None else int(input_size),
+            "batch_norm": self.batch_norm,
+        }
 
         def conv(c_in: int, c_out: int, **kw: Any) -> list[nn.Module]:
             layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, **kw)]
@@ -164,23 +173,35 @@ class AlexNet(nn.Module):
         return self.classifier[6](self.classifier[5](self.embed(images)))
 
     def load_pretrained(self, path: str | os.PathLike) -> list[str]:
-        """Load a torchvision-format state dict from a local file.
+        """Load a torchvision-format state dict from a local file, or the AlexNet of a
+        ``cola-alexnet`` encoder package (a folder: :func:`serkit.encoders.cola.alexnet_state`;
+        its AlexNet settings must equal this net's, batch norm included).
 
         The last layer (``classifier.6``) is skipped when its shape differs (another number of
-        classes). Returns the names of the skipped keys.
+        classes) or the source has none. Returns the names of the skipped keys.
 
         Raises:
-            ConfigError: the file is missing or a feature/FC tensor has another shape.
+            ConfigError: the file is missing, a feature/FC tensor has another shape, or the
+                package's AlexNet has other settings.
         """
+        if not os.path.exists(path):
+            raise ConfigError(
+                f"AlexNet pretrained_path {str(path)!r} does not exist; pass a local "
+                "torchvision-format state dict (.pth), a cola-alexnet package (`serkit "
+                "pretrain` writes it, e.g. configs/pretrain/cola_alexnet_cpu.yaml), or leave "
+                "pretrained_path empty"
+            )
+        if os.path.isdir(path):
+            from serkit.encoders.cola import alexnet_state
+
+            state = alexnet_state(path, self.layout)
+            self.load_state_dict(state, strict=False)
+            return sorted(k for k in self.state_dict() if k not in state)
         if self.batch_norm:
             raise ConfigError(
                 f"AlexNet pretrained_path {str(path)!r}: torchvision AlexNet weights fit the "
-                "layout without batch normalisation; set batch_norm: false to load them"
-            )
-        if not os.path.isfile(path):
-            raise ConfigError(
-                f"AlexNet pretrained_path {str(path)!r} does not exist; pass a local "
-                "torchvision-format state dict (.pth) or leave pretrained_path empty"
+                "layout without batch normalisation; set batch_norm: false to load them, or "
+                "pass a cola-alexnet encoder package (serkit pretrain) trained with batch norm"
             )
         state = torch.load(path, map_location="cpu", weights_only=True)
         if isinstance(state, dict) and "state_dict" in state:
