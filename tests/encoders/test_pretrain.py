@@ -189,3 +189,23 @@ def test_serkit_list_encoders_names_every_family(capsys, monkeypatch):
 
     code, out, err = serkit(["list", "encoders"], capsys, monkeypatch)
     assert code == 0 and out.split() == list_encoders() and "vae" in out.split()
+
+
+def test_cola_pretrain_then_dcnn_blstmwa_from_its_alexnet(project, capsys, monkeypatch):
+    """Label-free AlexNet pretraining -> DCNN-BLSTMwA starting from it: the run's certificate
+    says transductive (the package heard every demo speaker), and an AlexNet of another layout
+    is refused before any fold trains, naming the setting."""
+    monkeypatch.chdir(project)
+    shutil.copy(CONFIGS.parent / "demo_dcnn.yaml", project / "demo_dcnn.yaml")
+    code, out, err = serkit(["pretrain", "demo_cola.yaml"], capsys, monkeypatch)
+    assert code == 0, err
+    assert "epoch 3/3" in out and "accuracy" in out
+    assert load_encoder(project / "runs" / "demo_cola").family == "cola-alexnet"
+    args = ["train", "demo_dcnn.yaml", "model.params.net_params.pretrained_path=runs/demo_cola"]
+    code, out, err = serkit([*args, "name=dcnn_cola", "final_model=false"], capsys, monkeypatch)
+    assert code == 0, err
+    info = json.loads((project / "runs" / "dcnn_cola" / "dataset.json").read_text())
+    assert "transductive" in info["certification"]["statement"].lower()
+    bad = [*args, "name=dcnn_bn", "model.params.net_params.alexnet_params.batch_norm=true"]
+    code, out, err = serkit(bad, capsys, monkeypatch)
+    assert code != 0 and "batch_norm: package False, net True" in err

@@ -111,8 +111,16 @@ def encoder_path(cfg: dict[str, Any]) -> tuple[str, str] | None:
 
 def model_encoder_path(cfg: dict[str, Any]) -> tuple[str, str] | None:
     """``(path, "")`` of an encoder package the model runs itself (``rhemo-cnn``'s
-    ``encoder`` parameter), or ``None``."""
-    path = ((cfg.get("model") or {}).get("params") or {}).get("encoder")
+    ``encoder`` parameter) or starts from (``net_params.pretrained_path`` naming a package
+    folder, e.g. a ``cola-alexnet`` run; a weights file records no speakers), or ``None``."""
+    import os
+
+    params = (cfg.get("model") or {}).get("params") or {}
+    path = params.get("encoder")
+    if not path:
+        net_params = params.get("net_params") or {}
+        pretrained = net_params.get("pretrained_path") if isinstance(net_params, dict) else None
+        path = pretrained if pretrained and os.path.isdir(pretrained) else None
     return (str(path), "") if path else None
 
 
