@@ -190,16 +190,12 @@ class ColaAlexNet(EncoderNet):
 
     @classmethod
     def test_params(cls) -> dict[str, Any]:
-        """Tiny sizes for the contract suite (16-frame windows, 40-pixel images)."""
+        """Tiny sizes for the contract suite: DCNN-BLSTMwA's test AlexNet with batch norm
+        (40-pixel images), 16-frame windows."""
+        from serkit.models.nets.dcnn_blstm import DCNNBLSTMwA
+
         return {
-            "alexnet_params": {
-                "widths": (8, 16, 16, 16, 16),
-                "fc": 32,
-                "input_size": 40,
-                "pool_size": 1,
-                "dropout": 0.0,
-                "batch_norm": True,
-            },
+            "alexnet_params": {**DCNNBLSTMwA.test_params()["alexnet_params"], "batch_norm": True},
             "proj_dim": 16,
             "window_frames": 16,
             "segment_frames": 24,
