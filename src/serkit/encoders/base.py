@@ -120,6 +120,22 @@ class EncoderNet(nn.Module):
         return [order[i : i + batch_size] for i in range(0, n, batch_size)]
 
 
+def refuse_conditioning(name: str, cond_dim: int) -> None:
+    """Refuse a conditioning vector for a family that takes none (``cond_dim`` must be 0).
+
+    >>> refuse_conditioning("ge2e", 0)
+    >>> refuse_conditioning("ge2e", 256)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: ge2e takes no conditioning, found cond_dim=256; set condition: null ...
+    """
+    if cond_dim:
+        raise ValueError(
+            f"{name} takes no conditioning, found cond_dim={cond_dim}; "
+            "set condition: null in the pretrain config"
+        )
+
+
 class Reconstructs:
     """Mixin of autoencoder families that can render what they encode back to features.
 

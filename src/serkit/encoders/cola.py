@@ -38,7 +38,7 @@ from torch import nn
 
 from serkit.encoders import _crops as C
 from serkit.encoders import register_encoder
-from serkit.encoders.base import EncoderNet
+from serkit.encoders.base import EncoderNet, refuse_conditioning
 from serkit.errors import ConfigError
 
 #: the DCNN-BLSTMwA's front end (64 log-mels + deltas + delta-deltas, channel-major)
@@ -142,11 +142,7 @@ class ColaAlexNet(EncoderNet):
         from serkit.models.nets.alexnet import alexnet_params as resolve
 
         name = self.encoder_name
-        if cond_dim:
-            raise ValueError(
-                f"{name} takes no conditioning, found cond_dim={cond_dim}; "
-                "set condition: null in the pretrain config"
-            )
+        refuse_conditioning(name, cond_dim)
         if input_dim < 3 or input_dim % 3:
             raise ValueError(f"{name} needs input_dim = 3 * bins, found {input_dim}")
         if min(window_frames, segment_frames, crop_step, proj_dim) < 1:

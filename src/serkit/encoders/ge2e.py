@@ -34,7 +34,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 from serkit.encoders import _crops as C
 from serkit.encoders import register_encoder
 from serkit.encoders._frontends import SIMPLE_40_LOGMEL
-from serkit.encoders.base import EncoderNet
+from serkit.encoders.base import EncoderNet, refuse_conditioning
 from serkit.encoders.losses import ge2e_logits, ge2e_loss, scale_grad
 
 
@@ -84,11 +84,7 @@ class GE2EEncoder(EncoderNet):
     ) -> None:
         super().__init__()
         name = self.encoder_name
-        if cond_dim:
-            raise ValueError(
-                f"{name} takes no conditioning, found cond_dim={cond_dim}; "
-                f"remove the condition from the pretrain config"
-            )
+        refuse_conditioning(name, cond_dim)
         if segment_frames < 1 or crop_step < 1 or input_dim < 1:
             raise ValueError(
                 f"{name}: input_dim, segment_frames and crop_step must be >= 1, "
