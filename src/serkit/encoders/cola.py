@@ -60,8 +60,9 @@ def window_images(
             (padded frames 0).
         lengths: ``(batch,)`` real frames.
         rows: ``(crops,)`` the row of each window.
-        starts: ``(crops,)`` its first frame (>= 0); frames past the row's end read as 0, as
-            DCNN-BLSTMwA zero-pads a short utterance's window.
+        starts: ``(crops,)`` its first frame (a negative start, a short row's centred crop,
+            reads from frame 0); frames past the row's end read as 0, as DCNN-BLSTMwA
+            zero-pads a short utterance's window.
         window: frames per window.
         size: output image side.
     """
@@ -198,10 +199,13 @@ class ColaAlexNet(EncoderNet):
             "crop_step": 8,
         }
 
-    def _images(self, x: torch.Tensor, lengths: torch.Tensor, rows, starts) -> torch.Tensor:
+    def _image(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """``(batch, 3, bins, frames)`` min-max + ImageNet normalised log-mel images."""
         from serkit.models.nets.alexnet import minmax_imagenet
 
-        img = minmax_imagenet(x, lengths.to(x.device))
+        return minmax_imagenet(x, lengths.to(x.device))
+
+    def _windows(self, img: torch.Tensor, lengths: torch.Tensor, rows, starts) -> torch.Tensor:
         size = int(self.hp["input_size"])
         return window_images(img, lengths, rows, starts, self.window_frames, size)
 
@@ -210,10 +214,11 @@ class ColaAlexNet(EncoderNet):
         ``(i, j)`` scores row ``i``'s first window against row ``j``'s second."""
         lengths = C.check_lengths(lengths, x.shape[1], self.encoder_name)
         rows = torch.arange(x.shape[0])
+        img = self._image(x, lengths)
         views = []
         for _ in range(2):
-            starts = C.random_starts(lengths, self.window_frames).clamp(min=0)
-            images = mask_images(self._images(x, lengths, rows, starts), self.mask_fraction)
+            starts = C.random_starts(lengths, self.window_frames)
+            images = mask_images(self._windows(img, lengths, rows, starts), self.mask_fraction)
             views.append(self.head(self.alexnet.embed(images)))
         return views[0] @ self.bilinear(views[1]).T
 
@@ -233,7 +238,7 @@ class ColaAlexNet(EncoderNet):
             raise ValueError(f"{self.encoder_name}: layer {layer!r}; expected 'embedding'")
         lengths = C.check_lengths(lengths, x.shape[1], self.encoder_name)
         rows, starts = C.sliding_starts(lengths, self.window_frames, self.crop_step)
-        feats = self.alexnet.embed(self._images(x, lengths, rows, starts.clamp(min=0)))
+        feats = self.alexnet.embed(self._windows(self._image(x, lengths), lengths, rows, starts))
         return C.mean_by_row(feats, rows, x.shape[0])
 
 
@@ -271,17 +276,3 @@ def alexnet_state(path: str | os.PathLike, layout: dict[str, Any]) -> dict[str, 
         )
     return {k: v for k, v in net.alexnet.state_dict().items() if not k.startswith("classifier.6.")}
 
-
-def weights_key(path: str | os.PathLike) -> str:
-    """Content key (16 hex) of a ``pretrained_path``: a package's key, a file's SHA-256, or
-    ``"missing"`` (the net refuses a missing path when it is built); part of a run's
-    fingerprint, so replacing the weights at the same path recomputes its folds."""
-    from serkit.encoders.package import encoder_folders, meta_key, read_encoder_meta
-    from serkit.models.package import file_sha256
-
-    if os.path.isdir(path):
-        folders = encoder_folders(path)
-        if "" not in folders:
-            return "per-fold"  # the net refuses it with the list of folds
-        return meta_key(read_encoder_meta(folders[""]))
-    return file_sha256(path)[:16] if os.path.isfile(path) else "missing"

@@ -23,6 +23,7 @@ the three cases holds.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -113,13 +114,11 @@ def model_encoder_path(cfg: dict[str, Any]) -> tuple[str, str] | None:
     """``(path, "")`` of an encoder package the model runs itself (``rhemo-cnn``'s
     ``encoder`` parameter) or starts from (``net_params.pretrained_path`` naming a package
     folder, e.g. a ``cola-alexnet`` run; a weights file records no speakers), or ``None``."""
-    import os
+    from serkit.experiment.config import pretrained_path
 
-    params = (cfg.get("model") or {}).get("params") or {}
-    path = params.get("encoder")
+    path = ((cfg.get("model") or {}).get("params") or {}).get("encoder")
     if not path:
-        net_params = params.get("net_params") or {}
-        pretrained = net_params.get("pretrained_path") if isinstance(net_params, dict) else None
+        pretrained = pretrained_path(cfg)
         path = pretrained if pretrained and os.path.isdir(pretrained) else None
     return (str(path), "") if path else None
 

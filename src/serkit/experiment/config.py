@@ -388,17 +388,18 @@ def fingerprint(cfg: dict[str, Any]) -> str:
         del relevant["augment"]  # absent, so the fingerprints of runs without one stay put
     elif "augment" in relevant:  # a preset's values, so a changed preset recomputes the folds
         relevant["augment_resolved"] = _resolved_augment(relevant["augment"])
-    pretrained = _pretrained_path(relevant)
+    pretrained = pretrained_path(relevant)
     if pretrained:  # the weights' content, so new weights at the same path recompute the folds
-        from serkit.encoders.cola import weights_key
+        from serkit.models.nets.alexnet import weights_key
 
         relevant["pretrained_key"] = weights_key(pretrained)
     payload = json.dumps(relevant, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def _pretrained_path(cfg: dict[str, Any]) -> str | None:
-    """``model.params.net_params.pretrained_path`` of a resolved config, or ``None``."""
+def pretrained_path(cfg: dict[str, Any]) -> str | None:
+    """``model.params.net_params.pretrained_path`` of a config (the weights a net starts
+    from), or ``None``."""
     params = (cfg.get("model") or {}).get("params") or {}
     net_params = params.get("net_params") if isinstance(params, dict) else None
     value = net_params.get("pretrained_path") if isinstance(net_params, dict) else None

@@ -226,6 +226,21 @@ class AlexNet(nn.Module):
         return skipped
 
 
+def weights_key(path: str | os.PathLike) -> str:
+    """Content key (16 hex) of a ``pretrained_path``: a package's key, a file's SHA-256, or
+    ``"missing"`` (the net refuses a missing path when it is built); part of a run's
+    fingerprint, so replacing the weights at the same path recomputes its folds."""
+    from serkit.encoders.package import encoder_folders, meta_key, read_encoder_meta
+    from serkit.models.package import file_sha256
+
+    if os.path.isdir(path):
+        folders = encoder_folders(path)
+        if "" not in folders:
+            return "per-fold"  # the net refuses it with the list of folds
+        return meta_key(read_encoder_meta(folders[""]))
+    return file_sha256(path)[:16] if os.path.isfile(path) else "missing"
+
+
 def dim_size(t: torch.Tensor, dim: int) -> torch.Tensor:
     """Size of ``t`` along ``dim`` as a 0-d int64 tensor (stays dynamic in ONNX export)."""
     if torch.jit.is_tracing() or torch.onnx.is_in_onnx_export():
