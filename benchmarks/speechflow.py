@@ -5,7 +5,11 @@ conversion speed of a ``speechflow`` package.
 Held-out utterances: the speakers ``configs/pretrain/speechflow_cpu.yaml`` excludes from its
 training rows (``--heldout``, default URDU SM2 + SF6) and RAVDESS speech (``--ravdess`` rows; no
 RAVDESS speaker is in its training rows). MSE: mean squared error over the valid frames and
-the 80 mel bands of the [0, 1] mel, pooled over the utterances' frames. Conversion speed:
+the 80 mel bands of the [0, 1] mel, pooled over the utterances' frames. Two references that
+need no model, computed from each target mel itself (:func:`reference_errors`): ``MEAN``, every
+frame replaced by the utterance's mean spectrum, and ``MEAN+LEVEL``, that spectrum shifted by
+each frame's mean level (one number per frame, what an energy contour alone can carry); a
+decoder that reads content and pitch must beat both. Conversion speed:
 utterances per second of one condition, from audio (front end + Resemblyzer + decompose) and
 of the net alone (decompose), one torch thread, this machine.
 
@@ -104,6 +108,25 @@ def _rows(manifests: Path, heldout: list[str], ravdess: int, limit: int, seed: i
     return out
 
 
+#: the model-free references of :func:`reference_errors`
+REFERENCES: tuple[str, ...] = ("MEAN", "MEAN+LEVEL")
+
+
+def reference_errors(mel: np.ndarray) -> dict[str, float]:
+    """Summed squared errors of the two model-free references for one mel ``(frames, bands)``.
+
+    ``MEAN``: every frame is the utterance's mean spectrum; ``MEAN+LEVEL``: that spectrum plus
+    the frame's own mean level minus the utterance's (the best one-number-per-frame shift).
+
+    >>> mel = np.array([[0.0, 0.2], [0.4, 0.6]])
+    >>> {k: round(v, 6) for k, v in reference_errors(mel).items()}
+    {'MEAN': 0.16, 'MEAN+LEVEL': 0.0}
+    """
+    centred = mel - mel.mean(axis=0)
+    level = mel.mean(axis=1, keepdims=True) - mel.mean()
+    return {"MEAN": float((centred**2).sum()), "MEAN+LEVEL": float(((centred - level) ** 2).sum())}
+
+
 def evaluate(pkg: Any, paths: list[Path]) -> dict[str, Any]:
     """MSE per condition over ``paths`` and the conversion speed (REC)."""
     import torch
@@ -111,7 +134,7 @@ def evaluate(pkg: Any, paths: list[Path]) -> dict[str, Any]:
     from serkit import audio
     from serkit.encoders.speechflow import CONDITIONS
 
-    sums = dict.fromkeys(CONDITIONS, 0.0)
+    sums = dict.fromkeys((*CONDITIONS, *REFERENCES), 0.0)
     frames_total, audio_seconds, net_seconds = 0, 0.0, 0.0
     if paths:  # warm-up (loads the speaker encoder's weights): not timed
         warm, warm_sr = audio.read(paths[0], sample_rate=16000)
@@ -133,6 +156,8 @@ def evaluate(pkg: Any, paths: list[Path]) -> dict[str, Any]:
                 net_seconds += spent
                 audio_seconds += front + spent
             sums[condition] += float(((out[0].numpy() - frames[:, : out.shape[-1]]) ** 2).sum())
+        for name, error in reference_errors(frames[:, :-1]).items():
+            sums[name] += error
         frames_total += len(frames) * (frames.shape[1] - 1)
     return {
         "utterances": len(paths),
@@ -172,12 +197,13 @@ def main() -> None:
         args.manifests, args.heldout, args.ravdess, args.max_rows, args.seed
     ).items():
         figures["sets"][name] = evaluate(pkg, paths)
-    header = ["held-out set", "utterances", *CONDITIONS, "utt/s (audio)", "utt/s (net)"]
+    columns = (*CONDITIONS, *REFERENCES)
+    header = ["held-out set", "utterances", *columns, "utt/s (audio)", "utt/s (net)"]
     rows = [
         [
             name,
             r["utterances"],
-            *[f"{r['mse'][c]:.4f}" for c in CONDITIONS],
+            *[f"{r['mse'][c]:.4f}" for c in columns],
             f"{r['utt_per_s_audio']:.1f}",
             f"{r['utt_per_s_net']:.1f}",
         ]
@@ -188,7 +214,8 @@ def main() -> None:
         f"{figures['pretrain_seconds'] / 60:.1f} min of training on {figures['training_rows']} "
         f"rows / {figures['training_speakers']} speakers; training loss "
         f"{figures['train_loss_first']:.4f} -> {figures['train_loss_last']:.4f})\n\n"
-        "Held-out reconstruction MSE (80-mel in [0, 1]) per condition:\n\n"
+        "Held-out reconstruction MSE (80-mel in [0, 1]) per condition, and of the model-free "
+        "references MEAN and MEAN+LEVEL:\n\n"
         + md_table(header, rows)
         + "\n"
     )

@@ -360,3 +360,17 @@ def test_acrnn_bn_steps_runs_are_valid_configs_and_the_table_pairs_seeds(bench, 
     text = bn.table(rows)
     assert "| `bn_steps: real` | 40.0 / 44.0 | 42.0 ± 2.8 | +2.0 / -3.0 | 10 min |" in text
     assert "| `bn_steps: all` | 38.0 / 47.0 | 42.5 ± 6.4 | - | 10 min |" in text
+
+
+def test_speechflow_references_are_the_mean_spectrum_and_its_per_frame_level_shift(bench):
+    speechflow = bench("speechflow")
+    rng = np.random.default_rng(0)
+    spectrum, level = rng.random(6), rng.random((9, 1))
+    mel = spectrum[None, :] + level  # a fixed spectrum moved up and down per frame
+    errors = speechflow.reference_errors(mel)
+    assert errors["MEAN+LEVEL"] == pytest.approx(0.0, abs=1e-12)
+    assert errors["MEAN"] == pytest.approx(float(((level - level.mean()) ** 2).sum()) * 6)
+    noisy = mel + rng.normal(0, 0.1, mel.shape)
+    worse = speechflow.reference_errors(noisy)
+    assert 0 < worse["MEAN+LEVEL"] < worse["MEAN"]
+    assert set(speechflow.REFERENCES) == set(errors)

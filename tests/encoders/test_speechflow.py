@@ -128,6 +128,39 @@ def test_interp_module_is_identity_in_eval_and_keeps_the_padded_length_in_traini
     assert interp(x, torch.tensor([32, 32])).shape == (2, 32, 3)
 
 
+def test_resample_scales_one_makes_the_training_resamplers_the_identity():
+    x = torch.randn(2, 32, 3)
+    interp = InterpLnr(out_frames=32, min_seg=4, max_seg=6, max_segments=8, scale_range=(1, 1))
+    interp.train()
+    torch.testing.assert_close(interp(x, torch.tensor([32, 32])), x)
+    assert _net().get_config()["resample_scales"] == [0.5, 1.5]  # section 0.3
+    x, lengths = _batch()
+    cond = torch.ones(2, 6)
+
+    def train_and_eval_losses(net):  # the same crops (drawn first), resampled only in training
+        losses = []
+        for mode in (True, False):
+            net.train(mode)
+            torch.manual_seed(3)
+            losses.append(float(net.loss(x, lengths, cond=cond)[0].detach()))
+        return losses
+
+    # pad_frames 16: the 5 segments of >= 4 frames cover every padded frame (beyond the last
+    # segment the resampler pads with zeros, as the original)
+    aligned = _net(resample_scales=[1.0, 1.0], pad_frames=16)
+    assert aligned.get_config()["resample_scales"] == [1.0, 1.0]
+    trained, evaluated = train_and_eval_losses(aligned)
+    assert trained == pytest.approx(evaluated, rel=1e-6)  # both resamplers are the identity
+    trained, evaluated = train_and_eval_losses(_net(pad_frames=16))
+    assert trained != pytest.approx(evaluated, rel=1e-3)  # the default one resamples
+
+
+@pytest.mark.parametrize("scales", [[0.0, 1.0], [1.5, 0.5], [1.0], "fast", None])
+def test_bad_resample_scales_are_refused_by_name(scales):
+    with pytest.raises(ValueError, match="resample_scales must be"):
+        _net(resample_scales=scales)
+
+
 def test_f0_quantisation_has_257_bins_and_bin_0_for_unvoiced():
     f0 = torch.tensor([[-1.0, 0.0, 1e-3, 0.5, 1.0, -1e10]])
     onehot = quantise_f0(f0, 256)

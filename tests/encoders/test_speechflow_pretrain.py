@@ -19,7 +19,15 @@ from serkit.encoders.speechflow import CONDITIONS
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "pretrain"
 
 
-@pytest.mark.parametrize("name", ["speechflow_demo", "speechflow_cpu", "speechflow_paper"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "speechflow_demo",
+        "speechflow_cpu",
+        "speechflow_paper",
+        "speechflow_cpu_aligned",
+    ],
+)
 def test_the_speechflow_configs_validate(name):
     cfg = load_pretrain_config(CONFIGS / f"{name}.yaml")
     assert cfg["name"] == name and cfg["encoder"]["name"] == "speechflow"
@@ -36,6 +44,19 @@ def test_the_continuation_config_warm_starts_the_cpu_package_on_its_rows():
     for key in ("data", "features", "condition"):
         assert cfg[key] == base[key]
     assert cfg["encoder"]["params"] == base["encoder"]["params"]
+
+
+def test_the_two_stage_configs_split_the_cpu_budget_and_only_stage_1_is_aligned():
+    base = load_pretrain_config(CONFIGS / "speechflow_cpu.yaml")
+    stage1 = load_pretrain_config(CONFIGS / "speechflow_cpu_aligned.yaml")
+    stage2 = load_pretrain_config(CONFIGS / "speechflow_cpu_staged.yaml", ["encoder.init=null"])
+    text = (CONFIGS / "speechflow_cpu_staged.yaml").read_text()
+    assert "init: runs/speechflow_cpu_aligned}" in text
+    for key in ("data", "features", "condition"):
+        assert stage1[key] == base[key] == stage2[key]
+    assert stage1["encoder"]["params"] == {**base["encoder"]["params"], "resample_scales": [1, 1]}
+    assert stage2["encoder"]["params"] == base["encoder"]["params"]  # section 0.3 resampling
+    assert stage1["training"]["epochs"] + stage2["training"]["epochs"] == base["training"]["epochs"]
 
 
 @pytest.fixture(scope="module")

@@ -93,12 +93,21 @@ def random_resample(
 
 
 class InterpLnr(nn.Module):
-    """The random resampler as a module: identity in eval mode (see :func:`random_resample`)."""
+    """The random resampler as a module: identity in eval mode (see :func:`random_resample`;
+    ``scale_range`` ``(1, 1)`` makes it the identity in training too)."""
 
-    def __init__(self, out_frames: int, min_seg: int, max_seg: int, max_segments: int) -> None:
+    def __init__(
+        self,
+        out_frames: int,
+        min_seg: int,
+        max_seg: int,
+        max_segments: int,
+        scale_range: tuple[float, float] = (0.5, 1.5),
+    ) -> None:
         super().__init__()
         self.out_frames, self.min_seg, self.max_seg = out_frames, min_seg, max_seg
         self.max_segments = max_segments
+        self.scale_range = (float(scale_range[0]), float(scale_range[1]))
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """``(batch, frames, dim)`` -> ``(batch, out_frames, dim)`` in training, else ``x``."""
@@ -111,6 +120,7 @@ class InterpLnr(nn.Module):
             min_seg=self.min_seg,
             max_seg=self.max_seg,
             max_segments=self.max_segments,
+            scale_range=self.scale_range,
         ).x
 
 

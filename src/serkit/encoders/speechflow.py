@@ -120,6 +120,9 @@ class SpeechFlow(EncoderNet):
         pad_frames: training crops are padded to this many frames (a multiple of ``factor``).
         crop_min, crop_max: training crop lengths (``crop_max``: also the decomposition chunk).
         min_seg, max_seg: segment lengths of the random resampler (both included).
+        resample_scales: ``(low, high)`` of its uniform time scale (section 0.3: ``(0.5,
+            1.5)``); ``(1, 1)`` turns resampling off (aligned codes: the first stage of
+            ``configs/pretrain/speechflow_cpu_aligned.yaml``'s two-stage training).
         samples_per_epoch: times every utterance is drawn per epoch.
     """
 
@@ -175,6 +178,7 @@ class SpeechFlow(EncoderNet):
         crop_max: int = 128,
         min_seg: int = 19,
         max_seg: int = 31,
+        resample_scales: tuple[float, float] | list[float] = (0.5, 1.5),
         samples_per_epoch: int = 8,
     ) -> None:
         super().__init__()
@@ -196,6 +200,15 @@ class SpeechFlow(EncoderNet):
             )
         if not 1 <= min_seg <= max_seg:
             raise ValueError(f"{name}: need 1 <= min_seg <= max_seg, found {min_seg}, {max_seg}")
+        try:
+            scales = tuple(float(v) for v in resample_scales)
+        except (TypeError, ValueError):
+            scales = ()
+        if len(scales) != 2 or not 0 < scales[0] <= scales[1]:
+            raise ValueError(
+                f"{name}: resample_scales must be [low, high] with 0 < low <= high (section "
+                f"0.3: [0.5, 1.5]; [1, 1]: no resampling), found {resample_scales!r}"
+            )
         if samples_per_epoch < 1 or f0_bins < 2 or speaker_dim < 0:
             raise ValueError(
                 f"{name}: need samples_per_epoch >= 1, f0_bins >= 2, speaker_dim >= 0; found "
@@ -219,12 +232,14 @@ class SpeechFlow(EncoderNet):
             "crop_max": int(crop_max),
             "min_seg": int(min_seg),
             "max_seg": int(max_seg),
+            "resample_scales": list(scales),
             "samples_per_epoch": int(samples_per_epoch),
         }
         self.input_dim, self.cond_dim, self.mels = int(input_dim), int(cond_dim), int(input_dim) - 1
         self.factor, self.f0_bins, self.pad_frames = int(factor), int(f0_bins), int(pad_frames)
         self.crop_min, self.crop_max = int(crop_min), int(crop_max)
         self.min_seg, self.max_seg = int(min_seg), int(max_seg)
+        self.resample_scales = scales
         self.max_segments = self.crop_max // self.min_seg + 1
         self.samples_per_epoch = int(samples_per_epoch)
         self.segment_frames = self.crop_max  # the pretrain loop's crop, re-cropped in loss()
@@ -240,7 +255,7 @@ class SpeechFlow(EncoderNet):
             pitch_hidden=pitch_hidden,
             factor=factor,
             group_size=group_size,
-            interp=InterpLnr(pad_frames, min_seg, max_seg, self.max_segments),
+            interp=InterpLnr(pad_frames, min_seg, max_seg, self.max_segments, scales),
         )
         self.speaker: nn.Module | None = None
         speaker_out = 0
@@ -363,6 +378,7 @@ class SpeechFlow(EncoderNet):
             min_seg=self.min_seg,
             max_seg=self.max_seg,
             max_segments=self.max_segments,
+            scale_range=self.resample_scales,
         ).x
         onehot = quantise_f0(resampled[..., self.mels], self.f0_bins)
         out, _ = self._decode(resampled[..., : self.mels], onehot, mel_c, speaker)
