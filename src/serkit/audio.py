@@ -147,6 +147,39 @@ def resample(signal: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     return np.asarray(out, dtype=np.float32)
 
 
+#: the speed factors :func:`speed_perturb` accepts (closed interval)
+SPEED_RANGE = (0.5, 2.0)
+
+
+def speed_perturb(signal: np.ndarray, sample_rate: int, factor: float) -> np.ndarray:
+    """The signal played ``factor`` times faster at the same rate (tempo and pitch together,
+    as sox ``speed`` and Kaldi's speed perturbation): resampled to ``sample_rate / factor``
+    and read at ``sample_rate``.
+
+    Args:
+        signal: ``(samples,)`` float32.
+        sample_rate: its rate in Hz.
+        factor: the speed, in :data:`SPEED_RANGE`; 1 returns the signal unchanged.
+
+    Returns:
+        ``(round(samples / factor),)`` float32 (within one sample, soxr rounds).
+
+    Raises:
+        ValueError: ``factor`` outside :data:`SPEED_RANGE`.
+
+    Example:
+        >>> x = np.zeros(16000, dtype=np.float32)
+        >>> len(speed_perturb(x, 16000, 1.25)), len(speed_perturb(x, 16000, 0.8))
+        (12800, 20000)
+    """
+    low, high = SPEED_RANGE
+    if not low <= float(factor) <= high:
+        raise ValueError(f"speed factor must be in [{low}, {high}], found {factor}")
+    if float(factor) == 1.0:
+        return np.asarray(signal, dtype=np.float32)
+    return resample(signal, int(sample_rate), int(round(sample_rate / float(factor))))
+
+
 def peak_normalize(signal: np.ndarray, peak: float = 1.0) -> np.ndarray:
     """Scale so that max |x| == ``peak``; silence is returned unchanged."""
     top = float(np.max(np.abs(signal))) if signal.size else 0.0

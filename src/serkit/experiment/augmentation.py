@@ -115,9 +115,10 @@ def _resolved(paths: list[str]) -> set[str]:
     return {str(Path(p).resolve()) for p in paths}
 
 
-def _refuse_per_fold_encoder(cfg: dict[str, Any]) -> None:
-    """Augmentation with per-fold encoder features is refused: the source vectors would come
-    from one fold's encoder while each fold's rows come from its own."""
+def refuse_per_fold_encoder(cfg: dict[str, Any], key: str = "augment") -> None:
+    """Augmentation (config section ``key``) with per-fold encoder features is refused: the
+    extra vectors would come from one fold's encoder while each fold's rows come from its
+    own."""
     features = cfg["features"]
     if features["name"] != "encoder" or features["params"].get("fold") is not None:
         return
@@ -126,11 +127,11 @@ def _refuse_per_fold_encoder(cfg: dict[str, Any]) -> None:
     folders = encoder_folders(features["params"]["path"])
     if len(folders) > 1:
         raise ConfigError(
-            f"config key augment: features.params.path {features['params']['path']} holds "
+            f"config key {key}: features.params.path {features['params']['path']} holds "
             f"{len(folders)} per-fold encoders ({', '.join(list(folders)[:3])}...), and "
-            "augmentation with per-fold encoder features is not supported (the source corpus "
+            "augmentation with per-fold encoder features is not supported (the extra rows "
             "would be encoded by one fold's encoder only); use a single encoder (pretrain "
-            "without `folds`) or remove `augment`"
+            f"without `folds`) or remove `{key}`"
         )
 
 
@@ -147,7 +148,7 @@ def read_source(cfg: dict[str, Any], data: pd.DataFrame) -> pd.DataFrame | None:
     aug = cfg.get("augment")
     if aug is None:
         return None
-    _refuse_per_fold_encoder(cfg)
+    refuse_per_fold_encoder(cfg)
     frames = []
     for path in aug["source"]:
         if not Path(path).is_file():

@@ -52,6 +52,7 @@ TOP_LEVEL: dict[str, Any] = {
     "final_model": True,
     "bootstrap": {},
     "augment": None,  # per-fold synthetic rows (serkit.experiment.augmentation)
+    "perturb": None,  # speed-perturbed training copies (serkit.experiment.perturbation)
     "provenance": None,  # written by the runner into config.yaml; ignored on input
 }
 SECTIONS: dict[str, dict[str, Any]] = {
@@ -79,6 +80,7 @@ SECTIONS: dict[str, dict[str, Any]] = {
         "train_on": "real+syn",
         "save": True,
     },
+    "perturb": {"speed": REQUIRED},  # e.g. [0.9, 1.1]: one more copy of a training row each
 }
 #: keys that do not change any fold's predictions (excluded from the resume fingerprint, so
 #: adding a seed or changing the bootstrap, its method included, reuses the finished folds)
@@ -311,6 +313,10 @@ def validate_config(raw: dict[str, Any]) -> dict[str, Any]:
         from serkit.experiment.augmentation import check_augment
 
         check_augment(cfg)  # names, params, train_on, source paths (their files: at run start)
+    if cfg["perturb"] is not None:
+        from serkit.experiment.perturbation import check_perturb
+
+        check_perturb(cfg)
     from serkit.experiment.checks import check_components
 
     check_components(cfg)  # front end, model, protocols built: every parameter checked
@@ -388,6 +394,8 @@ def fingerprint(cfg: dict[str, Any]) -> str:
         del relevant["augment"]  # absent, so the fingerprints of runs without one stay put
     elif "augment" in relevant:  # a preset's values, so a changed preset recomputes the folds
         relevant["augment_resolved"] = _resolved_augment(relevant["augment"])
+    if relevant.get("perturb", 0) is None:
+        del relevant["perturb"]  # likewise
     pretrained = pretrained_path(relevant)
     if pretrained:  # the weights' content, so new weights at the same path recompute the folds
         from serkit.models.nets.alexnet import weights_key

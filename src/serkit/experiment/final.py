@@ -32,6 +32,7 @@ def final_model(
     group: Group = SOLO,
     digests: list[bytes] | None = None,
     source: Any = None,
+    copies: Any = None,
 ) -> Path:
     """Refit on every row (after the same search, if any) and save the model package.
 
@@ -40,14 +41,16 @@ def final_model(
     and front end it was fitted on (:mod:`serkit.experiment.cache`; ``digests``: the
     :func:`~serkit.experiment.cache.row_digests` of ``dataset``, computed when not given):
     a model of other data is refitted. With ``source`` (config ``augment``) it trains as the
-    folds do, on ``train_on`` with the augmenter fitted on every row."""
+    folds do, on ``train_on`` with the augmenter fitted on every row; with ``copies`` (config
+    ``perturb``) on every row and its copies."""
     from serkit.models.package import is_current, save_model
 
     target = run_dir / "model"
     marker = run_dir / "partial" / cache.FINAL_MARKER
     key = cache.content_key(
         f"{fingerprint(cfg)}:{cfg['seeds'][0]}:{frontend.key()}"
-        + (f":{source.key()}" if source is not None else ""),
+        + (f":{source.key()}" if source is not None else "")
+        + (f":{copies.key()}" if copies is not None else ""),
         cache.row_digests(dataset) if digests is None else digests,
         {"train": np.arange(len(dataset.df))},
     )
@@ -60,6 +63,8 @@ def final_model(
     model, best, _ = searched_model(cfg, dataset, every, level, seed)
     started = time.time()
     train = final_training(cfg, dataset, source, seed)  # None without `augment`
+    if copies is not None:
+        train = copies.training(dataset, every, level)
     with checkpoints_in(model, run_dir / CHECKPOINTS / "final"):
         if train is None:
             model = fit_model(model, dataset, every, level)

@@ -31,7 +31,8 @@ def _fit(
     A model whose ``fit`` has no ``val_index`` parameter trains on the training rows only
     (validation rows of an ``official`` split stay unused), unless the config asked for a
     validation split (``asked``), which is then an error. ``train``: ``(X, y, groups)`` to
-    train on instead of the training rows (the augmented set of ``augment``).
+    train on instead of the training rows (the augmented set of ``augment``, or the training
+    rows with their ``perturb`` copies; ``X`` a matrix or a list of frame arrays).
     """
     takes_val = "val_index" in inspect.signature(model.fit).parameters
     if fold.val is None or len(fold.val) == 0 or not takes_val:
@@ -44,8 +45,9 @@ def _fit(
         if train is not None:
             return model.fit(train[0], train[1], groups=train[2])
         return fit_model(model, dataset, fold.train, level)
-    if train is not None:  # augmented utterance vectors, then the real validation rows
-        X = np.concatenate([train[0], dataset.inputs(fold.val, level)])
+    if train is not None:  # augmented training inputs, then the real validation rows
+        val = dataset.inputs(fold.val, level)
+        X = train[0] + val if isinstance(train[0], list) else np.concatenate([train[0], val])
         return model.fit(
             X,
             np.concatenate([train[1], dataset.y[fold.val]]),
@@ -96,6 +98,7 @@ def run_fold(
     group: Group,
     log: Log,
     source: Any = None,
+    copies: Any = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]] | None:
     """Fit and predict one fold, checkpointing into ``checkpoints``.
 
@@ -104,6 +107,8 @@ def run_fold(
     ``(predictions, info)``; the other ranks take part in the fit and return ``None``.
     ``source``: the :class:`~serkit.experiment.augmentation.Source` of ``augment`` (the
     model then trains on the fold's augmented set; predictions stay on real test rows).
+    ``copies``: the :class:`~serkit.experiment.perturbation.Copies` of ``perturb`` (the model
+    trains on the fold's training rows and their copies).
     """
     from serkit.experiment.augmentation import fold_training
 
@@ -113,6 +118,8 @@ def run_fold(
     if note:
         log(f"seed {seed} fold {fold.name}: {note}")
     syn, train = fold_training(cfg, dataset, fold, source, seed, partial.parent, group.writer)
+    if copies is not None:
+        train = copies.training(dataset, fold.train, level)
     with checkpoints_in(model, checkpoints):
         model = _fit(model, dataset, fold, level, asked=cfg["validation"] is not None, train=train)
     if not group.writer:
@@ -124,6 +131,7 @@ def run_fold(
         "fold": fold.name,
         "seed": seed,
         "n_train": int(len(fold.train)),
+        **({"n_copies": int(len(train[1]) - len(fold.train))} if copies is not None else {}),
         "n_val": 0 if fold.val is None else int(len(fold.val)),
         "n_test": int(len(fold.test)),
         "started": started,

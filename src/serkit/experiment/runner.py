@@ -47,7 +47,7 @@ import pandas as pd
 from serkit.atomic import atomic_write_parquet, atomic_write_text
 from serkit.encoders.data import fold_dataset
 from serkit.errors import ConfigError
-from serkit.experiment import augmentation, cache
+from serkit.experiment import augmentation, cache, perturbation
 from serkit.experiment.checkpoints import CHECKPOINTS, fold_checkpoints
 from serkit.experiment.checks import check_level, check_paths
 from serkit.experiment.config import fingerprint, validate_config
@@ -224,10 +224,12 @@ def _run(
     if group.writer:  # rank 0 extracts (cached in the store); the others only read it
         df, frontend, fs, dataset, level = experiment_data(cfg, rows, log, progress)
         source = augmentation.source_features(cfg, source_rows, log, progress=progress)
+        copies = perturbation.perturbed_copies(cfg, df, frontend, log, progress=progress)
     group.barrier()
     if not group.writer:
         df, frontend, fs, dataset, level = experiment_data(cfg, rows, log, extract=False)
         source = augmentation.source_features(cfg, source_rows, log, extract=False)
+        copies = perturbation.perturbed_copies(cfg, df, frontend, log, extract=False)
     classes = dataset.classes
 
     folds_by_seed, certificate = {}, None
@@ -242,6 +244,7 @@ def _run(
         atomic_write_text(run_dir / "folds.csv", table)
     digests = cache.row_digests(dataset)
     extra = f":{source.key()}" if source is not None else ""  # a changed source recomputes
+    extra += f":{copies.key()}" if copies is not None else ""
     base = {seed: f"{fp}:{seed}:{frontend.key()}{extra}" for seed in folds_by_seed}
     slots = {  # (seed, i) -> (file name, key of the fold's rows, features and front end)
         (seed, i): (cache.slot(seed, i), cache.fold_key(base[seed], digests, fold))
@@ -265,7 +268,7 @@ def _run(
                 folder = fold_checkpoints(run_dir, seed, fold.name)
                 args = (partial, slots[seed, i], folder, group, log)
                 data = fold_dataset(cfg, dataset, fold, log)  # its own encoder, if per-fold
-                result = run_fold(cfg, data, fold, level, seed, *args, source=source)
+                result = run_fold(cfg, data, fold, level, seed, *args, source=source, copies=copies)
             if group.writer:
                 preds, info = result
                 frames.append(preds)
@@ -285,7 +288,7 @@ def _run(
     if not group.writer:  # the other ranks only take part in the final refit
         if cfg["final_model"]:
             args = (cfg, dataset, level, frontend, classes, run_dir, log, group, digests)
-            final_model(*args, source=source)
+            final_model(*args, source=source, copies=copies)
         return run_dir
     predictions = pd.concat(frames, ignore_index=True)
     independent = "speaker" in cfg["protocol"]["disjoint"]
@@ -335,6 +338,7 @@ def _run(
             {
                 **{k: i[k] for k in ("seed", "fold", "n_train", "n_val", "n_test", "seconds")},
                 "world_size": i.get("world_size", 1),
+                **({"n_copies": i["n_copies"]} if "n_copies" in i else {}),
                 **({"synthetic": i["synthetic"]} if i.get("synthetic") else {}),
             }
             for i in infos
@@ -346,6 +350,10 @@ def _run(
         dataset_info["certification"]["statement"] += f" {augmented}"
         dataset_info["augment"] = augmentation.summary(source, cfg["augment"], augmented)
         augmentation.write_index(run_dir, infos, cfg["augment"])
+    if copies is not None:
+        statement = copies.statement(len(df))
+        dataset_info["certification"]["statement"] += f" {statement}"
+        dataset_info["perturb"] = perturbation.summary(copies, len(df))
     atomic_write_text(run_dir / "dataset.json", json.dumps(dataset_info, indent=1, default=str))
     resolved = {**cfg, "provenance": {**provenance(command, fp), "world_size": group.world}}
     from serkit import config as config_io
@@ -354,7 +362,7 @@ def _run(
 
     if cfg["final_model"]:
         args = (cfg, dataset, level, frontend, classes, run_dir, log, group, digests)
-        final_model(*args, source=source)
+        final_model(*args, source=source, copies=copies)
     shutil.rmtree(run_dir / CHECKPOINTS, ignore_errors=True)  # every fit is done and recorded
     from serkit.report import write_report
 

@@ -89,6 +89,10 @@ class Frontend:
             unless they carry their own).
         min_duration_s: shortest analysable signal after the VAD, in seconds.
         min_level_dbfs: lowest analysable peak level after the VAD, in dBFS.
+        speed: play every signal this many times faster first (tempo and pitch together,
+            :func:`serkit.audio.speed_perturb`); 1 (the default) leaves it as it is. Only the
+            training copies of an experiment's ``perturb`` section use another value; it is
+            part of the key, and left out of :meth:`to_dict` at 1.
     """
 
     extractor: Extractor
@@ -96,6 +100,7 @@ class Frontend:
     normalize: str = "none"
     min_duration_s: float = MIN_DURATION_S
     min_level_dbfs: float = MIN_LEVEL_DBFS
+    speed: float = 1.0
 
     def __post_init__(self) -> None:
         if self.normalize not in NORMALIZE_METHODS:
@@ -106,6 +111,14 @@ class Frontend:
         # floats, so that 1 and 1.0 give one key
         object.__setattr__(self, "min_duration_s", float(self.min_duration_s))
         object.__setattr__(self, "min_level_dbfs", float(self.min_level_dbfs))
+        from serkit.audio import SPEED_RANGE
+
+        if not SPEED_RANGE[0] <= float(self.speed) <= SPEED_RANGE[1]:
+            raise ConfigError(
+                f"front end speed must be in [{SPEED_RANGE[0]}, {SPEED_RANGE[1]}], found "
+                f"{self.speed}"
+            )
+        object.__setattr__(self, "speed", float(self.speed))
 
     @property
     def thresholds(self) -> dict[str, float]:
@@ -127,13 +140,14 @@ class Frontend:
     # -- identity ----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """``{"extractor", "vad", "normalize", "min_duration_s", "min_level_dbfs",
-        "feature_version"}``, JSON-ready."""
+        "feature_version"}`` (and ``"speed"`` when it is not 1), JSON-ready."""
         return _jsonable(
             {
                 "extractor": self.extractor.to_dict(),
                 "vad": vad_spec(self.vad),
                 "normalize": self.normalize,
                 **self.thresholds,
+                **({"speed": self.speed} if self.speed != 1.0 else {}),
                 "feature_version": FEATURE_VERSION,
             }
         )
@@ -152,6 +166,8 @@ class Frontend:
         if self.normalize != "none":
             payload["normalize"] = self.normalize
         payload.update(self.custom_thresholds)
+        if self.speed != 1.0:
+            payload["speed"] = self.speed
         text = json.dumps(payload, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -179,6 +195,7 @@ class Frontend:
             vad=_vad_from_spec(data.get("vad")),
             normalize=str(data.get("normalize") or "none"),
             **_thresholds_of(data),
+            speed=float(data.get("speed", 1.0)),
         )
 
     @classmethod
@@ -223,7 +240,8 @@ class Frontend:
         return self.group_column == "speaker"
 
     def compute(self, signal: np.ndarray, sample_rate: int) -> np.ndarray:
-        """Features of one signal: trimmed by the VAD (if any), then extracted.
+        """Features of one signal: sped up (:attr:`speed`, if not 1), trimmed by the VAD (if
+        any), then extracted.
 
         Args:
             signal: ``(samples,)`` float32 at ``sample_rate``.
@@ -237,6 +255,11 @@ class Frontend:
                 :mod:`serkit.features.analysable`); the extractor is not called.
         """
         self.check(signal, sample_rate)  # before the VAD too: it must not see NaN or nothing
+        if self.speed != 1.0:
+            from serkit.audio import speed_perturb
+
+            signal = speed_perturb(signal, sample_rate, self.speed)
+            self.check(signal, sample_rate)
         if self.vad is not None:
             before = len(signal) / sample_rate
             signal = np.asarray(self.vad(signal, sample_rate), dtype=np.float32)
@@ -302,9 +325,9 @@ class Frontend:
             parts.append(f"vad {vad_spec(self.vad)}")
         if self.normalize != "none":
             parts.append(f"normalize {self.normalize}")
-        parts.append(
-            f"analysable >= {self.min_duration_s} s, peak >= {self.min_level_dbfs} dBFS"
-        )
+        if self.speed != 1.0:
+            parts.append(f"speed x{self.speed:g}")
+        parts.append(f"analysable >= {self.min_duration_s} s, peak >= {self.min_level_dbfs} dBFS")
         return ", ".join(parts)
 
 
