@@ -84,6 +84,11 @@ ROWS: dict[str, tuple[str, str, list[str]]] = {
         "ravdess_compare_svm_spknorm_search.yaml",
         SIX_FOLDS,
     ),
+    "compare_spk_speed": (
+        "speaker-normalised: ComParE 2016 + linear SVM, speed copies x0.9 / x1.1",
+        "ravdess_compare_svm_spknorm_speed.yaml",
+        SIX_FOLDS,
+    ),
 }
 #: rows whose result depends on the run seed (the SVM rows are deterministic)
 NEURAL = {"acrnn", "dcnn", "acrnn_spk", "dcnn_spk", "dcnn_spk_cola"}
@@ -114,6 +119,12 @@ FUSED: dict[str, tuple[str, list[str]]] = {
     "compare_spk_search+acrnn_spk": (
         "speaker-normalised: ComParE + linear SVM (C chosen on inner folds) x 3-D ACRNN",
         ["compare_spk_search", "acrnn_spk"],
+    ),
+    # declared before the speed row was measured on the six folds (chosen on inner folds):
+    # the recipe with speed-perturbed training copies for its SVM
+    "compare_spk_speed+acrnn_spk": (
+        "speaker-normalised: ComParE + linear SVM (speed copies) x 3-D ACRNN",
+        ["compare_spk_speed", "acrnn_spk"],
     ),
     # exploratory, not a recipe: the DCNN's one-seed test-fold figures were known when it was
     # declared, so a gain here chooses nothing (docs/quality_gap.md)

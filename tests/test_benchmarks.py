@@ -374,3 +374,18 @@ def test_speechflow_references_are_the_mean_spectrum_and_its_per_frame_level_shi
     worse = speechflow.reference_errors(noisy)
     assert 0 < worse["MEAN+LEVEL"] < worse["MEAN"]
     assert set(speechflow.REFERENCES) == set(errors)
+
+
+def test_perturb_choice_table_and_overrides(bench):
+    choice = bench("perturb_choice")
+    overrides = choice.variant_overrides(["ravdess/Actor_01", "ravdess/Actor_02"], 5, None)
+    assert overrides[0] == "data.filter.speaker=[ravdess/Actor_01, ravdess/Actor_02]"
+    assert not any(o.startswith("perturb") for o in overrides)
+    results = {
+        0: {"plain": {"uar": 0.60, "seconds": 10}, "speed": {"uar": 0.65, "seconds": 30}},
+        1: {"plain": {"uar": 0.50, "seconds": 10}, "speed": {"uar": 0.48, "seconds": 30}},
+    }
+    text = choice.table(results, [0.9, 1.1])
+    assert "| outer fold 0 | 60.0 | 65.0 | +5.0 | 10 / 30 s |" in text
+    assert "| mean | 55.0 | 56.5 | +1.5 |" in text
+    assert "speed copies x0.9 / x1.1" in text and "higher in 1 of 2 parts" in text
