@@ -98,14 +98,14 @@ PRETRAIN: dict[str, tuple[str, dict[str, str]]] = {
     "dcnn_spk_cola": ("cola_alexnet_cpu.yaml", {"turev-db": "turev_db", "urdu": "urdu"}),
 }
 #: fused row key -> (table label, member rows): ``serkit fuse`` of the finished member runs,
-#: equal weights (declared before any was measured); ``compare_spk+acrnn_spk`` is
-#: ``configs/ravdess_recipe.yaml``
+#: equal weights (declared before any was measured); ``compare_spk_speed+acrnn_spk`` is
+#: ``configs/ravdess_recipe.yaml`` (before the speed copies: ``compare_spk+acrnn_spk``)
 FUSED: dict[str, tuple[str, list[str]]] = {
     "acrnn_ens": ("3-D ACRNN, seed ensemble", ["acrnn"]),
     "compare+acrnn": ("ComParE + linear SVM x 3-D ACRNN (late fusion)", ["compare", "acrnn"]),
     "acrnn_spk_ens": ("speaker-normalised: 3-D ACRNN, seed ensemble", ["acrnn_spk"]),
     "compare_spk+acrnn_spk": (
-        "speaker-normalised: ComParE + linear SVM x 3-D ACRNN (`configs/ravdess_recipe.yaml`)",
+        "speaker-normalised: ComParE + linear SVM x 3-D ACRNN",
         ["compare_spk", "acrnn_spk"],
     ),
     "dcnn_ens": ("DCNN-BLSTMwA, seed ensemble", ["dcnn"]),
@@ -123,7 +123,8 @@ FUSED: dict[str, tuple[str, list[str]]] = {
     # declared before the speed row was measured on the six folds (chosen on inner folds):
     # the recipe with speed-perturbed training copies for its SVM
     "compare_spk_speed+acrnn_spk": (
-        "speaker-normalised: ComParE + linear SVM (speed copies) x 3-D ACRNN",
+        "speaker-normalised: ComParE + linear SVM (speed copies) x 3-D ACRNN "
+        "(`configs/ravdess_recipe.yaml`)",
         ["compare_spk_speed", "acrnn_spk"],
     ),
     # exploratory, not a recipe: the DCNN's one-seed test-fold figures were known when it was
