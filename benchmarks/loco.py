@@ -8,7 +8,10 @@ transductive like the speaker case). Model settings are the classic baselines' (
 linear SVM C = 0.001, eGeMAPS + RBF SVM C = 1); nothing is chosen on a held-out corpus. The
 ``compare_search`` and ``egemaps_search`` rows choose the SVM's C inside every fold by leaving
 one of its two training corpora out (the nested ``search`` with the inner protocol
-``leave-one-corpus-out``; the grids were fixed before any run). Printed per row: the UAR of each
+``leave-one-corpus-out``; the grids were fixed before any run). The ``compare_speed`` row
+trains with the speed copies chosen on RAVDESS's inner speaker folds
+(``benchmarks/perturb_choice.py``; ``perturb.speed=[0.9, 1.1]``), as a check that the choice
+carries across corpora; nothing about it was chosen here. Printed per row: the UAR of each
 held-out corpus, their mean (the issue's figure) and the UAR pooled over the three test sets
 with its 95 % interval (bootstrap over the test speakers).
 
@@ -52,6 +55,11 @@ FRONT_ENDS = {
             "inner: {name: leave-one-corpus-out}, metric: uar}",
         ],
     ),
+    "compare_speed": (
+        "ComParE 2016 + linear SVM, speed copies x0.9 / x1.1 of the training rows",
+        "compare",
+        ["model.params.C=0.001", "model.params.kernel=linear", "perturb.speed=[0.9, 1.1]"],
+    ),
     "egemaps_search": (
         "eGeMAPS + RBF SVM, C chosen leaving one training corpus out",
         "egemaps",
@@ -72,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--work", type=Path, default=Path("/tmp/serkit_loco"))
     parser.add_argument("--features", nargs="+", default=["compare", "egemaps"], choices=FRONT_ENDS)
     parser.add_argument("--normalize", nargs="+", default=list(NORMALIZE), choices=NORMALIZE)
+    parser.add_argument("--workers", type=int, default=1, help="feature extraction processes")
     add_out_option(parser, "loco.md")
     return parser
 
@@ -87,6 +96,7 @@ def overrides(args: argparse.Namespace, features: str, normalize: str) -> list[s
         f"features.normalize={normalize}",
         *FRONT_ENDS[features][2],
         f"output={args.work / 'runs'}",
+        f"workers={args.workers}",
         "final_model=false",
     ]
 
