@@ -18,6 +18,8 @@ every speaker for a fixed schedule (``model.params.val_fraction=0``). ``--dev-te
 that comparison fair: N of the dev fold's training speakers (drawn with ``--dev-test-seed``,
 the same for every variant and seed) are held out before the variant is fitted on the others,
 and the fitted model predicts them; their UAR / WA are reported beside the validation scores.
+A variant with ``perturb.speed=[...]`` fits on the kept training rows and their speed copies
+(as a fold of ``serkit train`` does); no held-out or test row is copied into the fit.
 
 Usage (from the folder the config's paths resolve against)::
 
@@ -47,6 +49,7 @@ import numpy as np  # noqa: E402
 
 from serkit.experiment.config import load_config  # noqa: E402
 from serkit.experiment.data import load_rows  # noqa: E402
+from serkit.experiment.perturbation import perturbed_copies  # noqa: E402
 from serkit.experiment.runner import experiment_data, make_folds  # noqa: E402
 from serkit.experiment.search import fit_model, make_model  # noqa: E402
 
@@ -116,7 +119,8 @@ def score_variant(request: dict[str, Any]) -> dict[str, Any]:
     dev_fold, dev_test = request["dev_fold_index"], request.get("dev_test", 0)
     cfg = load_config(config, [*overrides, f"seeds=[{seed}]"])
     rows = load_rows(cfg["data"])
-    df, _, _, dataset, level = experiment_data(cfg, rows, print)
+    df, frontend, _, dataset, level = experiment_data(cfg, rows, print)
+    copies = perturbed_copies(cfg, df, frontend, print)  # None without `perturb`
     folds, _ = make_folds(cfg, df, seed)
     fold = folds[dev_fold]
     train = fold.train if fold.val is None else np.concatenate([fold.train, fold.val])
@@ -127,7 +131,11 @@ def score_variant(request: dict[str, Any]) -> dict[str, Any]:
             train, dataset.groups, dev_test, request["dev_test_seed"]
         )
     started = time.time()
-    model = fit_model(make_model(cfg, seed), dataset, train, level)
+    if copies is None:
+        model = fit_model(make_model(cfg, seed), dataset, train, level)
+    else:  # the fit sees the kept training rows and their copies, as a fold of the runner does
+        X, y, groups = copies.training(dataset, train, level)
+        model = make_model(cfg, seed).fit(X, y, groups=groups)
     dev_scores: dict[str, Any] = {}
     if len(dev_rows):
         pred = model.predict(dataset.inputs(dev_rows, level))
@@ -145,6 +153,7 @@ def score_variant(request: dict[str, Any]) -> dict[str, Any]:
         "dev_fold": fold.name,
         "dropped_test_speakers": [str(s) for s in held_out],
         "n_train_rows": int(len(train)),
+        **({"n_copies": int(len(X) - len(train))} if copies is not None else {}),
         "val_split": getattr(model, "val_split_", None),
         "val_uar": val,
         "best_epoch": epoch,

@@ -237,3 +237,27 @@ def test_frame_level_neural_run_with_copies(demo_manifest, tmp_path, validation)
     for fold in info["folds"]:  # one copy of every training row; validation rows stay real
         assert fold["n_copies"] == fold["n_train"] > 0
         assert (fold["n_val"] > 0) == (validation is not None)
+
+
+def test_tune_dev_test_fits_on_kept_rows_and_their_copies_only(
+    demo_manifest, tmp_path, monkeypatch  # noqa: F811
+):
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import tune_seed_models as tune
+
+    record = tmp_path / "fits.jsonl"
+    changes = {"model.name": "test-recording-logreg", "model.params": {"record": str(record)}}
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump(make_config(demo_manifest, tmp_path, **changes)))
+    request = tune._request(str(config), ["perturb.speed=[1.25]"], 0, 0, dev_test=1)
+    result = tune.score_variant(request)
+    (fit,) = _fits(record)
+    n = result["n_train_rows"]
+    assert result["n_copies"] == n and len(fit["y"]) == 2 * n  # each kept row and its copy
+    durations = np.array(fit["X"])[:, 3]
+    assert np.allclose(durations[n:], durations[:n] / 1.25, atol=2e-3)
+    held = {*result["dropped_test_speakers"], *result["dev_test_speakers"]}
+    assert len(held) == 2 and not held & set(fit["groups"])  # neither, real or copied
+    assert 0 <= result["dev_test_uar"] <= 1
