@@ -260,6 +260,30 @@ def test_loco_rows_are_valid_configs_and_the_table_lists_every_corpus(bench, tmp
     assert cells in text
 
 
+def test_perturb_corpora_runs_are_valid_configs_and_the_table_shows_the_change(bench):
+    from serkit import experiment
+
+    script = bench("perturb_corpora")
+    for corpus, (_, _, label_set, normalize) in script.CORPORA.items():
+        for speed in (False, True):
+            cfg = experiment.load_config(script.CONFIG, script.overrides(corpus, speed, "/s"))
+            assert cfg["data"]["label_set"] == label_set
+            assert cfg["features"].get("normalize", "none") == normalize
+            assert cfg["protocol"]["name"] == "loso" and cfg["features"]["store"] == "/s"
+            assert cfg["perturb"] == ({"speed": [0.9, 1.1]} if speed else None)
+    figures = {"uar_ci": [0.5, 0.7], "wa_ci": [0.5, 0.7], "seconds": 3.0}
+    text = script.table(
+        {
+            "turev-db": {
+                "plain": {"uar": 0.6, "wa": 0.61, **figures},
+                "speed": {"uar": 0.625, "wa": 0.6, **figures},
+            }
+        }
+    )
+    assert "| TurEV-DB (4 classes, 6 speakers) | speaker | speed copies x0.9 / x1.1 | 62.5" in text
+    assert "| +2.5 | 3 s |" in text
+
+
 def test_seed_folds_adds_fused_rows_for_finished_members(bench, tmp_path):
     from tests.test_fuse import predictions
 
