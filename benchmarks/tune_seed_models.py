@@ -51,7 +51,7 @@ from serkit.experiment.config import load_config  # noqa: E402
 from serkit.experiment.data import load_rows  # noqa: E402
 from serkit.experiment.perturbation import perturbed_copies  # noqa: E402
 from serkit.experiment.runner import experiment_data, make_folds  # noqa: E402
-from serkit.experiment.search import fit_model, make_model  # noqa: E402
+from serkit.experiment.search import make_model  # noqa: E402
 
 
 def parse_variant(text: str) -> tuple[str, list[str]]:
@@ -132,10 +132,10 @@ def score_variant(request: dict[str, Any]) -> dict[str, Any]:
         )
     started = time.time()
     if copies is None:
-        model = fit_model(make_model(cfg, seed), dataset, train, level)
-    else:  # the fit sees the kept training rows and their copies, as a fold of the runner does
+        X, y, groups = dataset.inputs(train, level), dataset.y[train], dataset.groups[train]
+    else:  # the kept training rows and their copies, as a fold of `serkit train` sees them
         X, y, groups = copies.training(dataset, train, level)
-        model = make_model(cfg, seed).fit(X, y, groups=groups)
+    model = make_model(cfg, seed).fit(X, y, groups=groups)
     dev_scores: dict[str, Any] = {}
     if len(dev_rows):
         pred = model.predict(dataset.inputs(dev_rows, level))
@@ -153,7 +153,7 @@ def score_variant(request: dict[str, Any]) -> dict[str, Any]:
         "dev_fold": fold.name,
         "dropped_test_speakers": [str(s) for s in held_out],
         "n_train_rows": int(len(train)),
-        **({"n_copies": int(len(X) - len(train))} if copies is not None else {}),
+        **({"n_copies": int(len(y) - len(train))} if copies is not None else {}),
         "val_split": getattr(model, "val_split_", None),
         "val_uar": val,
         "best_epoch": epoch,
