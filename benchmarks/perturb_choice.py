@@ -3,12 +3,16 @@ each outer training part.
 
 For each of the six outer folds of the RAVDESS table (``speaker-kfold``, k = 6, seed 0) the
 outer test speakers are dropped; the remaining 20 training speakers are split into
-``--inner-k`` speaker folds (``speaker-kfold``, seed 0), and a config is run on them as it is
-and with ``perturb.speed`` (``--speeds``). The pooled inner UAR of both, per outer part, and
-their mean over the parts is the evidence for the choice; no outer test speaker is ever scored.
-Every run is an ordinary ``serkit train`` (resumable; ``final_model=false``).
+``--inner-k`` speaker folds (``speaker-kfold``, seed 0), and a config is run on them in two
+``--variants``: as it is (``plain``), with ``perturb.speed`` (``speed``, factors ``--speeds``),
+or with those copies and test-time augmentation as well (``speed_tta``: ``perturb.test``,
+each validation row's posteriors averaged with its copies'). The pooled inner UAR of both, per
+outer part, and their mean over the parts is the evidence for the choice; no outer test
+speaker is ever scored. Every run is an ordinary ``serkit train`` (resumable;
+``final_model=false``).
 
     python benchmarks/perturb_choice.py --work /tmp/perturb_choice --out perturb_choice.md
+    python benchmarks/perturb_choice.py --variants speed speed_tta --out perturb_tta.md
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from pathlib import Path  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 OUTER = {"name": "speaker-kfold", "k": 6, "seed": 0}
+#: variant -> (speed copies?, test-time augmentation?)
+VARIANTS = {"plain": (False, False), "speed": (True, False), "speed_tta": (True, True)}
 
 
 def outer_training_speakers(config: Path) -> list[list[str]]:
@@ -41,12 +47,16 @@ def outer_training_speakers(config: Path) -> list[list[str]]:
     return [sorted(set(speakers[f.train])) for f in folds]
 
 
-def variant_overrides(speakers: list[str], inner_k: int, speeds: list[float] | None) -> list[str]:
+def variant_overrides(
+    speakers: list[str], inner_k: int, speeds: list[float] | None, test: bool = False
+) -> list[str]:
     """The overrides of one inner run: the outer training speakers only, inner speaker folds,
-    and (``speeds``) the perturbed copies.
+    and (``speeds``) the perturbed copies, with ``test`` of the validation rows too.
 
     >>> variant_overrides(["a/1", "a/2"], 5, [0.9, 1.1])[-1]
     'perturb.speed=[0.9, 1.1]'
+    >>> variant_overrides(["a/1"], 5, [0.9, 1.1], test=True)[-1]
+    'perturb.test=true'
     """
     out = [
         f"data.filter.speaker=[{', '.join(speakers)}]",
@@ -56,6 +66,8 @@ def variant_overrides(speakers: list[str], inner_k: int, speeds: list[float] | N
     ]
     if speeds:
         out.append(f"perturb.speed=[{', '.join(f'{s:g}' for s in speeds)}]")
+        if test:
+            out.append("perturb.test=true")
     return out
 
 
@@ -76,38 +88,55 @@ def run_variant(config: Path, overrides: list[str], name: str, store: str | None
     }
 
 
-def table(results: dict[int, dict[str, dict]], speeds: list[float]) -> str:
-    """The Markdown table: inner UAR per outer part, without and with the copies."""
+def variant_label(variant: str, speeds: list[float]) -> str:
+    """How a variant is named in the table.
+
+    >>> variant_label("speed_tta", [0.9, 1.1])
+    'speed copies x0.9 / x1.1 + test-time averaging'
+    """
+    copies, test = VARIANTS[variant]
+    if not copies:
+        return "as configured"
+    label = "speed copies x" + " / x".join(f"{s:g}" for s in speeds)
+    return label + (" + test-time averaging" if test else "")
+
+
+def table(
+    results: dict[int, dict[str, dict]],
+    speeds: list[float],
+    variants: tuple[str, str] = ("plain", "speed"),
+) -> str:
+    """The Markdown table: inner UAR per outer part of the reference and candidate variant."""
     from _report import md_table
 
-    label = "x" + " / x".join(f"{s:g}" for s in speeds)
+    ref, new = variants
     rows, gains = [], []
     for part, pair in sorted(results.items()):
-        gain = pair["speed"]["uar"] - pair["plain"]["uar"]
+        gain = pair[new]["uar"] - pair[ref]["uar"]
         gains.append(gain)
         rows.append(
             [
                 f"outer fold {part}",
-                f"{100 * pair['plain']['uar']:.1f}",
-                f"{100 * pair['speed']['uar']:.1f}",
+                f"{100 * pair[ref]['uar']:.1f}",
+                f"{100 * pair[new]['uar']:.1f}",
                 f"{100 * gain:+.1f}",
-                f"{pair['plain']['seconds']:.0f} / {pair['speed']['seconds']:.0f} s",
+                f"{pair[ref]['seconds']:.0f} / {pair[new]['seconds']:.0f} s",
             ]
         )
     if len(results) > 1:
-        plain = sum(p["plain"]["uar"] for p in results.values()) / len(results)
-        speed = sum(p["speed"]["uar"] for p in results.values()) / len(results)
-        change = f"{100 * (speed - plain):+.1f}"
-        rows.append(["mean", f"{100 * plain:.1f}", f"{100 * speed:.1f}", change, ""])
+        first = sum(p[ref]["uar"] for p in results.values()) / len(results)
+        second = sum(p[new]["uar"] for p in results.values()) / len(results)
+        change = f"{100 * (second - first):+.1f}"
+        rows.append(["mean", f"{100 * first:.1f}", f"{100 * second:.1f}", change, ""])
     header = [
         "training part (validation speakers only)",
-        "inner UAR %, as configured",
-        f"inner UAR %, speed copies {label}",
+        f"inner UAR %, {variant_label(ref, speeds)}",
+        f"inner UAR %, {variant_label(new, speeds)}",
         "change",
-        "fitting, plain / copies",
+        f"fitting, {ref} / {new}",
     ]
     better = sum(g > 0 for g in gains)
-    summary = f"The copies score higher in {better} of {len(gains)} parts."
+    summary = f"{new} scores higher than {ref} in {better} of {len(gains)} parts."
     return md_table(header, rows) + "\n\n" + summary
 
 
@@ -121,6 +150,14 @@ def _parser() -> argparse.ArgumentParser:
         "--config", type=Path, default=REPO / "configs" / "ravdess_compare_svm_spknorm.yaml"
     )
     parser.add_argument("--speeds", type=float, nargs="+", default=[0.9, 1.1])
+    parser.add_argument(
+        "--variants",
+        nargs=2,
+        choices=sorted(VARIANTS),
+        default=["plain", "speed"],
+        metavar=("REFERENCE", "CANDIDATE"),
+        help=f"the two variants compared, of {', '.join(VARIANTS)}",
+    )
     parser.add_argument("--outer", type=int, nargs="+", default=list(range(OUTER["k"])))
     parser.add_argument("--inner-k", type=int, default=5)
     parser.add_argument("--store", default=None, help="feature store (default: the config's)")
@@ -150,15 +187,18 @@ def main(argv: list[str] | None = None) -> int:
     for part in args.outer:
         speakers = parts[part]
         results[part] = {}
-        for variant, speeds in (("plain", None), ("speed", args.speeds)):
-            overrides = variant_overrides(speakers, args.inner_k, speeds)
+        for variant in args.variants:
+            copies, test = VARIANTS[variant]
+            speeds = args.speeds if copies else None
+            overrides = variant_overrides(speakers, args.inner_k, speeds, test)
             name = f"choice_{config.stem}_outer{part}_{variant}"
             results[part][variant] = run_variant(config, overrides, name, args.store)
             uar = 100 * results[part][variant]["uar"]
             print(f"outer {part} {variant}: inner UAR {uar:.1f}", flush=True)
-    text = table(results, args.speeds)
+    text = table(results, args.speeds, tuple(args.variants))
     print(text)
-    write_table(out, text, {"results": results, "speeds": args.speeds, "config": str(config)})
+    meta = {"results": results, "speeds": args.speeds, "variants": args.variants}
+    write_table(out, text, {**meta, "config": str(config)})
     return 0
 
 

@@ -270,7 +270,7 @@ def test_perturb_corpora_runs_are_valid_configs_and_the_table_shows_the_change(b
             assert cfg["data"]["label_set"] == label_set
             assert cfg["features"].get("normalize", "none") == normalize
             assert cfg["protocol"]["name"] == "loso" and cfg["features"]["store"] == "/s"
-            assert cfg["perturb"] == ({"speed": [0.9, 1.1]} if speed else None)
+            assert cfg["perturb"] == ({"speed": [0.9, 1.1], "test": False} if speed else None)
     figures = {"uar_ci": [0.5, 0.7], "wa_ci": [0.5, 0.7], "seconds": 3.0}
     text = script.table(
         {
@@ -412,4 +412,11 @@ def test_perturb_choice_table_and_overrides(bench):
     text = choice.table(results, [0.9, 1.1])
     assert "| outer fold 0 | 60.0 | 65.0 | +5.0 | 10 / 30 s |" in text
     assert "| mean | 55.0 | 56.5 | +1.5 |" in text
-    assert "speed copies x0.9 / x1.1" in text and "higher in 1 of 2 parts" in text
+    assert "speed copies x0.9 / x1.1" in text and "higher than plain in 1 of 2 parts" in text
+    test_time = choice.variant_overrides(["ravdess/Actor_01"], 5, [0.9, 1.1], test=True)
+    assert test_time[-2:] == ["perturb.speed=[0.9, 1.1]", "perturb.test=true"]
+    for pair in results.values():
+        pair["speed_tta"] = {"uar": pair["speed"]["uar"] + 0.01, "seconds": 31}
+    text = choice.table(results, [0.9, 1.1], ("speed", "speed_tta"))
+    assert "| outer fold 1 | 48.0 | 49.0 | +1.0 | 30 / 31 s |" in text
+    assert "x1.1 + test-time averaging" in text and "in 2 of 2 parts" in text

@@ -151,6 +151,69 @@ def test_copies_training_takes_only_the_given_rows(level):
     assert copies.key() != Copies((0.9,), [np.array([0, 2, 3])], made, ["k"]).key()
 
 
+class _MeanModel:
+    """predict_proba: a row's first value -> (v, 1 - v) / scale; frames: their mean's."""
+
+    classes_ = np.array(["x", "y"])
+
+    def predict_proba(self, X):
+        if isinstance(X, np.ndarray):
+            v = X[:, 0] / 200.0
+        else:
+            v = np.array([x[:, 0].mean() for x in X]) / 200.0
+        return np.stack([v, 1 - v], axis=1)
+
+
+@pytest.mark.parametrize("level", ["utterance", "frame"])
+def test_test_time_posteriors_average_each_row_with_its_copies(level):
+    dataset = _dataset(level)
+    if level == "frame":
+        made = [[np.full((1, 2), 10 + i, np.float32) for i in (0, 2, 3)]]
+    else:
+        made = [np.array([[100, 100], [102, 102], [103, 103]], np.float32)]
+    model, rows = _MeanModel(), np.array([3, 1, 0])
+    plain = Copies((1.1,), [np.array([0, 2, 3])], made, ["k"])
+    own = model.predict_proba(dataset.inputs(rows, level))
+    assert np.allclose(plain.posteriors(model, dataset, rows, level), own)
+    tta = Copies((1.1,), [np.array([0, 2, 3])], made, ["k"], test=True)
+    got = tta.posteriors(model, dataset, rows, level)
+    copy_of = {3: 13 if level == "frame" else 103, 0: 10 if level == "frame" else 100}
+    for i, row in enumerate(rows):
+        if int(row) in copy_of:  # the mean of the row's posterior and its copy's
+            expected = (own[i] + model.predict_proba(np.array([[copy_of[int(row)], 0.0]])))[0] / 2
+            assert np.allclose(got[i], expected)
+        else:  # row 1 has no copy: its own posterior
+            assert np.allclose(got[i], own[i])
+    assert np.allclose(got.sum(axis=1), 1.0)
+    assert "mean over the row and its copies" in tta.statement(4)
+    assert "never copied" in plain.statement(4)
+
+
+def test_run_with_test_time_copies_predicts_their_mean(demo_manifest, tmp_path):  # noqa: F811
+    base = {"perturb.speed": [0.8, 1.25]}
+    plain = experiment.run(make_config(demo_manifest, tmp_path, **base, name="plain"))
+    tta_cfg = make_config(demo_manifest, tmp_path, **base, **{"perturb.test": True}, name="tta")
+    tta = experiment.run(tta_cfg)
+    a = pd.read_parquet(plain / "predictions.parquet").set_index("id")
+    b = pd.read_parquet(tta / "predictions.parquet").set_index("id").loc[a.index]
+    probs = [c for c in a.columns if c.startswith("prob_")]
+    assert not np.allclose(a[probs].to_numpy(), b[probs].to_numpy())  # the copies count
+    assert np.allclose(b[probs].sum(axis=1), 1.0)
+    assert (b["pred"] == b[probs].idxmax(axis=1).str.removeprefix("prob_")).all()
+    info = json.loads((tta / "dataset.json").read_text())
+    assert "mean over the row and its copies" in info["certification"]["statement"]
+    plain_cfg = experiment.validate_config(make_config(demo_manifest, tmp_path, **base))
+    off = experiment.validate_config(
+        make_config(demo_manifest, tmp_path, **base, **{"perturb.test": False})
+    )
+    assert fingerprint(off) == fingerprint(plain_cfg)  # runs before `test` keep their folds
+    assert fingerprint(experiment.validate_config(tta_cfg)) != fingerprint(plain_cfg)
+    with pytest.raises(ConfigError, match="perturb.test must be true"):
+        experiment.validate_config(
+            make_config(demo_manifest, tmp_path, **base, **{"perturb.test": "yes"})
+        )
+
+
 def _fits(record) -> list[dict]:
     return [json.loads(line) for line in record.read_text().splitlines()]
 
@@ -182,7 +245,7 @@ def test_run_trains_on_copies_and_predicts_real_rows(demo_manifest, tmp_path):  
     assert "test rows are never copied" in info["certification"]["statement"]
     assert any(line.startswith("perturb: speed copies x0.8, 1.25") for line in lines)
     cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
-    assert cfg["perturb"] == {"speed": [0.8, 1.25]}
+    assert cfg["perturb"] == {"speed": [0.8, 1.25], "test": False}
     folders = sorted(p.name for p in (tmp_path / "features").iterdir() if p.is_dir())
     assert len([f for f in folders if f.startswith("test-tone-stats-")]) == 3  # real + 2 speeds
 

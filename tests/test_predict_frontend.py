@@ -140,3 +140,50 @@ def test_an_exported_model_predicts_files_through_its_front_end(demo_manifest, t
     clips = mf.audio_paths(mf.read(demo_manifest))[:3]
     a, b = torch_side.predict_files(clips), onnx_side.predict_files(clips)
     np.testing.assert_allclose(a.filter(like="prob_"), b.filter(like="prob_"), atol=1e-4)
+
+
+@pytest.mark.parametrize("normalize", ["none", "speaker"])
+def test_a_test_time_run_predicts_the_mean_of_its_views(
+    demo_manifest, tmp_path, normalize  # noqa: F811
+):
+    from dataclasses import replace
+
+    from serkit.audio import read
+    from serkit.serve.predict import predict_signal
+
+    changes = {
+        "features.name": "mfcc-stats",
+        "features.normalize": normalize,
+        "perturb.speed": [0.8, 1.25],
+        "perturb.test": True,
+    }
+    run_dir = experiment.run(make_config(demo_manifest, tmp_path, **changes))
+    predictor = Predictor.from_path(run_dir)
+    assert [view.speed for view in predictor.views] == [1.0, 0.8, 1.25]
+    manifest = mf.read(demo_manifest)
+    got = predictor.predict_manifest(manifest)
+    probs = [f"prob_{c}" for c in predictor.classes]
+    # every view on its own (normalised with its own speaker statistics), then their mean
+    alone = [
+        Predictor(predictor.model, replace(predictor.frontend, speed=speed))
+        .predict_manifest(manifest)[probs]
+        .to_numpy()
+        for speed in (1.0, 0.8, 1.25)
+    ]
+    np.testing.assert_allclose(got[probs].to_numpy(), np.mean(alone, axis=0), atol=1e-9)
+    assert not np.allclose(alone[0], alone[1])  # the copies change the posteriors
+    assert (got["label"] == got[probs].idxmax(axis=1).str.removeprefix("prob_")).all()
+    if normalize == "none":  # one clip at a time (the server) gives the same posteriors
+        signal, rate = read(mf.audio_paths(manifest)[0], sample_rate=predictor.frontend.sample_rate)
+        served = predict_signal(predictor, signal, rate)["probs"]
+        np.testing.assert_allclose([served[c] for c in predictor.classes], got[probs].iloc[0])
+
+
+def test_test_speeds_travel_into_onnx_metadata():
+    from serkit.export import model_metadata
+    from serkit.inference import view_speeds
+
+    model = type("M", (), {"classes_": np.array(["a", "b"]), "input_dim_": 3})()
+    meta = model_metadata(model, extra={"test_speeds": [0.9, 1.1], "frontend": {}})
+    assert view_speeds(meta) == (0.9, 1.1) and "frontend" not in meta
+    assert view_speeds(model_metadata(model, extra={"label_set": "x"})) == ()

@@ -176,6 +176,12 @@ def _posterior_table(
 ) -> tuple[pd.DataFrame, str]:
     from serkit.features.speechflow import SpeechFlowFeatures
 
+    if len(predictor.views) > 1:
+        raise ConfigError(
+            f"{path}: its model averages each input's posteriors over speed-perturbed copies "
+            "(perturb.test); explain changes one component of the trained front end only. "
+            "Explain a run trained without perturb.test"
+        )
     frontend = predictor.frontend
     extractor = frontend.extractor
     if not isinstance(extractor, SpeechFlowFeatures):

@@ -149,7 +149,7 @@ def model_metadata(
         if tail_after is not None:
             meta["segments"]["tail_after"] = int(tail_after)
     if extra:
-        meta.update({k: v for k, v in extra.items() if k == "label_set"})
+        meta.update({k: v for k, v in extra.items() if k in ("label_set", "test_speeds")})
     if frontend is not None:
         meta["frontend"] = frontend.to_dict()
     return meta

@@ -129,13 +129,21 @@ class Predictor:
         model: fitted estimator (``predict_proba``, ``classes_``, ``input_level``).
         frontend: the :class:`~serkit.features.frontend.Frontend` (an extractor alone is
             taken as a front end without VAD and normalisation).
-        meta: the package's ``model.json`` (optional, informative).
+        meta: the package's ``model.json`` (optional; its ``extra.test_speeds`` adds a
+            test-time view per speed factor).
+
+    Attributes:
+        views: the front ends an input goes through: the trained one, then one per
+            test-time speed factor (a run with ``perturb.test``); posteriors are their mean.
     """
 
     def __init__(self, model: Any, frontend: Frontend | Any, meta: dict[str, Any] | None = None):
         self.model = model
         self.frontend = frontend if isinstance(frontend, Frontend) else Frontend(frontend)
         self.meta = meta or {}
+        self.views = (self.frontend,) + tuple(
+            replace(self.frontend, speed=speed) for speed in view_speeds(self.meta)
+        )
 
     @classmethod
     def from_path(cls, path: str | os.PathLike, *, trust_pickle: bool = False) -> Predictor:
@@ -204,29 +212,71 @@ class Predictor:
     ) -> np.ndarray:
         """Read one file (or segment) at the front end's rate and compute its features
         (VAD trimming included; per-speaker normalisation is a batch step, see
-        :meth:`predict_items`).
+        :meth:`predict_items`). A model with test-time copies predicts from all of
+        :meth:`view_features`; this is the first of them.
 
         Raises:
             AudioError: the file cannot be read.
             UnanalysableError: too short or too silent after the VAD (names the file and why).
             FeatureError: the extractor cannot compute finite features of it.
         """
+        return self.view_features(path, start=start, end=end, views=self.views[:1])[0]
+
+    def view_features(
+        self,
+        path: str | os.PathLike,
+        *,
+        start: float | None = None,
+        end: float | None = None,
+        views: Sequence[Frontend] | None = None,
+    ) -> list[np.ndarray]:
+        """Read one file (or segment) once and compute its features through every front end
+        of :attr:`views` (the trained one, then one per test-time speed factor).
+
+        Raises:
+            AudioError, UnanalysableError, FeatureError: as :meth:`features`, naming the file.
+        """
         from serkit.audio import read
 
         signal, rate = read(path, sample_rate=self.frontend.sample_rate, start=start, end=end)
         try:
-            feats = self.frontend.compute(signal, rate)
+            return self.signal_views(signal, rate, views=views)
         except UnanalysableError as exc:
             raise UnanalysableError(f"{path}: {exc.message}", reason=exc.reason) from None
         except FeatureError as exc:
             raise FeatureError(f"{path}: {exc.message}") from exc
-        return np.asarray(feats, dtype=np.float32)
+
+    def signal_views(
+        self, signal: np.ndarray, rate: int, *, views: Sequence[Frontend] | None = None
+    ) -> list[np.ndarray]:
+        """Features of one signal ``(samples,)`` at the front end's rate, one array per front
+        end of :attr:`views` (default: all of them).
+
+        Raises:
+            UnanalysableError: too short or too silent (after the VAD, or once sped up).
+            FeatureError: the extractor cannot compute finite features of it.
+        """
+        return [
+            np.asarray(view.compute(signal, rate), dtype=np.float32)
+            for view in (self.views if views is None else views)
+        ]
 
     def predict_features(self, feats: Sequence[np.ndarray]) -> np.ndarray:
-        """Posteriors ``(n, classes)`` of already computed (and normalised) features."""
+        """Posteriors ``(n, classes)`` of already computed (and normalised) features, through
+        the trained front end only (see :meth:`predict_views` for test-time copies)."""
         if self.input_level == "frame":
             return self.model.predict_proba(list(feats))
         return self.model.predict_proba(np.stack([np.ravel(f) for f in feats]))
+
+    def predict_views(self, views: Sequence[Sequence[np.ndarray]]) -> np.ndarray:
+        """Posteriors ``(n, classes)`` of ``n`` inputs, each given as its features through
+        every front end of :attr:`views` (normalised): the mean of the views' posteriors, as
+        the run that trained the model (``perturb.test``) scored its test rows."""
+        per_view = [
+            np.asarray(self.predict_features([v[k] for v in views]), dtype=np.float64)
+            for k in range(len(self.views))
+        ]
+        return np.mean(per_view, axis=0)
 
     def predict_files(
         self,
@@ -323,12 +373,12 @@ class Predictor:
         elif column == "corpus":
             _check_corpora(items)
         keep: list[Item] = []
-        feats: list[np.ndarray] = []
+        feats: list[list[np.ndarray]] = []  # per item: its features through every view
         skipped: list[str] = []
         outcome: list[tuple[Item, str | None]] = []  # in input order; a status if unanalysable
         for item in items:
             try:
-                computed = self.features(item.path, start=item.start, end=item.end)
+                computed = self.view_features(item.path, start=item.start, end=item.end)
             except UnanalysableError as exc:  # a row that says why, never a label (nor an error)
                 outcome.append((item, exc.reason))
             except SerkitError as exc:
@@ -338,7 +388,7 @@ class Predictor:
                 skipped.append(f"{item.path}: {exc}")
             else:
                 if not feats:  # a model/front-end mismatch is no bad file: never skipped
-                    self.check_input(computed, item.path)
+                    self.check_input(computed[0], item.path)
                 feats.append(computed)
                 keep.append(item)
                 outcome.append((item, None))
@@ -349,9 +399,13 @@ class Predictor:
             if self.input_level == "utterance":
                 left_out = skipped + [s for _, s in outcome if s is not None]
                 _check_counts(groups, column, left_out)
-            feats = list(self.frontend.normalise(_stacked(feats, self.input_level), groups))
+            normalised = [  # each view with its own group statistics, as in training
+                list(view.normalise(_stacked([f[k] for f in feats], self.input_level), groups))
+                for k, view in enumerate(self.views)
+            ]
+            feats = [list(item_views) for item_views in zip(*normalised, strict=True)]
         proba = [
-            self.predict_features(feats[i : i + batch_size])
+            self.predict_views(feats[i : i + batch_size])
             for i in range(0, len(feats), batch_size)
         ]
         probs = np.concatenate(proba) if proba else np.zeros((0, len(self.classes)))
@@ -395,6 +449,17 @@ MIN_GROUP_ITEMS = 2
 CALL_GROUP = "(the inputs of this call)"
 #: plural of each group column, for messages
 _PLURAL = {"speaker": "speakers", "corpus": "corpora"}
+
+
+def view_speeds(meta: dict[str, Any]) -> tuple[float, ...]:
+    """The speed factors of a package's test-time copies (``extra.test_speeds``, written by a
+    run with ``perturb.test``; top-level in ONNX metadata), ``()`` for none.
+
+    >>> view_speeds({"extra": {"test_speeds": [0.9, 1.1]}}), view_speeds({})
+    ((0.9, 1.1), ())
+    """
+    spec = (meta.get("extra") or {}).get("test_speeds", meta.get("test_speeds"))
+    return tuple(float(speed) for speed in spec or ())
 
 
 def _text(value: Any) -> str | None:

@@ -310,15 +310,15 @@ class StreamingPredictor:
             return Segment(*times, None, nan, status)
         signal = self._buf[start - self._buf_start : end - self._buf_start]
         try:
-            feats = np.asarray(self.predictor.frontend.compute(signal, self.rate), np.float32)
+            views = self.predictor.signal_views(signal, self.rate)
         except UnanalysableError as exc:
             return Segment(*times, None, nan, exc.reason)
         except FeatureError as exc:
             return Segment(*times, None, nan, f"unanalysable: {exc.message}")
         if not self._checked:
-            self.predictor.check_input(feats, f"segment {times[0]:.3f}-{times[1]:.3f} s")
+            self.predictor.check_input(views[0], f"segment {times[0]:.3f}-{times[1]:.3f} s")
             self._checked = True
-        p = self.predictor.predict_features([feats])[0]
+        p = self.predictor.predict_views([views])[0]
         probs = {c: float(v) for c, v in zip(classes, p, strict=True)}
         return Segment(*times, classes[int(np.argmax(p))], probs, "ok")
 

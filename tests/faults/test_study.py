@@ -123,3 +123,17 @@ def test_explain_refuses_a_run_normalised_per_speaker_or_corpus(ws, monkeypatch,
     monkeypatch.setattr(ex, "_run_source", lambda path: Predictor(None, fe))
     with pytest.raises(ConfigError, match=f"per {normalize} .features.normalize: {normalize}"):
         ex.explain(ws["root"], [ws["wav"]])
+
+
+def test_explain_refuses_a_run_with_test_time_copies(ws, monkeypatch):
+    from serkit import explain as ex
+    from serkit.errors import ConfigError
+    from serkit.features import get_extractor
+    from serkit.features.frontend import Frontend
+    from serkit.inference import Predictor
+
+    fe = Frontend(get_extractor("speechflow", encoder=str(ws["sflow"])))
+    meta = {"extra": {"test_speeds": [0.9, 1.1]}}
+    monkeypatch.setattr(ex, "_run_source", lambda path: Predictor(None, fe, meta))
+    with pytest.raises(ConfigError, match="perturb.test"):
+        ex.explain(ws["root"], [ws["wav"]])

@@ -80,7 +80,9 @@ SECTIONS: dict[str, dict[str, Any]] = {
         "train_on": "real+syn",
         "save": True,
     },
-    "perturb": {"speed": REQUIRED},  # e.g. [0.9, 1.1]: one more copy of a training row each
+    # speed: e.g. [0.9, 1.1], one more copy of a training row each; test: average the
+    # posteriors of each test row and its copies (test-time augmentation)
+    "perturb": {"speed": REQUIRED, "test": False},
 }
 #: keys that do not change any fold's predictions (excluded from the resume fingerprint, so
 #: adding a seed or changing the bootstrap, its method included, reuses the finished folds)
@@ -396,6 +398,8 @@ def fingerprint(cfg: dict[str, Any]) -> str:
         relevant["augment_resolved"] = _resolved_augment(relevant["augment"])
     if relevant.get("perturb", 0) is None:
         del relevant["perturb"]  # likewise
+    elif "perturb" in relevant and not relevant["perturb"].get("test"):
+        relevant["perturb"] = {"speed": relevant["perturb"]["speed"]}  # runs before `test`
     pretrained = pretrained_path(relevant)
     if pretrained:  # the weights' content, so new weights at the same path recompute the folds
         from serkit.models.nets.alexnet import weights_key

@@ -81,6 +81,11 @@ def final_model(
             "classes": classes,
             "experiment": cfg["name"],
             "best_params": best,
+            **(
+                {"test_speeds": list(copies.factors)}
+                if copies is not None and copies.test
+                else {}
+            ),
         },
     )
     atomic_write_text(marker, key + "\n")

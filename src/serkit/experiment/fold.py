@@ -62,12 +62,24 @@ def _fit(
 
 
 def predictions_frame(
-    model: Any, dataset: Dataset, idx: np.ndarray, level: str, fold: str, seed: int
+    model: Any,
+    dataset: Dataset,
+    idx: np.ndarray,
+    level: str,
+    fold: str,
+    seed: int,
+    copies: Any = None,
 ) -> pd.DataFrame:
-    """One fold's predictions: id, fold, seed, speaker, corpus, true, pred, prob_<class>."""
-    X = dataset.inputs(idx, level)
-    proba = np.asarray(model.predict_proba(X), dtype=np.float64)
-    pred = np.asarray(model.predict(X)).astype(str)
+    """One fold's predictions: id, fold, seed, speaker, corpus, true, pred, prob_<class>;
+    with ``copies`` that say ``test``, the posteriors averaged with the rows' copies'
+    (:meth:`~serkit.experiment.perturbation.Copies.posteriors`) and ``pred`` their arg-max."""
+    if copies is not None and copies.test:
+        proba = copies.posteriors(model, dataset, idx, level)
+        pred = np.asarray(model.classes_)[np.argmax(proba, axis=1)].astype(str)
+    else:
+        X = dataset.inputs(idx, level)
+        proba = np.asarray(model.predict_proba(X), dtype=np.float64)
+        pred = np.asarray(model.predict(X)).astype(str)
     rows = dataset.df.iloc[idx]
     out = pd.DataFrame(
         {
@@ -124,7 +136,7 @@ def run_fold(
         model = _fit(model, dataset, fold, level, asked=cfg["validation"] is not None, train=train)
     if not group.writer:
         return None
-    preds = predictions_frame(model, dataset, fold.test, level, fold.name, seed)
+    preds = predictions_frame(model, dataset, fold.test, level, fold.name, seed, copies)
     history = getattr(model, "history_", None)
     fit_summary = getattr(model, "fit_summary_", None)
     info = {

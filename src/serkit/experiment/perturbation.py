@@ -7,6 +7,11 @@ A copy keeps its source row's label and speaker; test rows are never copied or c
 the model's own validation rows (``val_index``) stay real. Copies are features in the store
 like any other (the front end's key holds the factor), so each is computed once for all folds.
 
+``perturb.test: true`` adds test-time augmentation: a test row's posteriors are the mean over
+the row and its copies (:meth:`Copies.posteriors`; the copies are never trained on in that
+fold), and the final model's package records the factors (``extra.test_speeds``) so that
+:class:`serkit.inference.Predictor` averages the same views of every input.
+
 With ``features.normalize`` each factor's copies are z-scored with their own group statistics
 (a speaker's copies at 0.9 with that speaker's copies at 0.9), as if the factor made a new
 speaker; the real rows are normalised as without ``perturb``. A neural model's own
@@ -56,6 +61,11 @@ def check_perturb(cfg: dict[str, Any]) -> None:
     if len(set(map(float, speed))) != len(speed):
         raise ConfigError(f"config key perturb.speed lists a factor twice: {speed}")
     cfg["perturb"]["speed"] = sorted(float(v) for v in speed)
+    if not isinstance(cfg["perturb"].get("test", False), bool):
+        raise ConfigError(
+            "config key perturb.test must be true (average each test row's posteriors over the "
+            f"row and its copies) or false, found {cfg['perturb']['test']!r}"
+        )
     for other in ("augment", "search"):
         if cfg.get(other) is not None:
             raise ConfigError(
@@ -79,12 +89,15 @@ class Copies:
         inputs: per factor, the copies aligned with ``index``: ``(k, dim)`` or a list of
             ``k`` ``(frames_i, dim)`` arrays, normalised as the front end says.
         keys: per factor, the store key of the front end that made them.
+        test: test-time augmentation (``perturb.test``): a test row's posteriors are the mean
+            over the row and its copies (:meth:`posteriors`).
     """
 
     factors: tuple[float, ...]
     index: list[np.ndarray]
     inputs: list[Any]
     keys: list[str]
+    test: bool = False
 
     def key(self) -> str:
         """Hash (16 hex) of the factors, their front-end keys and which rows have copies:
@@ -103,9 +116,13 @@ class Copies:
         """One line for the log and the certificate."""
         factors = ", ".join(f"{f:g}" for f in self.factors)
         lost = self.missing(n_rows)
+        rows, test = "training rows only", "test rows are never copied"
+        if self.test:
+            rows = "training rows and, for test-time augmentation, of test rows"
+            test = "a test row's posteriors are the mean over the row and its copies"
         return (
-            f"perturb: speed copies x{factors} of training rows only (each copy keeps its "
-            f"source row's label and speaker; test rows are never copied)"
+            f"perturb: speed copies x{factors} of {rows} (each copy keeps its "
+            f"source row's label and speaker; {test})"
             + (f"; {lost} copy(ies) that could not be analysed left out" if lost else "")
         )
 
@@ -128,6 +145,27 @@ class Copies:
         else:
             X = np.concatenate(parts)
         return X, dataset.y[taken], dataset.groups[taken]
+
+
+    def posteriors(self, model: Any, dataset: Any, idx: np.ndarray, level: str) -> np.ndarray:
+        """Posteriors ``(len(idx), classes)`` of rows ``idx`` in ``model.classes_`` order: the
+        real rows' alone, or with :attr:`test` the mean over each row and those of its copies
+        that could be made (a row without copies keeps its own)."""
+        idx = np.asarray(idx, dtype=np.int64)
+        total = np.asarray(model.predict_proba(dataset.inputs(idx, level)), dtype=np.float64)
+        if not self.test:
+            return total
+        count = np.ones(len(idx))
+        position = {int(row): i for i, row in enumerate(idx)}
+        for index, inputs in zip(self.index, self.inputs, strict=True):
+            where = np.flatnonzero(np.isin(index, idx))
+            if not len(where):
+                continue
+            X = [inputs[i] for i in where] if level == "frame" else inputs[where]
+            at = np.array([position[int(row)] for row in index[where]], dtype=np.int64)
+            total[at] += np.asarray(model.predict_proba(X), dtype=np.float64)
+            count[at] += 1
+        return total / count[:, None]
 
 
 def perturbed_copies(
@@ -176,7 +214,7 @@ def perturbed_copies(
         index.append(rows)
         inputs.append(fs.frames if fs.level == "frame" else np.asarray(fs.X))
         keys.append(made.cached().key())
-    copies = Copies(factors, index, inputs, keys)
+    copies = Copies(factors, index, inputs, keys, test=bool(cfg["perturb"].get("test", False)))
     log(copies.statement(len(df)))
     return copies
 

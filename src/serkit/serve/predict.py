@@ -61,13 +61,13 @@ def predict_signal(predictor: Predictor, signal: np.ndarray, rate: int) -> dict[
     if rate != target:
         signal, rate = resample(signal, rate, target), target
     try:
-        feats = np.asarray(predictor.frontend.compute(signal, rate), dtype=np.float32)
+        views = predictor.signal_views(signal, rate)
     except UnanalysableError as exc:
         raise UploadError(422, f"no emotion for this audio: {exc.reason}; send speech") from None
     except FeatureError as exc:
         raise UploadError(422, f"no emotion for this audio: {exc.message}") from None
-    predictor.check_input(feats, "upload")
-    probs = predictor.predict_features([feats])[0]
+    predictor.check_input(views[0], "upload")
+    probs = predictor.predict_views([views])[0]
     return {**decision(predictor.classes, probs), "duration": duration, "status": "ok"}
 
 
