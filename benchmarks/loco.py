@@ -11,9 +11,11 @@ one of its two training corpora out (the nested ``search`` with the inner protoc
 ``leave-one-corpus-out``; the grids were fixed before any run). The ``compare_speed`` row
 trains with the speed copies chosen on RAVDESS's inner speaker folds
 (``benchmarks/perturb_choice.py``; ``perturb.speed=[0.9, 1.1]``), as a check that the choice
-carries across corpora; nothing about it was chosen here. Printed per row: the UAR of each
-held-out corpus, their mean (the issue's figure) and the UAR pooled over the three test sets
-with its 95 % interval (bootstrap over the test speakers).
+carries across corpora, and ``compare_speed_tta`` adds the test-time averaging over the
+held-out rows' copies chosen the same way (``perturb.test``); nothing about either was chosen
+here. Printed per row: the UAR of each held-out corpus, their mean (the issue's figure) and
+the UAR pooled over the three test sets with its 95 % interval (bootstrap over the test
+speakers).
 
 Usage (manifests from ``serkit prepare``; features are extracted into ``--store`` when missing)::
 
@@ -59,6 +61,15 @@ FRONT_ENDS = {
         "ComParE 2016 + linear SVM, speed copies x0.9 / x1.1 of the training rows",
         "compare",
         ["model.params.C=0.001", "model.params.kernel=linear", "perturb.speed=[0.9, 1.1]"],
+    ),
+    "compare_speed_tta": (
+        "ComParE 2016 + linear SVM, speed copies x0.9 / x1.1, test-time averaging",
+        "compare",
+        [
+            "model.params.C=0.001",
+            "model.params.kernel=linear",
+            "perturb={speed: [0.9, 1.1], test: true}",
+        ],
     ),
     "egemaps_search": (
         "eGeMAPS + RBF SVM, C chosen leaving one training corpus out",

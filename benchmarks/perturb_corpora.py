@@ -7,10 +7,12 @@ speaker out, with and without the copies. URDU is not speaker-normalised: 26 of 
 speakers have clips of one emotion only, so a speaker's own statistics would remove the emotion
 itself (it is the plain SVM there). Printed: the pooled UAR / WA of both with 95 %
 intervals (bootstrap over the test speakers). Nothing is chosen here: it checks whether a
-within-corpus gain found on one corpus carries to others.
+within-corpus gain found on one corpus carries to others. ``--variants ... speed_tta`` adds
+test-time averaging over the copies (``perturb.test``), its change given against ``speed``.
 
     OMP_NUM_THREADS=1 python benchmarks/perturb_corpora.py --work /tmp/perturb_corpora \\
         --out perturb_corpora.md
+    python benchmarks/perturb_corpora.py --variants plain speed speed_tta --out tta.md
 """
 
 from __future__ import annotations
@@ -34,16 +36,26 @@ CORPORA = {
     "turev-db": ("TurEV-DB (4 classes, 6 speakers)", "turev_db", "turev4", "speaker"),
 }
 SPEEDS = (0.9, 1.1)
+#: variant -> (table label, speed copies?, test-time averaging?, the variant its change is
+#: against); ``speed_tta`` checks ``perturb.test``, chosen on RAVDESS's inner folds too
+VARIANTS = {
+    "plain": ("without copies", False, False, None),
+    "speed": ("speed copies x0.9 / x1.1", True, False, "plain"),
+    "speed_tta": ("speed copies x0.9 / x1.1 + test-time averaging", True, True, "speed"),
+}
 
 
-def overrides(corpus: str, speed: bool, store: str) -> list[str]:
+def overrides(corpus: str, variant: str, store: str) -> list[str]:
     """The ``serkit train`` overrides of one run (of :data:`CONFIG`).
 
-    >>> overrides("urdu", True, "/s")[-1]
+    >>> overrides("urdu", "speed", "/s")[-1]
     'perturb.speed=[0.9, 1.1]'
+    >>> overrides("urdu", "speed_tta", "/s")[-1]
+    'perturb.test=true'
     """
+    _, speed, test, _ = VARIANTS[variant]
     out = [
-        f"name=perturb_{corpus}_{CORPORA[corpus][3]}_{'speed' if speed else 'plain'}",
+        f"name=perturb_{corpus}_{CORPORA[corpus][3]}_{variant}",
         f"data.manifests=[manifests/{corpus}.parquet]",
         f"data.label_set={CORPORA[corpus][2]}",
         f"features.normalize={CORPORA[corpus][3]}",
@@ -52,14 +64,16 @@ def overrides(corpus: str, speed: bool, store: str) -> list[str]:
     ]
     if speed:
         out.append(f"perturb.speed=[{', '.join(f'{s:g}' for s in SPEEDS)}]")
+    if test:
+        out.append("perturb.test=true")
     return out
 
 
-def run_one(corpus: str, speed: bool, store: str, workers: int) -> dict:
+def run_one(corpus: str, variant: str, store: str, workers: int) -> dict:
     """Train (or resume) one run; its pooled figures and fitting time."""
     from serkit import experiment
 
-    extra = [*overrides(corpus, speed, store), f"workers={workers}"]
+    extra = [*overrides(corpus, variant, store), f"workers={workers}"]
     cfg = experiment.load_config(CONFIG, extra)
     run_dir = experiment.run(cfg, log=lambda line: print("  " + line, flush=True))
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -75,7 +89,8 @@ def run_one(corpus: str, speed: bool, store: str, workers: int) -> dict:
 
 
 def table(results: dict[str, dict[str, dict]]) -> str:
-    """Markdown: per corpus, plain and speed-copy rows, and the change in UAR."""
+    """Markdown: per corpus, a row per variant run, and its change in UAR against its
+    reference variant (:data:`VARIANTS`)."""
 
     def cell(r: dict, key: str) -> str:
         low, high = r[f"{key}_ci"]
@@ -83,9 +98,11 @@ def table(results: dict[str, dict[str, dict]]) -> str:
 
     body = []
     for corpus, pair in results.items():
-        for variant, label in (("plain", "without copies"), ("speed", "speed copies x0.9 / x1.1")):
-            r = pair[variant]
-            change = f"{100 * (r['uar'] - pair['plain']['uar']):+.1f}" if variant == "speed" else ""
+        for variant, r in pair.items():
+            label, _, _, reference = VARIANTS[variant]
+            change = ""
+            if reference in pair:
+                change = f"{100 * (r['uar'] - pair[reference]['uar']):+.1f}"
             body.append(
                 [
                     CORPORA[corpus][0],
@@ -116,12 +133,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--store", default="features", help="feature store")
     parser.add_argument("--corpora", nargs="+", default=list(CORPORA), choices=list(CORPORA))
     parser.add_argument("--workers", type=int, default=1, help="feature extraction processes")
+    parser.add_argument(
+        "--variants", nargs="+", default=["plain", "speed"], choices=list(VARIANTS)
+    )
     add_out_option(parser, "perturb_corpora.md")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Prepare the corpora if needed, run both variants per corpus, print the table."""
+    """Prepare the corpora if needed, run the variants per corpus, print the table."""
     from serkit.corpora import prepare
 
     args = _parser().parse_args(argv)
@@ -138,8 +158,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             prepare(corpus, root, output=Path("manifests"))
         results[corpus] = {
-            variant: run_one(corpus, variant == "speed", store, args.workers)
-            for variant in ("plain", "speed")
+            variant: run_one(corpus, variant, store, args.workers) for variant in args.variants
         }
     if not results:
         print("no corpus found: nothing to run")

@@ -89,6 +89,12 @@ ROWS: dict[str, tuple[str, str, list[str]]] = {
         "ravdess_compare_svm_spknorm_speed.yaml",
         SIX_FOLDS,
     ),
+    "compare_spk_speed_tta": (
+        "speaker-normalised: ComParE 2016 + linear SVM, speed copies x0.9 / x1.1 in training "
+        "and test-time averaging",
+        "ravdess_compare_svm_spknorm_speed_tta.yaml",
+        SIX_FOLDS,
+    ),
 }
 #: rows whose result depends on the run seed (the SVM rows are deterministic)
 NEURAL = {"acrnn", "dcnn", "acrnn_spk", "dcnn_spk", "dcnn_spk_cola"}
@@ -98,8 +104,9 @@ PRETRAIN: dict[str, tuple[str, dict[str, str]]] = {
     "dcnn_spk_cola": ("cola_alexnet_cpu.yaml", {"turev-db": "turev_db", "urdu": "urdu"}),
 }
 #: fused row key -> (table label, member rows): ``serkit fuse`` of the finished member runs,
-#: equal weights (declared before any was measured); ``compare_spk_speed+acrnn_spk`` is
-#: ``configs/ravdess_recipe.yaml`` (before the speed copies: ``compare_spk+acrnn_spk``)
+#: equal weights (declared before any was measured); ``compare_spk_speed_tta+acrnn_spk`` is
+#: ``configs/ravdess_recipe.yaml`` (before test-time averaging: ``compare_spk_speed+acrnn_spk``,
+#: before the speed copies: ``compare_spk+acrnn_spk``)
 FUSED: dict[str, tuple[str, list[str]]] = {
     "acrnn_ens": ("3-D ACRNN, seed ensemble", ["acrnn"]),
     "compare+acrnn": ("ComParE + linear SVM x 3-D ACRNN (late fusion)", ["compare", "acrnn"]),
@@ -123,9 +130,15 @@ FUSED: dict[str, tuple[str, list[str]]] = {
     # declared before the speed row was measured on the six folds (chosen on inner folds):
     # the recipe with speed-perturbed training copies for its SVM
     "compare_spk_speed+acrnn_spk": (
-        "speaker-normalised: ComParE + linear SVM (speed copies) x 3-D ACRNN "
-        "(`configs/ravdess_recipe.yaml`)",
+        "speaker-normalised: ComParE + linear SVM (speed copies) x 3-D ACRNN",
         ["compare_spk_speed", "acrnn_spk"],
+    ),
+    # declared before the test-time row was measured on the six folds (chosen on inner
+    # folds): the recipe with test-time averaging over the SVM's speed copies
+    "compare_spk_speed_tta+acrnn_spk": (
+        "speaker-normalised: ComParE + linear SVM (speed copies, test-time averaging) x 3-D "
+        "ACRNN (`configs/ravdess_recipe.yaml`)",
+        ["compare_spk_speed_tta", "acrnn_spk"],
     ),
     # exploratory, not a recipe: the DCNN's one-seed test-fold figures were known when it was
     # declared, so a gain here chooses nothing (docs/quality_gap.md)

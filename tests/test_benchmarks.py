@@ -246,6 +246,8 @@ def test_loco_rows_are_valid_configs_and_the_table_lists_every_corpus(bench, tmp
     searched = experiment.load_config(loco.CONFIG, loco.overrides(args, "compare_search", "none"))
     assert searched["search"]["inner"]["name"] == "leave-one-corpus-out"
     assert len(searched["search"]["param_grid"]["C"]) == 5
+    tta = experiment.load_config(loco.CONFIG, loco.overrides(args, "compare_speed_tta", "corpus"))
+    assert tta["perturb"] == {"speed": [0.9, 1.1], "test": True}
     row = {
         "features": "compare",
         "normalize": "corpus",
@@ -265,23 +267,31 @@ def test_perturb_corpora_runs_are_valid_configs_and_the_table_shows_the_change(b
 
     script = bench("perturb_corpora")
     for corpus, (_, _, label_set, normalize) in script.CORPORA.items():
-        for speed in (False, True):
-            cfg = experiment.load_config(script.CONFIG, script.overrides(corpus, speed, "/s"))
+        expected = {
+            "plain": None,
+            "speed": {"speed": [0.9, 1.1], "test": False},
+            "speed_tta": {"speed": [0.9, 1.1], "test": True},
+        }
+        for variant, perturb in expected.items():
+            cfg = experiment.load_config(script.CONFIG, script.overrides(corpus, variant, "/s"))
             assert cfg["data"]["label_set"] == label_set
             assert cfg["features"].get("normalize", "none") == normalize
             assert cfg["protocol"]["name"] == "loso" and cfg["features"]["store"] == "/s"
-            assert cfg["perturb"] == ({"speed": [0.9, 1.1], "test": False} if speed else None)
+            assert cfg["perturb"] == perturb
+            assert cfg["name"] == f"perturb_{corpus}_{normalize}_{variant}"
     figures = {"uar_ci": [0.5, 0.7], "wa_ci": [0.5, 0.7], "seconds": 3.0}
     text = script.table(
         {
             "turev-db": {
                 "plain": {"uar": 0.6, "wa": 0.61, **figures},
                 "speed": {"uar": 0.625, "wa": 0.6, **figures},
+                "speed_tta": {"uar": 0.615, "wa": 0.6, **figures},
             }
         }
     )
     assert "| TurEV-DB (4 classes, 6 speakers) | speaker | speed copies x0.9 / x1.1 | 62.5" in text
     assert "| +2.5 | 3 s |" in text
+    assert "x1.1 + test-time averaging | 61.5 [50.0, 70.0] | 60.0 [50.0, 70.0] | -1.0 |" in text
 
 
 def test_seed_folds_adds_fused_rows_for_finished_members(bench, tmp_path):

@@ -11,6 +11,7 @@ from serkit import experiment
 from serkit import manifest as mf
 from serkit.errors import ConfigError
 from serkit.features import get_extractor
+from serkit.features.analysable import UnanalysableError
 from serkit.inference import Predictor
 from test_experiment import demo_manifest, make_config  # noqa: F401  (fixture + helper)
 
@@ -187,3 +188,27 @@ def test_test_speeds_travel_into_onnx_metadata():
     meta = model_metadata(model, extra={"test_speeds": [0.9, 1.1], "frontend": {}})
     assert view_speeds(meta) == (0.9, 1.1) and "frontend" not in meta
     assert view_speeds(model_metadata(model, extra={"label_set": "x"})) == ()
+
+
+def test_a_sped_up_view_too_short_to_analyse_is_left_out_of_the_mean():
+    from serkit.features.frontend import Frontend
+
+    class Softmax:
+        classes_ = np.array(["a", "b"])
+        input_level = "utterance"
+
+        def predict_proba(self, X):
+            e = np.exp(np.asarray(X)[:, :2] / 100.0)
+            return e / e.sum(axis=1, keepdims=True)
+
+    frontend = Frontend(get_extractor("mfcc-stats"), min_duration_s=0.1)  # analyse >= 0.1 s
+    predictor = Predictor(Softmax(), frontend, {"extra": {"test_speeds": [0.8, 1.25]}})
+    rng = np.random.default_rng(0)
+    signal = (0.1 * rng.normal(size=int(0.11 * 16000))).astype(np.float32)  # 0.088 s at x1.25
+    views = predictor.signal_views(signal, 16000)
+    assert views[0] is not None and views[1] is not None and views[2] is None
+    got = predictor.predict_views([views])[0]
+    both = [predictor.predict_features([v])[0] for v in views[:2]]
+    np.testing.assert_allclose(got, np.mean(both, axis=0))
+    with pytest.raises(UnanalysableError, match="minimum duration"):  # the trained view must
+        predictor.signal_views(signal[: int(0.05 * 16000)], 16000)

@@ -229,9 +229,10 @@ class Predictor:
         start: float | None = None,
         end: float | None = None,
         views: Sequence[Frontend] | None = None,
-    ) -> list[np.ndarray]:
+    ) -> list[np.ndarray | None]:
         """Read one file (or segment) once and compute its features through every front end
-        of :attr:`views` (the trained one, then one per test-time speed factor).
+        of :attr:`views` (the trained one, then one per test-time speed factor; ``None`` for
+        a sped-up view that cannot be analysed, as a run leaves out a copy it cannot make).
 
         Raises:
             AudioError, UnanalysableError, FeatureError: as :meth:`features`, naming the file.
@@ -248,18 +249,23 @@ class Predictor:
 
     def signal_views(
         self, signal: np.ndarray, rate: int, *, views: Sequence[Frontend] | None = None
-    ) -> list[np.ndarray]:
+    ) -> list[np.ndarray | None]:
         """Features of one signal ``(samples,)`` at the front end's rate, one array per front
-        end of :attr:`views` (default: all of them).
+        end of :attr:`views` (default: all of them); a sped-up view that cannot be analysed
+        is ``None`` and left out of the mean (as the run left out copies it could not make).
 
         Raises:
-            UnanalysableError: too short or too silent (after the VAD, or once sped up).
-            FeatureError: the extractor cannot compute finite features of it.
+            UnanalysableError: too short or too silent after the VAD (the trained view).
+            FeatureError: the extractor cannot compute finite features of it (likewise).
         """
-        return [
-            np.asarray(view.compute(signal, rate), dtype=np.float32)
-            for view in (self.views if views is None else views)
-        ]
+        first, *sped = self.views if views is None else views
+        out: list[np.ndarray | None] = [np.asarray(first.compute(signal, rate), np.float32)]
+        for view in sped:
+            try:
+                out.append(np.asarray(view.compute(signal, rate), dtype=np.float32))
+            except (UnanalysableError, FeatureError):
+                out.append(None)
+        return out
 
     def predict_features(self, feats: Sequence[np.ndarray]) -> np.ndarray:
         """Posteriors ``(n, classes)`` of already computed (and normalised) features, through
@@ -268,15 +274,20 @@ class Predictor:
             return self.model.predict_proba(list(feats))
         return self.model.predict_proba(np.stack([np.ravel(f) for f in feats]))
 
-    def predict_views(self, views: Sequence[Sequence[np.ndarray]]) -> np.ndarray:
+    def predict_views(self, views: Sequence[Sequence[np.ndarray | None]]) -> np.ndarray:
         """Posteriors ``(n, classes)`` of ``n`` inputs, each given as its features through
-        every front end of :attr:`views` (normalised): the mean of the views' posteriors, as
-        the run that trained the model (``perturb.test``) scored its test rows."""
-        per_view = [
-            np.asarray(self.predict_features([v[k] for v in views]), dtype=np.float64)
-            for k in range(len(self.views))
-        ]
-        return np.mean(per_view, axis=0)
+        every front end of :attr:`views` (normalised; ``None`` where a sped-up view could not
+        be analysed): the mean of the views' posteriors, as the run that trained the model
+        (``perturb.test``) scored its test rows."""
+        total = np.zeros((len(views), len(self.classes)))
+        count = np.zeros(len(views))
+        for k in range(len(self.views)):
+            have = [i for i, item in enumerate(views) if item[k] is not None]
+            if have:
+                proba = self.predict_features([views[i][k] for i in have])
+                total[have] += np.asarray(proba, dtype=np.float64)
+                count[have] += 1
+        return total / count[:, None]
 
     def predict_files(
         self,
@@ -373,7 +384,7 @@ class Predictor:
         elif column == "corpus":
             _check_corpora(items)
         keep: list[Item] = []
-        feats: list[list[np.ndarray]] = []  # per item: its features through every view
+        feats: list[list[np.ndarray | None]] = []  # per item: its features through every view
         skipped: list[str] = []
         outcome: list[tuple[Item, str | None]] = []  # in input order; a status if unanalysable
         for item in items:
@@ -399,11 +410,14 @@ class Predictor:
             if self.input_level == "utterance":
                 left_out = skipped + [s for _, s in outcome if s is not None]
                 _check_counts(groups, column, left_out)
-            normalised = [  # each view with its own group statistics, as in training
-                list(view.normalise(_stacked([f[k] for f in feats], self.input_level), groups))
-                for k, view in enumerate(self.views)
-            ]
-            feats = [list(item_views) for item_views in zip(*normalised, strict=True)]
+            for k, view in enumerate(self.views):  # each view with its own group statistics
+                have = [i for i, item_views in enumerate(feats) if item_views[k] is not None]
+                if not have:
+                    continue
+                stacked = _stacked([feats[i][k] for i in have], self.input_level)
+                normalised = view.normalise(stacked, [groups[i] for i in have])
+                for i, x in zip(have, normalised, strict=True):
+                    feats[i][k] = x
         proba = [
             self.predict_views(feats[i : i + batch_size])
             for i in range(0, len(feats), batch_size)

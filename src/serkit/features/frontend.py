@@ -91,8 +91,8 @@ class Frontend:
         min_level_dbfs: lowest analysable peak level after the VAD, in dBFS.
         speed: play every signal this many times faster first (tempo and pitch together,
             :func:`serkit.audio.speed_perturb`); 1 (the default) leaves it as it is. Only the
-            training copies of an experiment's ``perturb`` section use another value; it is
-            part of the key, and left out of :meth:`to_dict` at 1.
+            copies and test-time views of an experiment's ``perturb`` section use another
+            value; it is part of the key, and left out of :meth:`to_dict` at 1.
     """
 
     extractor: Extractor
