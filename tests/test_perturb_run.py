@@ -133,13 +133,17 @@ def _dataset(level: str) -> Dataset:
     return Dataset(df, ["x", "y"], features)
 
 
+def _made(level: str) -> list:
+    """One factor's copies of rows 0, 2 and 3 of :func:`_dataset` (row 1 has none)."""
+    if level == "frame":
+        return [[np.full((1, 2), 10 + i, np.float32) for i in (0, 2, 3)]]
+    return [np.array([[100, 100], [102, 102], [103, 103]], np.float32)]
+
+
 @pytest.mark.parametrize("level", ["utterance", "frame"])
 def test_copies_training_takes_only_the_given_rows(level):
     dataset = _dataset(level)
-    if level == "frame":
-        made = [[np.full((1, 2), 10 + i, np.float32) for i in (0, 2, 3)]]
-    else:
-        made = [np.array([[100, 100], [102, 102], [103, 103]], np.float32)]
+    made = _made(level)
     copies = Copies((1.1,), [np.array([0, 2, 3])], made, ["k"])  # row 1 has no copy
     X, y, groups = copies.training(dataset, np.array([0, 1, 3]), level)
     assert list(y) == ["x", "y", "y", "x", "y"]  # real rows 0, 1, 3, then copies of 0 and 3
@@ -167,10 +171,7 @@ class _MeanModel:
 @pytest.mark.parametrize("level", ["utterance", "frame"])
 def test_test_time_posteriors_average_each_row_with_its_copies(level):
     dataset = _dataset(level)
-    if level == "frame":
-        made = [[np.full((1, 2), 10 + i, np.float32) for i in (0, 2, 3)]]
-    else:
-        made = [np.array([[100, 100], [102, 102], [103, 103]], np.float32)]
+    made = _made(level)
     model, rows = _MeanModel(), np.array([3, 1, 0])
     plain = Copies((1.1,), [np.array([0, 2, 3])], made, ["k"])
     own = model.predict_proba(dataset.inputs(rows, level))
