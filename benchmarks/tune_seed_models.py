@@ -19,7 +19,10 @@ that comparison fair: N of the dev fold's training speakers (drawn with ``--dev-
 the same for every variant and seed) are held out before the variant is fitted on the others,
 and the fitted model predicts them; their UAR / WA are reported beside the validation scores.
 A variant with ``perturb.speed=[...]`` fits on the kept training rows and their speed copies
-(as a fold of ``serkit train`` does); no held-out or test row is copied into the fit.
+(as a fold of ``serkit train`` does); no held-out or test row is copied into the fit. With
+``perturb.test=true`` the dev-test rows are scored by the mean over their own copies' posteriors
+too, and ``dev_test_uar_one_view`` keeps the same fit's score without that averaging (with
+``perturb.train=false`` the fit sees the real rows only).
 
 Usage (from the folder the config's paths resolve against)::
 
@@ -145,6 +148,14 @@ def score_variant(request: dict[str, Any]) -> dict[str, Any]:
             "dev_test_uar": float(metrics.uar(truth, pred, dataset.classes)),
             "dev_test_wa": float(metrics.wa(truth, pred, dataset.classes)),
         }
+        if copies is not None and copies.test:  # scored as `serkit train` would, and without
+            proba = copies.posteriors(model, dataset, dev_rows, level)
+            averaged = np.asarray(model.classes_)[np.argmax(proba, axis=1)]
+            dev_scores |= {
+                "dev_test_uar_one_view": dev_scores["dev_test_uar"],
+                "dev_test_uar": float(metrics.uar(truth, averaged, dataset.classes)),
+                "dev_test_wa": float(metrics.wa(truth, averaged, dataset.classes)),
+            }
     summary = getattr(model, "fit_summary_", None) or {}
     val, epoch = best_val(getattr(model, "history_", None))
     stage1, stage1_epoch = best_val(summary.get("stage1_history"))

@@ -247,7 +247,7 @@ def test_loco_rows_are_valid_configs_and_the_table_lists_every_corpus(bench, tmp
     assert searched["search"]["inner"]["name"] == "leave-one-corpus-out"
     assert len(searched["search"]["param_grid"]["C"]) == 5
     tta = experiment.load_config(loco.CONFIG, loco.overrides(args, "compare_speed_tta", "corpus"))
-    assert tta["perturb"] == {"speed": [0.9, 1.1], "test": True}
+    assert tta["perturb"] == {"speed": [0.9, 1.1], "test": True, "train": True}
     row = {
         "features": "compare",
         "normalize": "corpus",
@@ -269,8 +269,8 @@ def test_perturb_corpora_runs_are_valid_configs_and_the_table_shows_the_change(b
     for corpus, (_, _, label_set, normalize) in script.CORPORA.items():
         expected = {
             "plain": None,
-            "speed": {"speed": [0.9, 1.1], "test": False},
-            "speed_tta": {"speed": [0.9, 1.1], "test": True},
+            "speed": {"speed": [0.9, 1.1], "test": False, "train": True},
+            "speed_tta": {"speed": [0.9, 1.1], "test": True, "train": True},
         }
         for variant, perturb in expected.items():
             cfg = experiment.load_config(script.CONFIG, script.overrides(corpus, variant, "/s"))

@@ -190,6 +190,43 @@ def test_test_time_posteriors_average_each_row_with_its_copies(level):
     assert "never copied" in plain.statement(4)
 
 
+def test_copies_for_test_time_only_train_on_the_real_rows(demo_manifest, tmp_path):  # noqa: F811
+    dataset = _dataset("utterance")
+    copies = Copies((1.1,), [np.array([0, 2, 3])], _made("utterance"), ["k"], True, False)
+    X, y, groups = copies.training(dataset, np.array([0, 1, 3]), "utterance")
+    assert list(X[:, 0]) == [0, 2, 6] and list(y) == ["x", "y", "y"]  # no copy trained on
+    assert "test rows only" in copies.statement(4)
+    record = tmp_path / "fits.jsonl"
+    changes = {
+        "perturb": {"speed": [0.8, 1.25], "test": True, "train": False},
+        "model.name": "test-recording-logreg",
+        "model.params": {"record": str(record)},
+    }
+    run_dir = experiment.run(make_config(demo_manifest, tmp_path, **changes))
+    fits = _fits(record)
+    preds = pd.read_parquet(run_dir / "predictions.parquet")
+    assert len(fits) == 5 and len(fits[4]["y"]) == len(preds)  # the final model: real rows
+    folds = sorted(preds["fold"].unique())
+    assert all(fold not in fit["groups"] for fit, fold in zip(fits[:4], folds, strict=True))
+    assert sum(len(fit["y"]) for fit in fits[:4]) == 3 * len(preds)  # each row in 3 of 4 folds
+    from serkit.inference import Predictor
+
+    assert [v.speed for v in Predictor.from_path(run_dir).views] == [1.0, 0.8, 1.25]
+    both_off = {"perturb": {"speed": [0.8], "test": False, "train": False}}
+    with pytest.raises(ConfigError, match="perturb.train and perturb.test are both false"):
+        experiment.validate_config(make_config(demo_manifest, tmp_path, **both_off))
+    bad = {"perturb": {"speed": [0.8], "test": True, "train": "no"}}
+    with pytest.raises(ConfigError, match="perturb.train must be true"):
+        experiment.validate_config(make_config(demo_manifest, tmp_path, **bad))
+    on = experiment.validate_config(
+        make_config(demo_manifest, tmp_path, **{"perturb": {"speed": [0.8], "train": True}})
+    )
+    plain = experiment.validate_config(
+        make_config(demo_manifest, tmp_path, **{"perturb.speed": [0.8]})
+    )
+    assert fingerprint(on) == fingerprint(plain)
+
+
 def test_run_with_test_time_copies_predicts_their_mean(demo_manifest, tmp_path):  # noqa: F811
     base = {"perturb.speed": [0.8, 1.25]}
     plain = experiment.run(make_config(demo_manifest, tmp_path, **base, name="plain"))
@@ -246,7 +283,7 @@ def test_run_trains_on_copies_and_predicts_real_rows(demo_manifest, tmp_path):  
     assert "test rows are never copied" in info["certification"]["statement"]
     assert any(line.startswith("perturb: speed copies x0.8, 1.25") for line in lines)
     cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
-    assert cfg["perturb"] == {"speed": [0.8, 1.25], "test": False}
+    assert cfg["perturb"] == {"speed": [0.8, 1.25], "test": False, "train": True}
     folders = sorted(p.name for p in (tmp_path / "features").iterdir() if p.is_dir())
     assert len([f for f in folders if f.startswith("test-tone-stats-")]) == 3  # real + 2 speeds
 
@@ -324,4 +361,10 @@ def test_tune_dev_test_fits_on_kept_rows_and_their_copies_only(
     assert np.allclose(durations[n:], durations[:n] / 1.25, atol=2e-3)
     held = {*result["dropped_test_speakers"], *result["dev_test_speakers"]}
     assert len(held) == 2 and not held & set(fit["groups"])  # neither, real or copied
-    assert 0 <= result["dev_test_uar"] <= 1
+    assert 0 <= result["dev_test_uar"] <= 1 and "dev_test_uar_one_view" not in result
+    record.unlink()
+    test_only = ["perturb={speed: [0.8, 1.25], test: true, train: false}"]
+    result = tune.score_variant(tune._request(str(config), test_only, 0, 0, dev_test=1))
+    (fit,) = _fits(record)
+    assert len(fit["y"]) == result["n_train_rows"]  # the real rows only
+    assert 0 <= result["dev_test_uar_one_view"] <= 1 and 0 <= result["dev_test_uar"] <= 1

@@ -81,8 +81,9 @@ SECTIONS: dict[str, dict[str, Any]] = {
         "save": True,
     },
     # speed: e.g. [0.9, 1.1], one more copy of a training row each; test: average the
-    # posteriors of each test row and its copies (test-time augmentation)
-    "perturb": {"speed": REQUIRED, "test": False},
+    # posteriors of each test row and its copies (test-time augmentation); train: false
+    # trains on the real rows only (copies at test time alone)
+    "perturb": {"speed": REQUIRED, "test": False, "train": True},
 }
 #: keys that do not change any fold's predictions (excluded from the resume fingerprint, so
 #: adding a seed or changing the bootstrap, its method included, reuses the finished folds)
@@ -398,8 +399,12 @@ def fingerprint(cfg: dict[str, Any]) -> str:
         relevant["augment_resolved"] = _resolved_augment(relevant["augment"])
     if relevant.get("perturb", 0) is None:
         del relevant["perturb"]  # likewise
-    elif "perturb" in relevant and not relevant["perturb"].get("test"):
-        relevant["perturb"] = {"speed": relevant["perturb"]["speed"]}  # runs before `test`
+    elif "perturb" in relevant:  # the defaults left out: runs before `test` / `train` keep
+        relevant["perturb"] = {  # their fingerprints
+            k: v
+            for k, v in relevant["perturb"].items()
+            if not (k == "test" and not v) and not (k == "train" and v)
+        }
     pretrained = pretrained_path(relevant)
     if pretrained:  # the weights' content, so new weights at the same path recompute the folds
         from serkit.models.nets.alexnet import weights_key

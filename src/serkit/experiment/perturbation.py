@@ -10,7 +10,9 @@ like any other (the front end's key holds the factor), so each is computed once 
 ``perturb.test: true`` adds test-time augmentation: a test row's posteriors are the mean over
 the row and its copies (:meth:`Copies.posteriors`; the copies are never trained on in that
 fold), and the final model's package records the factors (``extra.test_speeds``) so that
-:class:`serkit.inference.Predictor` averages the same views of every input.
+:class:`serkit.inference.Predictor` averages the same views of every input. With
+``perturb.train: false`` as well the model trains on the real rows only, and the copies serve
+at test time alone.
 
 With ``features.normalize`` each factor's copies are z-scored with their own group statistics
 (a speaker's copies at 0.9 with that speaker's copies at 0.9), as if the factor made a new
@@ -66,6 +68,16 @@ def check_perturb(cfg: dict[str, Any]) -> None:
             "config key perturb.test must be true (average each test row's posteriors over the "
             f"row and its copies) or false, found {cfg['perturb']['test']!r}"
         )
+    if not isinstance(cfg["perturb"].get("train", True), bool):
+        raise ConfigError(
+            "config key perturb.train must be true (train on the copies too) or false (real "
+            f"rows only), found {cfg['perturb']['train']!r}"
+        )
+    if not cfg["perturb"].get("train", True) and not cfg["perturb"].get("test", False):
+        raise ConfigError(
+            "config keys perturb.train and perturb.test are both false: the copies would be "
+            "used nowhere; set one of them true or remove the perturb section"
+        )
     for other in ("augment", "search"):
         if cfg.get(other) is not None:
             raise ConfigError(
@@ -91,6 +103,8 @@ class Copies:
         keys: per factor, the store key of the front end that made them.
         test: test-time augmentation (``perturb.test``): a test row's posteriors are the mean
             over the row and its copies (:meth:`posteriors`).
+        train: the copies join the training rows (``perturb.train``, the default); without,
+            :meth:`training` gives the real rows only.
     """
 
     factors: tuple[float, ...]
@@ -98,6 +112,7 @@ class Copies:
     inputs: list[Any]
     keys: list[str]
     test: bool = False
+    train: bool = True
 
     def key(self) -> str:
         """Hash (16 hex) of the factors, their front-end keys and which rows have copies:
@@ -120,6 +135,8 @@ class Copies:
         if self.test:
             rows = "training rows and, for test-time augmentation, of test rows"
             test = "a test row's posteriors are the mean over the row and its copies"
+            if not self.train:
+                rows = "test rows only, for test-time augmentation (training on real rows)"
         return (
             f"perturb: speed copies x{factors} of {rows} (each copy keeps its "
             f"source row's label and speaker; {test})"
@@ -130,12 +147,12 @@ class Copies:
         self, dataset: Any, idx: np.ndarray, level: str
     ) -> tuple[Any, np.ndarray, np.ndarray]:
         """Training inputs ``(X, y (m,), groups (m,))`` of rows ``idx``: the real rows first,
-        then each factor's copies of those rows; ``X`` is ``(m, dim)`` or a list of ``m``
-        frame arrays."""
+        then each factor's copies of those rows (none without :attr:`train`); ``X`` is
+        ``(m, dim)`` or a list of ``m`` frame arrays."""
         idx = np.asarray(idx, dtype=np.int64)
         parts = [dataset.inputs(idx, level)]
         rows = [idx]
-        for index, inputs in zip(self.index, self.inputs, strict=True):
+        for index, inputs in zip(self.index, self.inputs, strict=True) if self.train else ():
             where = np.flatnonzero(np.isin(index, idx))
             rows.append(index[where])
             parts.append([inputs[i] for i in where] if level == "frame" else inputs[where])
@@ -214,7 +231,15 @@ def perturbed_copies(
         index.append(rows)
         inputs.append(fs.frames if fs.level == "frame" else np.asarray(fs.X))
         keys.append(made.cached().key())
-    copies = Copies(factors, index, inputs, keys, test=bool(cfg["perturb"].get("test", False)))
+    section = cfg["perturb"]
+    copies = Copies(
+        factors,
+        index,
+        inputs,
+        keys,
+        test=bool(section.get("test", False)),
+        train=bool(section.get("train", True)),
+    )
     log(copies.statement(len(df)))
     return copies
 
