@@ -64,11 +64,17 @@ def variant_overrides(
         f"protocol.params={{k: {inner_k}, seed: 0}}",
         "final_model=false",
     ]
-    if speeds:
-        out.append(f"perturb.speed=[{', '.join(f'{s:g}' for s in speeds)}]")
-        if test:
-            out.append("perturb.test=true")
-    return out
+    return out + (perturb_overrides(speeds, test) if speeds else [])
+
+
+def perturb_overrides(speeds: list[float] | tuple[float, ...], test: bool = False) -> list[str]:
+    """The ``perturb`` overrides of speed copies (and ``test``: test-time averaging over them).
+
+    >>> perturb_overrides([0.9, 1.1], test=True)
+    ['perturb.speed=[0.9, 1.1]', 'perturb.test=true']
+    """
+    factors = f"perturb.speed=[{', '.join(f'{s:g}' for s in speeds)}]"
+    return [factors, "perturb.test=true"] if test else [factors]
 
 
 def run_variant(config: Path, overrides: list[str], name: str, store: str | None) -> dict:

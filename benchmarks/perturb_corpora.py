@@ -26,6 +26,7 @@ import json  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from _report import add_out_option, md_table, write_table  # noqa: E402
+from perturb_choice import perturb_overrides  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -62,11 +63,7 @@ def overrides(corpus: str, variant: str, store: str) -> list[str]:
         f"features.store={store}",
         "final_model=false",
     ]
-    if speed:
-        out.append(f"perturb.speed=[{', '.join(f'{s:g}' for s in SPEEDS)}]")
-    if test:
-        out.append("perturb.test=true")
-    return out
+    return out + (perturb_overrides(SPEEDS, test) if speed else [])
 
 
 def run_one(corpus: str, variant: str, store: str, workers: int) -> dict:

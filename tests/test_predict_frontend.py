@@ -182,7 +182,7 @@ def test_a_test_time_run_predicts_the_mean_of_its_views(
 
 def test_test_speeds_travel_into_onnx_metadata():
     from serkit.export import model_metadata
-    from serkit.inference import view_speeds
+    from serkit.views import view_speeds
 
     model = type("M", (), {"classes_": np.array(["a", "b"]), "input_dim_": 3})()
     meta = model_metadata(model, extra={"test_speeds": [0.9, 1.1], "frontend": {}})

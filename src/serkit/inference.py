@@ -34,10 +34,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from serkit import input_groups
 from serkit.errors import SKIP_BAD, AudioError, ConfigError, SerkitError
 from serkit.features.analysable import UnanalysableError
 from serkit.features.base import FeatureError
 from serkit.features.frontend import Frontend
+from serkit.views import compute_views, mean_posteriors, normalise_views, view_frontends
 
 
 def resolve_model_dir(path: str | os.PathLike) -> Path:
@@ -141,9 +143,7 @@ class Predictor:
         self.model = model
         self.frontend = frontend if isinstance(frontend, Frontend) else Frontend(frontend)
         self.meta = meta or {}
-        self.views = (self.frontend,) + tuple(
-            replace(self.frontend, speed=speed) for speed in view_speeds(self.meta)
-        )
+        self.views = view_frontends(self.frontend, self.meta)
 
     @classmethod
     def from_path(cls, path: str | os.PathLike, *, trust_pickle: bool = False) -> Predictor:
@@ -252,20 +252,13 @@ class Predictor:
     ) -> list[np.ndarray | None]:
         """Features of one signal ``(samples,)`` at the front end's rate, one array per front
         end of :attr:`views` (default: all of them); a sped-up view that cannot be analysed
-        is ``None`` and left out of the mean (as the run left out copies it could not make).
+        is ``None`` and left out of the mean (:func:`serkit.views.compute_views`).
 
         Raises:
             UnanalysableError: too short or too silent after the VAD (the trained view).
             FeatureError: the extractor cannot compute finite features of it (likewise).
         """
-        first, *sped = self.views if views is None else views
-        out: list[np.ndarray | None] = [np.asarray(first.compute(signal, rate), np.float32)]
-        for view in sped:
-            try:
-                out.append(np.asarray(view.compute(signal, rate), dtype=np.float32))
-            except (UnanalysableError, FeatureError):
-                out.append(None)
-        return out
+        return compute_views(self.views if views is None else views, signal, rate)
 
     def predict_features(self, feats: Sequence[np.ndarray]) -> np.ndarray:
         """Posteriors ``(n, classes)`` of already computed (and normalised) features, through
@@ -279,15 +272,12 @@ class Predictor:
         every front end of :attr:`views` (normalised; ``None`` where a sped-up view could not
         be analysed): the mean of the views' posteriors, as the run that trained the model
         (``perturb.test``) scored its test rows."""
-        total = np.zeros((len(views), len(self.classes)))
-        count = np.zeros(len(views))
+        parts = []
         for k in range(len(self.views)):
             have = [i for i, item in enumerate(views) if item[k] is not None]
             if have:
-                proba = self.predict_features([views[i][k] for i in have])
-                total[have] += np.asarray(proba, dtype=np.float64)
-                count[have] += 1
-        return total / count[:, None]
+                parts.append((have, self.predict_features([views[i][k] for i in have])))
+        return mean_posteriors(len(views), len(self.classes), parts)
 
     def predict_files(
         self,
@@ -301,7 +291,7 @@ class Predictor:
         """Predict audio files (folders are searched recursively).
 
         A model trained with ``features.normalize: corpus`` z-scores all the files of one call
-        as one corpus (at least :data:`MIN_GROUP_ITEMS` of them).
+        as one corpus (at least :data:`~serkit.input_groups.MIN_GROUP_ITEMS` of them).
 
         Args:
             inputs: files and/or folders.
@@ -374,15 +364,15 @@ class Predictor:
         A front end with per-speaker normalisation z-scores each speaker's features with the
         statistics of that speaker's items in this call (as training did with the speaker's
         rows), so every item needs a speaker, and at utterance level each speaker at least
-        :data:`MIN_GROUP_ITEMS` items. Per-corpus normalisation does the same per corpus:
-        items without a corpus (files) are all one corpus, the items of a manifest are grouped
-        by its ``corpus`` column (all items carry one or none).
+        :data:`~serkit.input_groups.MIN_GROUP_ITEMS` items. Per-corpus normalisation does the
+        same per corpus: items without a corpus (files) are all one corpus, the items of a
+        manifest are grouped by its ``corpus`` column (all items carry one or none).
         """
         column = self.frontend.group_column
         if column == "speaker":
-            _check_speakers(items)
+            input_groups.check_speakers(items)
         elif column == "corpus":
-            _check_corpora(items)
+            input_groups.check_corpora(items)
         keep: list[Item] = []
         feats: list[list[np.ndarray | None]] = []  # per item: its features through every view
         skipped: list[str] = []
@@ -406,18 +396,11 @@ class Predictor:
             if progress is not None:
                 progress(1)
         if column is not None and keep:
-            groups = [_group_of(item, column) for item in keep]
+            groups = [input_groups.group_of(item, column) for item in keep]
             if self.input_level == "utterance":
                 left_out = skipped + [s for _, s in outcome if s is not None]
-                _check_counts(groups, column, left_out)
-            for k, view in enumerate(self.views):  # each view with its own group statistics
-                have = [i for i, item_views in enumerate(feats) if item_views[k] is not None]
-                if not have:
-                    continue
-                stacked = _stacked([feats[i][k] for i in have], self.input_level)
-                normalised = view.normalise(stacked, [groups[i] for i in have])
-                for i, x in zip(have, normalised, strict=True):
-                    feats[i][k] = x
+                input_groups.check_counts(groups, column, left_out)
+            normalise_views(self.views, feats, groups, self.input_level)
         proba = [
             self.predict_views(feats[i : i + batch_size])
             for i in range(0, len(feats), batch_size)
@@ -456,87 +439,12 @@ class Predictor:
         return df
 
 
-#: per-speaker (per-corpus) z-scores of utterance features need at least this many
-#: utterances of a speaker (of a corpus)
-MIN_GROUP_ITEMS = 2
-#: the group of the inputs that carry no corpus, under per-corpus normalisation
-CALL_GROUP = "(the inputs of this call)"
-#: plural of each group column, for messages
-_PLURAL = {"speaker": "speakers", "corpus": "corpora"}
-
-
-def view_speeds(meta: dict[str, Any]) -> tuple[float, ...]:
-    """The speed factors of a package's test-time copies (``extra.test_speeds``, written by a
-    run with ``perturb.test``; top-level in ONNX metadata), ``()`` for none.
-
-    >>> view_speeds({"extra": {"test_speeds": [0.9, 1.1]}}), view_speeds({})
-    ((0.9, 1.1), ())
-    """
-    spec = (meta.get("extra") or {}).get("test_speeds", meta.get("test_speeds"))
-    return tuple(float(speed) for speed in spec or ())
-
-
 def _text(value: Any) -> str | None:
     return None if value is None or pd.isna(value) or not str(value).strip() else str(value)
 
 
 def _number(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
-
-
-def _stacked(feats: list[np.ndarray], level: str) -> np.ndarray | list[np.ndarray]:
-    return np.stack([np.ravel(f) for f in feats]) if level == "utterance" else feats
-
-
-def _check_speakers(items: Sequence[Item]) -> None:
-    """Refuse items without a speaker when the front end normalises per speaker."""
-    unknown = [item for item in items if item.speaker is None]
-    if unknown:
-        raise ConfigError(
-            f"{unknown[0].path}: this model was trained on per-speaker z-scored features "
-            "(features.normalize: speaker) and needs the speaker of every input to normalise "
-            f"it the same way; {len(unknown)} of {len(items)} input(s) have none. Give "
-            "speaker=NAME (all files are one speaker) or predict a manifest with a speaker column"
-        )
-
-
-def _check_corpora(items: Sequence[Item]) -> None:
-    """Refuse a mix of items with and without a corpus when the front end normalises per
-    corpus (it would not know which corpus the others belong to)."""
-    unknown = [item for item in items if item.corpus is None]
-    if unknown and len(unknown) < len(items):
-        raise ConfigError(
-            f"{unknown[0].path}: this model was trained on per-corpus z-scored features "
-            "(features.normalize: corpus) and normalises each corpus's inputs together; "
-            f"{len(unknown)} of {len(items)} input(s) have no corpus while the others have "
-            "one. Fill the manifest's corpus column, or predict the files without a manifest "
-            "(then all of them are one corpus)"
-        )
-
-
-def _group_of(item: Item, column: str) -> str:
-    """The group ``item`` is z-scored with: its speaker, its corpus, or :data:`CALL_GROUP`."""
-    if column == "speaker":
-        return str(item.speaker)
-    return CALL_GROUP if item.corpus is None else str(item.corpus)
-
-
-def _check_counts(groups: list[str], column: str, skipped: list[str]) -> None:
-    """Refuse groups (speakers, corpora) with fewer than :data:`MIN_GROUP_ITEMS` utterances."""
-    names, counts = np.unique(groups, return_counts=True)
-    few = [f"{n} ({c})" for n, c in zip(names, counts, strict=True) if c < MIN_GROUP_ITEMS]
-    if few:
-        note = f" after leaving out {len(skipped)} bad or unanalysable file(s)" if skipped else ""
-        plural = _PLURAL[column]
-        extra = (
-            f" (inputs without a {column} are all one {column})" if CALL_GROUP in names else ""
-        )
-        raise ConfigError(
-            f"per-{column} normalisation needs at least {MIN_GROUP_ITEMS} utterances of each "
-            f"{column}{extra} (one utterance z-scores to zeros); too few{note}: "
-            f"{', '.join(few[:5])}. Predict at least {MIN_GROUP_ITEMS} files of those "
-            f"{plural} together"
-        )
 
 
 def predict(

@@ -168,21 +168,21 @@ class Copies:
         """Posteriors ``(len(idx), classes)`` of rows ``idx`` in ``model.classes_`` order: the
         real rows' alone, or with :attr:`test` the mean over each row and those of its copies
         that could be made (a row without copies keeps its own)."""
+        from serkit.views import mean_posteriors
+
         idx = np.asarray(idx, dtype=np.int64)
-        total = np.asarray(model.predict_proba(dataset.inputs(idx, level)), dtype=np.float64)
+        own = np.asarray(model.predict_proba(dataset.inputs(idx, level)), dtype=np.float64)
         if not self.test:
-            return total
-        count = np.ones(len(idx))
+            return own
+        parts = [(np.arange(len(idx)), own)]
         position = {int(row): i for i, row in enumerate(idx)}
         for index, inputs in zip(self.index, self.inputs, strict=True):
             where = np.flatnonzero(np.isin(index, idx))
-            if not len(where):
-                continue
-            X = [inputs[i] for i in where] if level == "frame" else inputs[where]
-            at = np.array([position[int(row)] for row in index[where]], dtype=np.int64)
-            total[at] += np.asarray(model.predict_proba(X), dtype=np.float64)
-            count[at] += 1
-        return total / count[:, None]
+            if len(where):
+                X = [inputs[i] for i in where] if level == "frame" else inputs[where]
+                at = np.array([position[int(row)] for row in index[where]], dtype=np.int64)
+                parts.append((at, model.predict_proba(X)))
+        return mean_posteriors(len(idx), own.shape[1], parts)
 
 
 def perturbed_copies(
