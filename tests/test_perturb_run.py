@@ -156,7 +156,7 @@ def test_copies_training_takes_only_the_given_rows(level):
 
 
 class _MeanModel:
-    """predict_proba: a row's first value -> (v, 1 - v) / scale; frames: their mean's."""
+    """predict_proba of a row with first value v (frames: their mean): (v / 200, 1 - v / 200)."""
 
     classes_ = np.array(["x", "y"])
 

@@ -3,8 +3,9 @@
 ``perturb: {speed: [0.9, 1.1]}`` gives every training row of every fold (and of the final
 model) one more copy per factor: the same audio played that many times faster (tempo and
 pitch together, :func:`serkit.audio.speed_perturb`), through the experiment's own front end.
-A copy keeps its source row's label and speaker; test rows are never copied or changed, and
-the model's own validation rows (``val_index``) stay real. Copies are features in the store
+A copy keeps its source row's label and speaker; test rows are never trained on or changed
+(``perturb.test``, below, only scores them with their copies too), and the model's own
+validation rows (``val_index``) stay real. Copies are features in the store
 like any other (the front end's key holds the factor), so each is computed once for all folds.
 
 ``perturb.test: true`` adds test-time augmentation: a test row's posteriors are the mean over
@@ -162,7 +163,6 @@ class Copies:
         else:
             X = np.concatenate(parts)
         return X, dataset.y[taken], dataset.groups[taken]
-
 
     def posteriors(self, model: Any, dataset: Any, idx: np.ndarray, level: str) -> np.ndarray:
         """Posteriors ``(len(idx), classes)`` of rows ``idx`` in ``model.classes_`` order: the
