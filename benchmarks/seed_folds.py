@@ -95,17 +95,23 @@ ROWS: dict[str, tuple[str, str, list[str]]] = {
         "ravdess_compare_svm_spknorm_speed_tta.yaml",
         SIX_FOLDS,
     ),
+    "acrnn_spk_tta": (
+        "speaker-normalised: 3-D ACRNN, test-time averaging over speed copies x0.9 / x1.1",
+        "ravdess_acrnn_spknorm_tta.yaml",
+        [],
+    ),
 }
 #: rows whose result depends on the run seed (the SVM rows are deterministic)
-NEURAL = {"acrnn", "dcnn", "acrnn_spk", "dcnn_spk", "dcnn_spk_cola"}
+NEURAL = {"acrnn", "dcnn", "acrnn_spk", "acrnn_spk_tta", "dcnn_spk", "dcnn_spk_cola"}
 #: row key -> (pretrain config in configs/pretrain/, the corpora it reads): pretrained first,
 #: once (``serkit pretrain`` resumes and keeps a finished run), into ``runs/<its name>``
 PRETRAIN: dict[str, tuple[str, dict[str, str]]] = {
     "dcnn_spk_cola": ("cola_alexnet_cpu.yaml", {"turev-db": "turev_db", "urdu": "urdu"}),
 }
 #: fused row key -> (table label, member rows): ``serkit fuse`` of the finished member runs,
-#: equal weights (declared before any was measured); ``compare_spk_speed_tta+acrnn_spk`` is
-#: ``configs/ravdess_recipe.yaml`` (before test-time averaging: ``compare_spk_speed+acrnn_spk``,
+#: equal weights (declared before any was measured); ``compare_spk_speed_tta+acrnn_spk_tta`` is
+#: ``configs/ravdess_recipe.yaml`` (before the ACRNN's test-time averaging:
+#: ``compare_spk_speed_tta+acrnn_spk``, before the SVM's: ``compare_spk_speed+acrnn_spk``,
 #: before the speed copies: ``compare_spk+acrnn_spk``)
 FUSED: dict[str, tuple[str, list[str]]] = {
     "acrnn_ens": ("3-D ACRNN, seed ensemble", ["acrnn"]),
@@ -137,8 +143,19 @@ FUSED: dict[str, tuple[str, list[str]]] = {
     # folds): the recipe with test-time averaging over the SVM's speed copies
     "compare_spk_speed_tta+acrnn_spk": (
         "speaker-normalised: ComParE + linear SVM (speed copies, test-time averaging) x 3-D "
-        "ACRNN (`configs/ravdess_recipe.yaml`)",
+        "ACRNN",
         ["compare_spk_speed_tta", "acrnn_spk"],
+    ),
+    "acrnn_spk_tta_ens": (
+        "speaker-normalised: 3-D ACRNN with test-time averaging, seed ensemble",
+        ["acrnn_spk_tta"],
+    ),
+    # declared before the ACRNN's test-time row was measured on the six folds (chosen on
+    # fold 0's dev-test speakers): both members average over their speed copies
+    "compare_spk_speed_tta+acrnn_spk_tta": (
+        "speaker-normalised: ComParE + linear SVM (speed copies, test-time averaging) x 3-D "
+        "ACRNN (test-time averaging) (`configs/ravdess_recipe.yaml`)",
+        ["compare_spk_speed_tta", "acrnn_spk_tta"],
     ),
     # exploratory, not a recipe: the DCNN's one-seed test-fold figures were known when it was
     # declared, so a gain here chooses nothing (docs/quality_gap.md)
