@@ -142,8 +142,7 @@ FUSED: dict[str, tuple[str, list[str]]] = {
     # declared before the test-time row was measured on the six folds (chosen on inner
     # folds): the recipe with test-time averaging over the SVM's speed copies
     "compare_spk_speed_tta+acrnn_spk": (
-        "speaker-normalised: ComParE + linear SVM (speed copies, test-time averaging) x 3-D "
-        "ACRNN",
+        "speaker-normalised: ComParE + linear SVM (speed copies, test-time averaging) x 3-D ACRNN",
         ["compare_spk_speed_tta", "acrnn_spk"],
     ),
     "acrnn_spk_tta_ens": (
