@@ -40,6 +40,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import shlex  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -97,8 +98,8 @@ ROWS: dict[str, tuple[str, str, list[str]]] = {
     ),
     "acrnn_spk_tta": (
         "speaker-normalised: 3-D ACRNN, test-time averaging over speed copies x0.9 / x1.1",
-        "ravdess_acrnn_spknorm_tta.yaml",
-        [],
+        "ravdess_acrnn_spknorm.yaml",
+        ["perturb={speed: [0.9, 1.1], test: true, train: false}"],
     ),
 }
 #: rows whose result depends on the run seed (the SVM rows are deterministic)
@@ -220,7 +221,7 @@ def run_row(
     if store:
         overrides.append(f"features.store={store}")
     run_dir = work / "runs" / _run_name(key)
-    command = f"serkit train configs/{config} {' '.join(overrides)}"
+    command = f"serkit train configs/{config} {shlex.join(overrides)}"
     print(f"\n$ {command}", flush=True)
     cfg = experiment.load_config(REPO / "configs" / config, overrides)
     if finished_seeds(run_dir) == set(cfg["seeds"]):
@@ -256,7 +257,7 @@ def summarise(key: str, run_dir: Path) -> dict:
         label, config, extra = ROWS[key]
         if len(seeds["per_seed"]) > 1:
             extra = [*extra, *_seed_overrides(key, [s["seed"] for s in seeds["per_seed"]])]
-        command = f"serkit train configs/{config} {' '.join(extra)}".strip()
+        command = f"serkit train configs/{config} {shlex.join(extra)}".strip()
         seconds = _fit_seconds(run_dir) / len(seeds["per_seed"])
     return {
         "row": key,
